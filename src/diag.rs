@@ -1,0 +1,477 @@
+//! One diagnostic type for every stage, and the two ways to show it: rendered like
+//! rustc (via miette) for people, and a stable JSON shape for machines.
+//!
+//! Codes are namespaced by stage (`gcc::yaml::…`, `gcc::schema::…`, `gcc::inventory::…`,
+//! `gcc::env::…`, `gcc::profile::…`) and never change once released.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::{Value, json};
+
+/// Index of a file in [`Files`].
+pub type FileId = usize;
+
+/// The text of one input file, kept for spans and snippets.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the source root, `/`-separated (`inventory/lab.yaml`).
+    pub path: String,
+    /// The file's text (lossy for files that are not UTF-8; such files never pass `load`).
+    pub text: Arc<str>,
+}
+
+/// Every file read in one run; diagnostics point into it by [`FileId`].
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    files: Vec<SourceFile>,
+}
+
+impl Files {
+    /// Registers a file and returns its id.
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
+        self.files.push(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        });
+        self.files.len() - 1
+    }
+
+    /// The file with this id.
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+
+    /// All files, in the order they were read.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+        line_col(&self.files[id].text, offset)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    (line, column)
+}
+
+/// Byte offset of a 1-based line and column (in characters); clamps to the text.
+pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line.max(1) {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line_text = &text[start..];
+    let end = line_text.find('\n').unwrap_or(line_text.len());
+    let within = line_text[..end]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(end, |(i, _)| i);
+    start + within
+}
+
+/// How serious a diagnostic is: errors fail the run, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The input is invalid.
+    Error,
+    /// Probably a mistake, but the input is usable.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`, as written in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A span in a file with a short text shown under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// The file the span is in.
+    pub file: FileId,
+    /// Byte range in the file's text.
+    pub span: Range<usize>,
+    /// What this place is (`first used here`).
+    pub text: String,
+}
+
+impl Label {
+    /// A label on `span` in `file`.
+    pub fn new(file: FileId, span: Range<usize>, text: impl Into<String>) -> Self {
+        Self {
+            file,
+            span,
+            text: text.into(),
+        }
+    }
+}
+
+/// A finding about the input: a stable code, a message, where, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code, e.g. `gcc::inventory::duplicate_mac`.
+    pub code: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The offending place, when there is one.
+    pub primary: Option<Label>,
+    /// Related places (the first of two duplicates, the subnet a pool must fit in).
+    pub secondary: Vec<Label>,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A new error with no location yet.
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A new warning with no location yet.
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    /// Sets the offending place.
+    pub fn at(mut self, label: Label) -> Self {
+        self.primary = Some(label);
+        self
+    }
+
+    /// Adds a related place.
+    pub fn also(mut self, label: Label) -> Self {
+        self.secondary.push(label);
+        self
+    }
+
+    /// Sets the help line.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn sort_key(&self) -> (usize, usize, &'static str, &str) {
+        match &self.primary {
+            // Diagnostics without a place (missing files) come first.
+            None => (0, 0, self.code, &self.message),
+            Some(l) => (l.file + 1, l.span.start, self.code, &self.message),
+        }
+    }
+}
+
+/// Sorts diagnostics by file and position, the order people read them in.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+/// Counts errors in a list of diagnostics.
+pub fn error_count(diags: &[Diagnostic]) -> usize {
+    diags.iter().filter(|d| d.is_error()).count()
+}
+
+/// Renders diagnostics like rustc: `file:line:col`, the source line, labels, help.
+pub fn render_text(files: &Files, diags: &[Diagnostic], color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    for diag in diags {
+        let view = View::new(diag, files);
+        if handler.render_report(&mut out, &view).is_err() {
+            out.push_str(&format!("{}: {}\n", diag.code, diag.message));
+        }
+        out.push('\n');
+    }
+    let errors = error_count(diags);
+    let warnings = diags.len() - errors;
+    if !diags.is_empty() {
+        out.push_str(&format!(
+            "{errors} error{}, {warnings} warning{}\n",
+            plural(errors),
+            plural(warnings)
+        ));
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// One diagnostic as a JSON object (the shape documented in README.md).
+pub fn to_json(files: &Files, diag: &Diagnostic) -> Value {
+    let place = |l: &Label| {
+        let (line, column) = files.line_col(l.file, l.span.start);
+        (files.get(l.file).path.clone(), line, column)
+    };
+    let (file, line, column) = match &diag.primary {
+        Some(l) => {
+            let (f, line, col) = place(l);
+            (Value::from(f), Value::from(line), Value::from(col))
+        }
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    let related: Vec<Value> = diag
+        .secondary
+        .iter()
+        .map(|l| {
+            let (f, line, col) = place(l);
+            json!({ "file": f, "line": line, "column": col, "message": l.text })
+        })
+        .collect();
+    json!({
+        "code": diag.code,
+        "severity": diag.severity.as_str(),
+        "message": diag.message,
+        "file": file,
+        "line": line,
+        "column": column,
+        "help": diag.help,
+        "related": related,
+    })
+}
+
+/// The whole report as JSON: `{ ok, errors, warnings, diagnostics: [...] }`.
+pub fn report_json(files: &Files, diags: &[Diagnostic]) -> Value {
+    let errors = error_count(diags);
+    json!({
+        "ok": errors == 0,
+        "errors": errors,
+        "warnings": diags.len() - errors,
+        "diagnostics": diags.iter().map(|d| to_json(files, d)).collect::<Vec<_>>(),
+    })
+}
+
+/// A diagnostic seen through miette's eyes: the primary file's labels, and one related
+/// note per label that sits in another file.
+struct View {
+    code: &'static str,
+    message: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<Arc<str>>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<View>,
+}
+
+impl View {
+    fn new(diag: &Diagnostic, files: &Files) -> Self {
+        let severity = match diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        };
+        let Some(primary) = &diag.primary else {
+            return Self {
+                code: diag.code,
+                message: diag.message.clone(),
+                severity,
+                help: diag.help.clone(),
+                source: None,
+                labels: Vec::new(),
+                related: diag
+                    .secondary
+                    .iter()
+                    .map(|l| Self::note(l, files))
+                    .collect(),
+            };
+        };
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            non_empty(&primary.text),
+            span(&primary.span),
+        )];
+        let mut related = Vec::new();
+        for l in &diag.secondary {
+            if l.file == primary.file {
+                labels.push(LabeledSpan::new_with_span(
+                    non_empty(&l.text),
+                    span(&l.span),
+                ));
+            } else {
+                related.push(Self::note(l, files));
+            }
+        }
+        Self {
+            code: diag.code,
+            message: diag.message.clone(),
+            severity,
+            help: diag.help.clone(),
+            source: Some(named(files, primary.file)),
+            labels,
+            related,
+        }
+    }
+
+    fn note(label: &Label, files: &Files) -> Self {
+        Self {
+            code: "",
+            message: label.text.clone(),
+            severity: miette::Severity::Advice,
+            help: None,
+            source: Some(named(files, label.file)),
+            labels: vec![LabeledSpan::new_primary_with_span(None, span(&label.span))],
+            related: Vec::new(),
+        }
+    }
+}
+
+fn named(files: &Files, id: FileId) -> NamedSource<Arc<str>> {
+    let f = files.get(id);
+    NamedSource::new(f.path.clone(), f.text.clone())
+}
+
+fn span(r: &Range<usize>) -> SourceSpan {
+    (r.start, r.end.saturating_sub(r.start)).into()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+impl fmt::Debug for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for View {}
+
+impl miette::Diagnostic for View {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(self.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_chars_not_bytes() {
+        let text = "# für — x\nkey: vålue\n";
+        let off = text.find("vålue").unwrap();
+        assert_eq!(line_col(text, off), (2, 6));
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(offset_of(text, 2, 6), off);
+        assert_eq!(line_col(text, text.len()), (3, 1));
+    }
+
+    #[test]
+    fn sorts_by_file_then_position() {
+        let mut d = vec![
+            Diagnostic::error("b", "x").at(Label::new(1, 5..6, "")),
+            Diagnostic::error("a", "y").at(Label::new(0, 9..10, "")),
+            Diagnostic::error("c", "z"),
+            Diagnostic::error("a", "w").at(Label::new(0, 2..3, "")),
+        ];
+        sort(&mut d);
+        let order: Vec<_> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(order, ["z", "w", "y", "x"]);
+    }
+
+    #[test]
+    fn renders_code_location_and_related_file() {
+        let mut files = Files::default();
+        let text = "nodes:\n  - name: n1\n";
+        let at = text.find("n1").unwrap();
+        let a = files.add("inventory/a.yaml", text);
+        let b = files.add("inventory/b.yaml", text);
+        let d = Diagnostic::error(
+            "gcc::inventory::duplicate_name",
+            "node `n1` is defined twice",
+        )
+        .at(Label::new(b, at..at + 2, "defined again here"))
+        .also(Label::new(a, at..at + 2, "first defined here"))
+        .help("rename one of them");
+        let text = render_text(&files, &[d.clone()], false);
+        assert!(text.contains("gcc::inventory::duplicate_name"), "{text}");
+        assert!(text.contains("inventory/b.yaml:2:11"), "{text}");
+        assert!(text.contains("inventory/a.yaml:2:11"), "{text}");
+        assert!(text.contains("help: rename one of them"), "{text}");
+        let j = to_json(&files, &d);
+        assert_eq!(j["file"], "inventory/b.yaml");
+        assert_eq!(j["line"], 2);
+        assert_eq!(j["column"], 11);
+        assert_eq!(j["related"][0]["file"], "inventory/a.yaml");
+    }
+}

@@ -1,0 +1,8 @@
+//! gcc, the GitOps Cloud Compiler.
+//!
+//! A pure compiler from an inventory and an environment file to Kubernetes manifests.
+//! See ARCHITECTURE.md for the map of modules; each pipeline stage is a module here.
+
+pub mod diag;
+pub mod source;
+pub mod yaml;
