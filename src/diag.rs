@@ -285,6 +285,9 @@ pub fn report_json(files: &Files, diags: &[Diagnostic]) -> Value {
     })
 }
 
+/// Secondary labels at most this many lines from the primary share its snippet.
+const NEARBY_LINES: usize = 4;
+
 /// A diagnostic seen through miette's eyes: the primary file's labels, and one related
 /// note per label that sits in another file.
 struct View {
@@ -323,8 +326,12 @@ impl View {
             span(&primary.span),
         )];
         let mut related = Vec::new();
+        let primary_line = files.line_col(primary.file, primary.span.start).0;
         for l in &diag.secondary {
-            if l.file == primary.file {
+            let line = files.line_col(l.file, l.span.start).0;
+            // Nearby labels share the snippet; far ones get their own, so the snippet
+            // does not print every line in between.
+            if l.file == primary.file && line.abs_diff(primary_line) <= NEARBY_LINES {
                 labels.push(LabeledSpan::new_with_span(
                     non_empty(&l.text),
                     span(&l.span),
@@ -463,7 +470,7 @@ mod tests {
         .at(Label::new(b, at..at + 2, "defined again here"))
         .also(Label::new(a, at..at + 2, "first defined here"))
         .help("rename one of them");
-        let text = render_text(&files, &[d.clone()], false);
+        let text = render_text(&files, std::slice::from_ref(&d), false);
         assert!(text.contains("gcc::inventory::duplicate_name"), "{text}");
         assert!(text.contains("inventory/b.yaml:2:11"), "{text}");
         assert!(text.contains("inventory/a.yaml:2:11"), "{text}");

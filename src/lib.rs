@@ -3,6 +3,12 @@
 //! A pure compiler from an inventory and an environment file to Kubernetes manifests.
 //! See ARCHITECTURE.md for the map of modules; each pipeline stage is a module here.
 
+pub mod catalog;
+pub mod check;
+pub mod cli;
 pub mod diag;
+pub mod load;
+pub mod model;
+pub mod schema;
 pub mod source;
 pub mod yaml;

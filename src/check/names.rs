@@ -1,0 +1,164 @@
+//! Names: every named item is a valid DNS-1123 label and unique among its kind.
+
+use std::collections::BTreeMap;
+
+use super::Ctx;
+use crate::diag::Diagnostic;
+use crate::model::{Environment, Inventory, Loc};
+
+/// Code: a name that is not a DNS-1123 label.
+pub const INVALID_NAME: &str = "gcc::inventory::invalid_name";
+/// Code: two items of one kind share a name.
+pub const DUPLICATE_NAME: &str = "gcc::inventory::duplicate_name";
+/// Code: a storage class name that Kubernetes would refuse.
+pub const INVALID_CLASS_NAME: &str = "gcc::env::invalid_name";
+
+/// True for a DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// True for a DNS-1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// A suggestion that fixes the common mistakes (case, `_`, spaces).
+pub(super) fn suggest(s: &str) -> String {
+    let mut out: String = s
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out = out.trim_matches('-').to_string();
+    out.truncate(63);
+    out.trim_end_matches('-').to_string()
+}
+
+pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
+    let mut kinds: Vec<(&str, Vec<(&str, Loc)>)> = vec![
+        (
+            "hardware",
+            inv.hardware
+                .iter()
+                .map(|h| (h.name.as_str(), h.at.child("name")))
+                .collect(),
+        ),
+        (
+            "hypervisor",
+            inv.hypervisors
+                .iter()
+                .map(|h| (h.name.as_str(), h.at.child("name")))
+                .collect(),
+        ),
+        (
+            "node",
+            inv.nodes
+                .iter()
+                .map(|n| (n.name.as_str(), n.at.child("name")))
+                .collect(),
+        ),
+        (
+            "NAS",
+            inv.nas
+                .iter()
+                .map(|n| (n.name.as_str(), n.at.child("name")))
+                .collect(),
+        ),
+        (
+            "subnet",
+            inv.subnets
+                .iter()
+                .map(|s| (s.name.as_str(), s.at.child("name")))
+                .collect(),
+        ),
+        (
+            "address pool",
+            inv.subnets
+                .iter()
+                .flat_map(|s| s.dhcp_pools.iter().chain(&s.vip_pools))
+                .filter_map(|p| Some((p.name.as_deref()?, p.at.child("name"))))
+                .collect(),
+        ),
+    ];
+    for nas in &inv.nas {
+        kinds.push((
+            "export",
+            nas.exports
+                .iter()
+                .map(|e| (e.name.as_str(), e.at.child("name")))
+                .collect(),
+        ));
+    }
+    for (kind, items) in &kinds {
+        let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
+        for (name, at) in items {
+            if !is_dns_label(name) {
+                let d = Diagnostic::error(
+                    INVALID_NAME,
+                    format!("{kind} name `{name}` is not a DNS-1123 label"),
+                )
+                .at(cx.label(at, "invalid name"))
+                .help(format!(
+                    "use lowercase letters, digits and '-' (at most 63), e.g. `{}`",
+                    suggest(name)
+                ));
+                cx.push(d);
+            }
+            match seen.get(name) {
+                Some(first) => {
+                    let d = Diagnostic::error(
+                        DUPLICATE_NAME,
+                        format!("{kind} `{name}` is defined more than once"),
+                    )
+                    .at(cx.label(at, "defined again here"))
+                    .also(cx.label(first, "first defined here"))
+                    .help(format!("{kind} names must be unique; rename or remove one"));
+                    cx.push(d);
+                }
+                None => {
+                    seen.insert(name, at);
+                }
+            }
+        }
+    }
+    for (class, sc) in &env.storage {
+        if !is_dns_subdomain(class)
+            && let Some(at) = &sc.at
+        {
+            let d = Diagnostic::error(
+                INVALID_CLASS_NAME,
+                format!("storage class name `{class}` is not a valid Kubernetes name"),
+            )
+            .at(cx.key_label(at, "invalid name"))
+            .help(format!(
+                "use lowercase letters, digits, '-' and '.', e.g. `{}`",
+                suggest(class)
+            ));
+            cx.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        for ok in ["a", "hw-01", "k8s-ctl-01", "0a"] {
+            assert!(is_dns_label(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert!(is_dns_subdomain("general-multi-attach"));
+        assert_eq!(suggest("HW_01 "), "hw-01");
+    }
+}

@@ -1,0 +1,137 @@
+//! References: hypervisor → hardware, node → hypervisor or hardware, interface → subnet,
+//! storage export → NAS export. A dangling reference names what exists nearby.
+
+use std::collections::BTreeSet;
+
+use super::{Ctx, Kind};
+use crate::diag::Diagnostic;
+use crate::model::{Environment, Inventory, Loc, Placement};
+use crate::schema::closest;
+
+/// Code: a reference to hardware that does not exist.
+pub const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
+/// Code: a reference to a hypervisor that does not exist.
+pub const UNKNOWN_HYPERVISOR: &str = "gcc::inventory::unknown_hypervisor";
+/// Code: a reference to a subnet that does not exist.
+pub const UNKNOWN_SUBNET: &str = "gcc::inventory::unknown_subnet";
+/// Code: a storage class naming a NAS export that does not exist.
+pub const UNKNOWN_EXPORT: &str = "gcc::env::unknown_export";
+
+fn help_for(name: &str, known: &BTreeSet<&str>, what: &str) -> String {
+    let list: Vec<&str> = known.iter().copied().collect();
+    match closest(name, &list) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None if list.is_empty() => format!("the inventory defines no {what}"),
+        None => format!("known {what}: {}", list.join(", ")),
+    }
+}
+
+fn dangling(
+    cx: &mut Ctx,
+    code: &'static str,
+    what: &str,
+    plural: &str,
+    name: &str,
+    at: &Loc,
+    known: &BTreeSet<&str>,
+) {
+    let d = Diagnostic::error(code, format!("no {what} named `{name}`"))
+        .at(cx.label(at, format!("unknown {what}")))
+        .help(help_for(name, known, plural));
+    cx.push(d);
+}
+
+pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
+    let hardware: BTreeSet<&str> = inv.hardware.iter().map(|h| h.name.as_str()).collect();
+    let hypervisors: BTreeSet<&str> = inv.hypervisors.iter().map(|h| h.name.as_str()).collect();
+    let subnets: BTreeSet<&str> = inv.subnets.iter().map(|s| s.name.as_str()).collect();
+    for hv in &inv.hypervisors {
+        if !hardware.contains(hv.hardware.as_str()) {
+            dangling(
+                cx,
+                UNKNOWN_HARDWARE,
+                "hardware",
+                "hardware",
+                &hv.hardware,
+                &hv.at.child("hardware"),
+                &hardware,
+            );
+        }
+    }
+    for node in &inv.nodes {
+        match &node.placement {
+            Placement::Vm(hv) if !hypervisors.contains(hv.as_str()) => {
+                dangling(
+                    cx,
+                    UNKNOWN_HYPERVISOR,
+                    "hypervisor",
+                    "hypervisors",
+                    hv,
+                    &node.at.child("hypervisor"),
+                    &hypervisors,
+                );
+            }
+            Placement::BareMetal(hw) if !hardware.contains(hw.as_str()) => {
+                dangling(
+                    cx,
+                    UNKNOWN_HARDWARE,
+                    "hardware",
+                    "hardware",
+                    hw,
+                    &node.at.child("hardware"),
+                    &hardware,
+                );
+            }
+            _ => {}
+        }
+        for iface in &node.interfaces {
+            if !subnets.contains(iface.subnet.as_str())
+                && !cx.is_broken(Kind::Subnet, &iface.subnet)
+            {
+                dangling(
+                    cx,
+                    UNKNOWN_SUBNET,
+                    "subnet",
+                    "subnets",
+                    &iface.subnet,
+                    &iface.at.child("subnet"),
+                    &subnets,
+                );
+            }
+        }
+    }
+    let exports: BTreeSet<String> = inv
+        .nas
+        .iter()
+        .flat_map(|n| {
+            n.exports
+                .iter()
+                .map(move |e| format!("{}/{}", n.name, e.name))
+        })
+        .collect();
+    let export_refs: BTreeSet<&str> = exports.iter().map(String::as_str).collect();
+    for sc in env.storage.values() {
+        let (Some(export), Some(at)) = (&sc.export, &sc.at) else {
+            continue;
+        };
+        let nas = export.split('/').next().unwrap_or_default();
+        if export_refs.contains(export.as_str()) || cx.is_broken(Kind::Nas, nas) {
+            continue;
+        }
+        let help = if export.matches('/').count() != 1 {
+            format!(
+                "write <nas>/<export>; {}",
+                help_for(export, &export_refs, "exports")
+            )
+        } else {
+            help_for(export, &export_refs, "exports")
+        };
+        let d = Diagnostic::error(
+            UNKNOWN_EXPORT,
+            format!("no NAS export `{export}` in inventory `{}`", inv.name),
+        )
+        .at(cx.label(&at.child("export"), "unknown export"))
+        .help(help);
+        cx.push(d);
+    }
+}

@@ -1,0 +1,124 @@
+//! Roles and profile: what the profile demands of the inventory's nodes.
+//!
+//! `base` needs three `openstack-control` nodes on three distinct physical machines (a
+//! VM's machine is its hypervisor's hardware), so that losing any one machine leaves a
+//! majority of every quorum; plus at least one `compute` and one `network` node. `aio`
+//! needs one node that carries every OpenStack role. The full per-service HA proof is
+//! the plan stage's; this is the precondition it builds on.
+
+use std::collections::BTreeMap;
+
+use super::Ctx;
+use crate::diag::Diagnostic;
+use crate::model::{Environment, Inventory, Loc, Node, Profile, Role};
+
+/// Code: fewer than three `openstack-control` nodes in `base`.
+pub const TOO_FEW_CONTROLLERS: &str = "gcc::profile::too_few_controllers";
+/// Code: `openstack-control` nodes share physical machines, leaving fewer than three.
+pub const SHARED_MACHINE: &str = "gcc::profile::shared_machine";
+/// Code: no node with a role the profile needs (`compute`, `network`, `openstack-control`).
+pub const MISSING_ROLE: &str = "gcc::profile::missing_role";
+
+/// Quorum members a `base` cloud needs, each on its own machine.
+pub const BASE_QUORUM: usize = 3;
+
+pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
+    let profile_at = Loc::new(env.file, "/profile");
+    let profile = match env.profile {
+        Profile::Base => "base",
+        Profile::Aio => "aio",
+    };
+    for (role, name) in [
+        (Role::OpenstackControl, "openstack-control"),
+        (Role::Compute, "compute"),
+        (Role::Network, "network"),
+    ] {
+        if !inv.nodes.iter().any(|n| n.has(role)) {
+            let d = Diagnostic::error(
+                MISSING_ROLE,
+                format!(
+                    "profile `{profile}` needs a `{name}` node; inventory `{}` has none",
+                    inv.name
+                ),
+            )
+            .at(cx.label(&profile_at, format!("profile {profile}")))
+            .help(format!("add `{name}` to the roles of a node"));
+            cx.push(d);
+        }
+    }
+    if env.profile != Profile::Base {
+        return;
+    }
+    let controllers: Vec<&Node> = inv
+        .nodes
+        .iter()
+        .filter(|n| n.has(Role::OpenstackControl))
+        .collect();
+    if controllers.is_empty() {
+        return; // reported above as a missing role
+    }
+    if controllers.len() < BASE_QUORUM {
+        let mut d = Diagnostic::error(
+            TOO_FEW_CONTROLLERS,
+            format!(
+                "profile `base` needs at least {BASE_QUORUM} openstack-control nodes; inventory `{}` has {}",
+                inv.name,
+                controllers.len()
+            ),
+        )
+        .at(cx.label(&profile_at, "HA profile"))
+        .help("add openstack-control nodes on other physical machines, or use profile `aio` for a test cloud");
+        for n in &controllers {
+            d = d.also(cx.label(&n.at.child("name"), "openstack-control node"));
+        }
+        cx.push(d);
+        return;
+    }
+    // Physical machine → the controllers on it.
+    let mut by_machine: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for n in &controllers {
+        match inv.machine_of(n) {
+            Some(hw) => by_machine.entry(hw.name.as_str()).or_default().push(n),
+            None => return, // a dangling reference, reported by refs
+        }
+    }
+    if by_machine.len() >= BASE_QUORUM {
+        return;
+    }
+    let shared: Vec<String> = by_machine
+        .iter()
+        .filter(|(_, nodes)| nodes.len() > 1)
+        .map(|(hw, nodes)| {
+            let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+            format!("{hw} ({})", names.join(", "))
+        })
+        .collect();
+    let (first_shared, nodes) = by_machine
+        .iter()
+        .find(|(_, nodes)| nodes.len() > 1)
+        .map(|(hw, nodes)| (*hw, nodes.clone()))
+        .unwrap_or_default();
+    let placement_at = |n: &Node| match &n.placement {
+        crate::model::Placement::Vm(_) => n.at.child("hypervisor"),
+        crate::model::Placement::BareMetal(_) => n.at.child("hardware"),
+    };
+    let mut d = Diagnostic::error(
+        SHARED_MACHINE,
+        format!(
+            "openstack-control nodes run on only {} physical machine{}: losing {first_shared} would lose a quorum; shared: {}",
+            by_machine.len(),
+            if by_machine.len() == 1 { "" } else { "s" },
+            shared.join("; ")
+        ),
+    )
+    .help(format!(
+        "profile `base` needs {BASE_QUORUM} openstack-control nodes on {BASE_QUORUM} distinct machines; move a VM to a hypervisor on another machine or add a machine"
+    ));
+    if let Some((last, rest)) = nodes.split_last() {
+        d = d.at(cx.label(&placement_at(last), format!("also on {first_shared}")));
+        for n in rest {
+            d = d.also(cx.label(&placement_at(n), format!("on {first_shared}")));
+        }
+    }
+    cx.push(d);
+}

@@ -1,0 +1,193 @@
+//! Command-line interface: parses arguments, calls the library, prints, picks the exit code.
+//!
+//! Architecture invariant: no pipeline logic here; each verb is a few lines that call
+//! library functions and print what they return.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::check::{Checked, check};
+use crate::diag::{self, Diagnostic, Files};
+use crate::load::{Fatal, load};
+use crate::schema::SchemaKind;
+use crate::source::WorkDir;
+
+/// Exit code: everything is valid.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the inputs are invalid (diagnostics say why).
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code: usage or I/O error (unknown environment, unreadable directory).
+pub const EXIT_USAGE: u8 = 2;
+
+const EXAMPLES: &str = "\
+Examples:
+  gcc check prod                  check environments/prod.yaml and its inventory
+  gcc check prod --format json    the same, one JSON object for CI and editors
+  gcc -C ../site-b check aio      run against another checkout
+  gcc schema inventory > inventory.schema.json
+
+Exit codes: 0 valid, 1 invalid input (diagnostics on stderr), 2 usage or I/O error.";
+
+/// gcc, the GitOps Cloud Compiler: inventory + environment in, Kubernetes manifests out.
+#[derive(Debug, Parser)]
+#[command(name = "gcc", version, after_help = EXAMPLES)]
+#[command(long_about = "gcc, the GitOps Cloud Compiler.\n\n\
+Reads environments/<env>.yaml and the inventory it names (inventory/<name>.yaml, or every \
+YAML file under inventory/<name>/), checks them, and compiles them into Kubernetes \
+manifests that Flux or Argo CD apply. gcc never talks to a cluster.")]
+pub struct Cli {
+    /// Directory holding environments/ and inventory/ (default: the current directory).
+    #[arg(
+        short = 'C',
+        long = "root",
+        global = true,
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub root: PathBuf,
+    /// When to colour diagnostics: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Output format of a verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: diagnostics rendered like rustc, on stderr.
+    Text,
+    /// For machines: one JSON object on stdout (documented in README.md).
+    Json,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and check an environment and its inventory; report every problem at once.
+    ///
+    /// Checks the YAML itself (duplicate keys, tabs, alias bombs, YAML 1.1 booleans and
+    /// octals), the schema (unknown keys, types), references, addresses, MACs, subnets,
+    /// DHCP/VIP pools, roles against the profile, services and storage.
+    Check {
+        /// Environment name: environments/<ENV>.yaml.
+        env: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the JSON Schema of an input file (for editors and yaml-language-server).
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        kind: SchemaArg,
+    },
+}
+
+/// Which input schema to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// inventory/<name>.yaml
+    Inventory,
+    /// environments/<name>.yaml
+    Environment,
+}
+
+/// Runs the CLI with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    ExitCode::from(run(&cli))
+}
+
+/// Runs one parsed command and returns its exit code.
+pub fn run(cli: &Cli) -> u8 {
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    match &cli.command {
+        Command::Check { env, format } => cmd_check(cli, env, *format, color),
+        Command::Schema { kind } => {
+            let kind = match kind {
+                SchemaArg::Inventory => SchemaKind::Inventory,
+                SchemaArg::Environment => SchemaKind::Environment,
+            };
+            print!("{}", kind.text());
+            EXIT_OK
+        }
+    }
+}
+
+fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
+    let source = WorkDir::new(&cli.root);
+    let loaded = match load(&source, env) {
+        Ok(l) => l,
+        Err(Fatal(d)) => return report_fatal(&d, format, color),
+    };
+    let Checked { model, diagnostics } = check(&loaded);
+    match format {
+        Format::Json => {
+            println!("{}", diag::report_json(&loaded.files, &diagnostics));
+        }
+        Format::Text => {
+            eprint!("{}", diag::render_text(&loaded.files, &diagnostics, color));
+            if let Some(m) = &model {
+                let inv = &m.inventory;
+                let machines: std::collections::BTreeSet<&str> = inv
+                    .nodes
+                    .iter()
+                    .filter_map(|n| inv.machine_of(n).map(|h| h.name.as_str()))
+                    .collect();
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "{env}: ok (profile {:?}, inventory {}: {} nodes on {} machines, {} subnets, {} services)",
+                    m.env.profile,
+                    inv.name,
+                    inv.nodes.len(),
+                    machines.len(),
+                    inv.subnets.len(),
+                    m.env.services.len()
+                );
+            }
+        }
+    }
+    if model.is_some() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }
+}
+
+fn report_fatal(d: &Diagnostic, format: Format, color: bool) -> u8 {
+    let files = Files::default();
+    match format {
+        Format::Json => println!("{}", diag::report_json(&files, std::slice::from_ref(d))),
+        Format::Text => eprint!(
+            "{}",
+            diag::render_text(&files, std::slice::from_ref(d), color)
+        ),
+    }
+    EXIT_USAGE
+}

@@ -1,0 +1,497 @@
+//! The checked model: typed, cross-referenced inputs that later stages can trust.
+//!
+//! Every item keeps a [`Loc`] (file and JSON pointer) so later stages (the HA proof in
+//! plan) can point at the input that causes a problem. Addresses are parsed types,
+//! enums are enums; a value in a `Model` has passed every check in `check`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::diag::FileId;
+
+/// Where an item was written: its file and JSON pointer inside it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Loc {
+    /// The file.
+    pub file: FileId,
+    /// RFC 6901 pointer into the file's document, e.g. `/nodes/3`.
+    pub ptr: String,
+}
+
+impl Loc {
+    /// A location in `file` at `ptr`.
+    pub fn new(file: FileId, ptr: impl Into<String>) -> Self {
+        Self {
+            file,
+            ptr: ptr.into(),
+        }
+    }
+
+    /// The location of a key or index below this one.
+    pub fn child(&self, segment: impl fmt::Display) -> Self {
+        let seg = segment.to_string().replace('~', "~0").replace('/', "~1");
+        Self {
+            file: self.file,
+            ptr: format!("{}/{seg}", self.ptr),
+        }
+    }
+}
+
+/// Deployment profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// HA: replicated services survive the loss of any one physical machine.
+    Base,
+    /// All-in-one: one replica of everything, for tests.
+    Aio,
+}
+
+/// What applies the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Flux: HelmRepository + HelmRelease.
+    #[default]
+    Flux,
+    /// Argo CD: Application.
+    Argocd,
+}
+
+/// Role of a Kubernetes node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Kubernetes control plane.
+    ControlPlane,
+    /// General worker (`node-role.kubernetes.io/worker`).
+    Worker,
+    /// OpenStack control plane (APIs, databases, queues).
+    OpenstackControl,
+    /// Nova compute.
+    Compute,
+    /// OVN gateway / network node.
+    Network,
+    /// Storage node.
+    Storage,
+}
+
+/// What a subnet carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubnetPurpose {
+    /// Out-of-band management (BMCs).
+    Oob,
+    /// Host management.
+    Management,
+    /// Storage traffic.
+    Storage,
+    /// Service VIPs.
+    Services,
+    /// Tenant overlay.
+    Tenant,
+    /// Provider networks (OVN bridges).
+    Provider,
+    /// Public endpoints.
+    Public,
+}
+
+/// What an NFS export is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportPurpose {
+    /// Persistent volumes.
+    Volumes,
+    /// Glance images.
+    Images,
+    /// Database and volume backups.
+    Backups,
+}
+
+/// Storage provider of a storage class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// NFS via csi-driver-nfs, on a NAS export.
+    Nfs,
+    /// Longhorn replicated block storage.
+    Longhorn,
+    /// TopoLVM local volumes.
+    Topolvm,
+}
+
+/// A MAC address, stored lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`), case-insensitive.
+    pub fn parse(s: &str) -> Option<Mac> {
+        let sep = if s.contains('-') { '-' } else { ':' };
+        let parts: Vec<&str> = s.split(sep).collect();
+        if parts.len() != 6 {
+            return None;
+        }
+        let mut out = [0u8; 6];
+        for (i, p) in parts.iter().enumerate() {
+            if p.len() != 2 {
+                return None;
+            }
+            out[i] = u8::from_str_radix(p, 16).ok()?;
+        }
+        Some(Mac(out))
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+/// A physical machine: the failure domain.
+#[derive(Debug, Clone)]
+pub struct Hardware {
+    /// Unique name.
+    pub name: String,
+    /// Rack, an optional higher failure domain.
+    pub rack: Option<String>,
+    /// BMC address.
+    pub bmc: Option<IpAddr>,
+    /// CPU cores.
+    pub cpu: Option<u64>,
+    /// Memory quantity.
+    pub memory: Option<String>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// An oVirt host on a physical machine.
+#[derive(Debug, Clone)]
+pub struct Hypervisor {
+    /// Unique name.
+    pub name: String,
+    /// Name of its [`Hardware`].
+    pub hardware: String,
+    /// oVirt cluster.
+    pub cluster: Option<String>,
+    /// Management address.
+    pub address: Option<IpAddr>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// Where a node runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// A VM on this hypervisor.
+    Vm(String),
+    /// Bare metal: this physical machine.
+    BareMetal(String),
+}
+
+/// A Kubernetes node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Unique name (the Kubernetes Node name).
+    pub name: String,
+    /// VM or bare metal.
+    pub placement: Placement,
+    /// Roles.
+    pub roles: BTreeSet<Role>,
+    /// vCPUs or cores.
+    pub cpu: Option<u64>,
+    /// Memory quantity.
+    pub memory: Option<String>,
+    /// Network interfaces.
+    pub interfaces: Vec<Interface>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+impl Node {
+    /// True when the node has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A node's network interface.
+#[derive(Debug, Clone)]
+pub struct Interface {
+    /// Name of its [`Subnet`].
+    pub subnet: String,
+    /// Static address.
+    pub address: Option<IpAddr>,
+    /// MAC address.
+    pub mac: Option<Mac>,
+    /// OVS bridge for a provider network.
+    pub bridge: Option<String>,
+    /// Interface name on the host.
+    pub name: Option<String>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// A NAS appliance.
+#[derive(Debug, Clone)]
+pub struct Nas {
+    /// Unique name.
+    pub name: String,
+    /// NFS server address.
+    pub address: IpAddr,
+    /// Exports.
+    pub exports: Vec<Export>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// An NFS export.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Name, unique on its NAS.
+    pub name: String,
+    /// Exported path.
+    pub path: String,
+    /// Capacity quantity.
+    pub capacity: Option<String>,
+    /// Purposes.
+    pub purpose: BTreeSet<ExportPurpose>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// An inclusive address range; named for DHCP and VIP pools.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// Pool name (required for DHCP and VIP pools).
+    pub name: Option<String>,
+    /// First address.
+    pub start: IpAddr,
+    /// Last address.
+    pub end: IpAddr,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// An IP subnet.
+#[derive(Debug, Clone)]
+pub struct Subnet {
+    /// Unique name.
+    pub name: String,
+    /// The network.
+    pub cidr: IpNet,
+    /// Default gateway.
+    pub gateway: Option<IpAddr>,
+    /// VLAN id.
+    pub vlan: Option<u16>,
+    /// What it carries.
+    pub purpose: Option<SubnetPurpose>,
+    /// DHCP ranges.
+    pub dhcp_pools: Vec<Pool>,
+    /// Load-balancer VIP ranges (MetalLB pools).
+    pub vip_pools: Vec<Pool>,
+    /// Ranges nobody allocates from.
+    pub reserved: Vec<Pool>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// One site's checked inventory.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// Inventory name (file or directory name).
+    pub name: String,
+    /// Site name.
+    pub site: String,
+    /// Site DNS domain.
+    pub domain: Option<String>,
+    /// Physical machines.
+    pub hardware: Vec<Hardware>,
+    /// oVirt hosts.
+    pub hypervisors: Vec<Hypervisor>,
+    /// Kubernetes nodes.
+    pub nodes: Vec<Node>,
+    /// NAS appliances.
+    pub nas: Vec<Nas>,
+    /// Subnets.
+    pub subnets: Vec<Subnet>,
+}
+
+impl Inventory {
+    /// The physical machine a node ends up on (its failure domain), if resolvable.
+    pub fn machine_of(&self, node: &Node) -> Option<&Hardware> {
+        let hw = match &node.placement {
+            Placement::BareMetal(hw) => hw.as_str(),
+            Placement::Vm(hv) => self
+                .hypervisors
+                .iter()
+                .find(|h| &h.name == hv)?
+                .hardware
+                .as_str(),
+        };
+        self.hardware.iter().find(|h| h.name == hw)
+    }
+}
+
+/// HPA bounds for a service's API deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    /// minReplicas.
+    pub min: Option<u64>,
+    /// maxReplicas.
+    pub max: Option<u64>,
+}
+
+/// Chart source override.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartPin {
+    /// Chart name.
+    pub name: Option<String>,
+    /// Repository URL.
+    pub repo: Option<String>,
+    /// Chart version.
+    pub version: Option<String>,
+}
+
+/// One enabled service and its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// OpenStack release override.
+    pub release: Option<String>,
+    /// Chart version pin.
+    pub version: Option<String>,
+    /// Chart source override.
+    pub chart: Option<ChartPin>,
+    /// API replicas.
+    pub replicas: Option<u64>,
+    /// HPA bounds.
+    pub autoscale: Option<Autoscale>,
+    /// Helm values merged last.
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Where it is written.
+    #[serde(skip)]
+    pub at: Option<Loc>,
+}
+
+/// A storage class the cloud needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageClass {
+    /// Provider.
+    pub provider: Provider,
+    /// For nfs: `<nas>/<export>`.
+    pub export: Option<String>,
+    /// For longhorn: replicas per volume.
+    pub replicas: Option<u64>,
+    /// Cluster default class.
+    pub default: Option<bool>,
+    /// Where it is written.
+    #[serde(skip)]
+    pub at: Option<Loc>,
+}
+
+/// Where builds are published.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// Deploy branch.
+    pub branch: Option<String>,
+}
+
+/// One checked environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Environment name (file name without `.yaml`).
+    #[serde(skip)]
+    pub name: String,
+    /// Inventory name.
+    pub inventory: String,
+    /// Profile.
+    pub profile: Profile,
+    /// Target.
+    #[serde(default)]
+    pub target: Target,
+    /// Default OpenStack release.
+    pub release: String,
+    /// Public DNS domain.
+    pub domain: Option<String>,
+    /// Enabled services by name.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    /// Storage classes by name.
+    #[serde(default)]
+    pub storage: BTreeMap<String, StorageClass>,
+    /// Publishing settings.
+    #[serde(default)]
+    pub publish: Publish,
+    /// The environment file.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+impl Environment {
+    /// The deploy branch: `publish.branch`, else `gcc/<env>`.
+    pub fn deploy_branch(&self) -> String {
+        self.publish
+            .branch
+            .clone()
+            .unwrap_or_else(|| format!("gcc/{}", self.name))
+    }
+}
+
+/// Everything `check` proved valid, ready for `plan`.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The environment.
+    pub env: Environment,
+    /// Its inventory.
+    pub inventory: Inventory,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_parsing() {
+        assert_eq!(
+            Mac::parse("52:54:00:AB:cd:10").unwrap().to_string(),
+            "52:54:00:ab:cd:10"
+        );
+        assert_eq!(
+            Mac::parse("52-54-00-ab-cd-10"),
+            Mac::parse("52:54:00:ab:cd:10")
+        );
+        for bad in [
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:1",
+            "52:54:00:ab:cd:zz",
+            "",
+            "525400abcd10",
+        ] {
+            assert!(Mac::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loc_child_escapes() {
+        let l = Loc::new(0, "/services");
+        assert_eq!(l.child("a/b").ptr, "/services/a~1b");
+        assert_eq!(l.child(3).ptr, "/services/3");
+    }
+}
