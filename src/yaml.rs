@@ -221,6 +221,11 @@ fn bare_message(err: &serde_saphyr::Error) -> String {
         .split("; use from_str_multiple")
         .next()
         .unwrap_or(msg);
+    // Positions are shown by the label; drop the parser's own `at line N, column M`.
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    };
     if msg.is_empty() {
         "invalid YAML".to_string()
     } else {

@@ -33,6 +33,7 @@ pub struct Checked {
 /// Kinds of named inventory items, for reference checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Kind {
+    Node,
     Subnet,
     Nas,
 }
@@ -69,6 +70,12 @@ impl Ctx<'_> {
 
     fn is_broken(&self, kind: Kind, name: &str) -> bool {
         self.broken.contains(&(kind, name.to_string()))
+    }
+
+    /// True when some item of `kind` could not be typed: checks over all items of that
+    /// kind would report its absence, so they stand down.
+    fn any_broken(&self, kind: Kind) -> bool {
+        self.broken.iter().any(|(k, _)| *k == kind)
     }
 }
 

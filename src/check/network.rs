@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::Ctx;
+use super::{Ctx, Kind};
 use crate::diag::Diagnostic;
 use crate::model::{Inventory, Loc, Mac, Pool, Subnet};
 
@@ -419,6 +419,9 @@ fn check_static(
             let i = sorted.partition_point(|s| net_bounds(&s.cidr).0 <= k);
             let found = sorted[..i].iter().rev().find(|s| s.cidr.contains(&st.addr));
             let Some(s) = found else {
+                if cx.any_broken(Kind::Subnet) {
+                    return; // it may be on the subnet whose CIDR is unreadable
+                }
                 let d = Diagnostic::warning(
                     ADDRESS_IN_NO_SUBNET,
                     format!("address {} of {} is in no declared subnet", st.addr, st.what),

@@ -297,6 +297,7 @@ fn node(cx: &mut Ctx, n: RawNode, at: Loc) -> Option<Node> {
                 .at(cx.key_label(&label_at, "here"))
                 .help("a VM names its `hypervisor`; a bare-metal node names its `hardware`; give exactly one");
             cx.push(d);
+            cx.broken.insert((Kind::Node, n.name));
             return None;
         }
     };

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Ctx;
+use super::{Ctx, Kind};
 use crate::diag::Diagnostic;
 use crate::model::{Environment, Inventory, Loc, Node, Profile, Role};
 
@@ -23,6 +23,9 @@ pub const MISSING_ROLE: &str = "gcc::profile::missing_role";
 pub const BASE_QUORUM: usize = 3;
 
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
+    if cx.any_broken(Kind::Node) {
+        return; // a node could not be read; counting roles without it would mislead
+    }
     let profile_at = Loc::new(env.file, "/profile");
     let profile = match env.profile {
         Profile::Base => "base",
