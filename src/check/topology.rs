@@ -96,9 +96,10 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
             format!("{hw} ({})", names.join(", "))
         })
         .collect();
+    // Name the busiest machine (ties: the first by name): losing it hurts most.
     let (first_shared, nodes) = by_machine
         .iter()
-        .find(|(_, nodes)| nodes.len() > 1)
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
         .map(|(hw, nodes)| (*hw, nodes.clone()))
         .unwrap_or_default();
     let placement_at = |n: &Node| match &n.placement {

@@ -1,0 +1,240 @@
+//! End-to-end tests of the `gcc` binary: exit codes, output formats, the bundled examples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gcc(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gcc"))
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run gcc")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A tree with the aio example's environment and the given inventory text.
+fn tree(inventory: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
+    std::fs::create_dir_all(dir.path().join("inventory")).unwrap();
+    std::fs::copy(
+        repo().join("environments/aio.yaml"),
+        dir.path().join("environments/aio.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("inventory/aio-lab.yaml"), inventory).unwrap();
+    dir
+}
+
+#[test]
+fn bundled_examples_check_clean() {
+    for env in ["prod", "aio"] {
+        let o = gcc(&repo(), &["check", env]);
+        assert_eq!(o.status.code(), Some(0), "{env}: {}", stderr(&o));
+        assert!(
+            stderr(&o).is_empty(),
+            "{env} printed diagnostics: {}",
+            stderr(&o)
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.starts_with(&format!("{env}: ok")), "{out}");
+    }
+}
+
+#[test]
+fn shared_examples_are_the_bundled_ones_plus_a_schema_line() {
+    // The examples in ../shared must compile unchanged: ours differ only by the
+    // yaml-language-server line.
+    let shared = repo().join("../shared/examples");
+    if !shared.exists() {
+        return; // a checkout without ../shared beside it
+    }
+    for (dir, name) in [
+        ("inventory", "laundry-lab.yaml"),
+        ("inventory", "aio-lab.yaml"),
+        ("environments", "prod.yaml"),
+        ("environments", "aio.yaml"),
+    ] {
+        let ours = std::fs::read_to_string(repo().join(dir).join(name)).unwrap();
+        let theirs = std::fs::read_to_string(shared.join(dir).join(name)).unwrap();
+        let (first, rest) = ours.split_once('\n').unwrap();
+        assert!(
+            first.starts_with("# yaml-language-server: $schema=../schema/"),
+            "{name}"
+        );
+        assert_eq!(rest, theirs, "{dir}/{name} drifted from ../shared/examples");
+    }
+}
+
+#[test]
+fn unknown_environment_is_a_usage_error() {
+    let o = gcc(&repo(), &["check", "prd"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("gcc::load::unknown_environment"), "{e}");
+    assert!(e.contains("did you mean `prod`?"), "{e}");
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    let o = gcc(&repo(), &["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = gcc(&repo(), &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("check") && help.contains("Exit codes"),
+        "{help}"
+    );
+}
+
+#[test]
+fn json_format_reports_each_diagnostic_with_its_place() {
+    let inv = std::fs::read_to_string(repo().join("inventory/aio-lab.yaml")).unwrap();
+    let bad = inv.replace("address: 192.168.122.10", "address: 192.168.122.300");
+    let dir = tree(bad.as_bytes());
+    let o = gcc(dir.path(), &["check", "aio", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["errors"], 1);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "gcc::inventory::invalid_address");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], "inventory/aio-lab.yaml");
+    let line = bad
+        .lines()
+        .position(|l| l.contains("192.168.122.300"))
+        .unwrap()
+        + 1;
+    assert_eq!(d["line"], line);
+    let col = bad
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("192.168.122.300")
+        .unwrap()
+        + 1;
+    assert_eq!(d["column"], col);
+    assert!(d["message"].as_str().unwrap().contains("192.168.122.300"));
+    assert!(d["help"].is_string());
+}
+
+#[test]
+fn json_format_on_success() {
+    let o = gcc(&repo(), &["check", "aio", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn non_utf8_inventory_is_reported_at_the_byte() {
+    let mut bytes = b"# lab\nsite: caf".to_vec();
+    bytes.push(0xe9);
+    bytes.extend_from_slice(b"\n");
+    let dir = tree(&bytes);
+    let o = gcc(dir.path(), &["check", "aio", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "gcc::load::not_utf8");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(10))
+    );
+}
+
+#[test]
+fn oversized_inventory_is_refused_without_parsing() {
+    let mut big = b"site: aio-lab\n".to_vec();
+    big.resize(gcc::load::MAX_FILE_BYTES + 10, b'#');
+    let dir = tree(&big);
+    let o = gcc(dir.path(), &["check", "aio"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("gcc::load::too_large"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_inventory_entry_is_an_io_error() {
+    let dir = tree(b"site: aio-lab\n");
+    std::fs::remove_file(dir.path().join("inventory/aio-lab.yaml")).unwrap();
+    std::fs::create_dir(dir.path().join("inventory/aio-lab")).unwrap();
+    std::os::unix::fs::symlink(
+        "/nonexistent/gcc-test",
+        dir.path().join("inventory/aio-lab/x.yaml"),
+    )
+    .unwrap();
+    let o = gcc(dir.path(), &["check", "aio"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gcc::load::io"), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_command_prints_the_embedded_schemas() {
+    for kind in ["inventory", "environment"] {
+        let o = gcc(&repo(), &["schema", kind]);
+        assert_eq!(o.status.code(), Some(0));
+        let on_disk = std::fs::read(repo().join(format!("schema/{kind}.schema.json"))).unwrap();
+        assert_eq!(o.stdout, on_disk);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    }
+}
+
+#[test]
+fn text_diagnostics_show_file_line_column_and_help() {
+    let inv = std::fs::read_to_string(repo().join("inventory/aio-lab.yaml")).unwrap();
+    let bad = inv.replace("hypervisor: ovirt-01", "hypervisor: ovirt-1");
+    let dir = tree(bad.as_bytes());
+    let o = gcc(dir.path(), &["check", "aio"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!("unknown_hypervisor", stderr(&o));
+}
+
+#[test]
+fn text_diagnostics_for_shared_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
+    std::fs::create_dir_all(dir.path().join("inventory")).unwrap();
+    std::fs::copy(
+        repo().join("environments/prod.yaml"),
+        dir.path().join("environments/prod.yaml"),
+    )
+    .unwrap();
+    let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
+    // k8s-ctl-03 and k8s-wrk-03 move to ovirt-02: only two machines host controllers.
+    let bad = inv.replace("hypervisor: ovirt-03", "hypervisor: ovirt-02");
+    std::fs::write(dir.path().join("inventory/laundry-lab.yaml"), bad).unwrap();
+    let o = gcc(dir.path(), &["check", "prod"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!("shared_machine", stderr(&o));
+}
+
+#[test]
+fn text_diagnostics_for_duplicate_key() {
+    let inv = std::fs::read_to_string(repo().join("inventory/aio-lab.yaml")).unwrap();
+    let bad = inv.replace(
+        "domain: aio.example.net\n",
+        "domain: aio.example.net\nsite: again\n",
+    );
+    let dir = tree(bad.as_bytes());
+    let o = gcc(dir.path(), &["check", "aio"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!("duplicate_key", stderr(&o));
+}
