@@ -160,15 +160,18 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
                     .iter()
                     .filter_map(|n| inv.machine_of(n).map(|h| h.name.as_str()))
                     .collect();
+                let profile = match m.env.profile {
+                    crate::model::Profile::Base => "base",
+                    crate::model::Profile::Aio => "aio",
+                };
                 let _ = writeln!(
                     std::io::stdout(),
-                    "{env}: ok (profile {:?}, inventory {}: {} nodes on {} machines, {} subnets, {} services)",
-                    m.env.profile,
+                    "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})",
                     inv.name,
-                    inv.nodes.len(),
-                    machines.len(),
-                    inv.subnets.len(),
-                    m.env.services.len()
+                    count(inv.nodes.len(), "node"),
+                    count(machines.len(), "machine"),
+                    count(inv.subnets.len(), "subnet"),
+                    count(m.env.services.len(), "service"),
                 );
             }
         }
@@ -178,6 +181,11 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
     } else {
         EXIT_INVALID
     }
+}
+
+/// `1 node`, `3 nodes`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn report_fatal(d: &Diagnostic, format: Format, color: bool) -> u8 {

@@ -46,7 +46,7 @@ fn bundled_examples_check_clean() {
             stderr(&o)
         );
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.starts_with(&format!("{env}: ok")), "{out}");
+        assert!(out.starts_with(&format!("{env}: ok (profile ")), "{out}");
     }
 }
 
