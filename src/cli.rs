@@ -134,7 +134,7 @@ pub fn run(cli: &Cli) -> u8 {
                 SchemaArg::Inventory => SchemaKind::Inventory,
                 SchemaArg::Environment => SchemaKind::Environment,
             };
-            print!("{}", kind.text());
+            out(kind.text());
             EXIT_OK
         }
     }
@@ -149,30 +149,29 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
     let Checked { model, diagnostics } = check(&loaded);
     match format {
         Format::Json => {
-            println!("{}", diag::report_json(&loaded.files, &diagnostics));
+            out(&format!(
+                "{}\n",
+                diag::report_json(&loaded.files, &diagnostics)
+            ));
         }
         Format::Text => {
-            eprint!("{}", diag::render_text(&loaded.files, &diagnostics, color));
+            err(&diag::render_text(&loaded.files, &diagnostics, color));
             if let Some(m) = &model {
                 let inv = &m.inventory;
-                let machines: std::collections::BTreeSet<&str> = inv
-                    .nodes
-                    .iter()
-                    .filter_map(|n| inv.machine_of(n).map(|h| h.name.as_str()))
-                    .collect();
+                let machines: std::collections::BTreeSet<&str> =
+                    inv.failure_domains().into_values().collect();
                 let profile = match m.env.profile {
                     crate::model::Profile::Base => "base",
                     crate::model::Profile::Aio => "aio",
                 };
-                let _ = writeln!(
-                    std::io::stdout(),
+                out(&format!(
                     "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})",
                     inv.name,
                     count(inv.nodes.len(), "node"),
                     count(machines.len(), "machine"),
                     count(inv.subnets.len(), "subnet"),
                     count(m.env.services.len(), "service"),
-                );
+                ));
             }
         }
     }
@@ -183,6 +182,16 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
     }
 }
 
+/// Writes to stdout; a closed pipe (`gcc ... | head`) is not an error worth a panic.
+fn out(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// Writes to stderr, ignoring a closed pipe.
+fn err(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 /// `1 node`, `3 nodes`.
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -191,11 +200,11 @@ fn count(n: usize, noun: &str) -> String {
 fn report_fatal(d: &Diagnostic, format: Format, color: bool) -> u8 {
     let files = Files::default();
     match format {
-        Format::Json => println!("{}", diag::report_json(&files, std::slice::from_ref(d))),
-        Format::Text => eprint!(
-            "{}",
-            diag::render_text(&files, std::slice::from_ref(d), color)
-        ),
+        Format::Json => out(&format!(
+            "{}\n",
+            diag::report_json(&files, std::slice::from_ref(d))
+        )),
+        Format::Text => err(&diag::render_text(&files, std::slice::from_ref(d), color)),
     }
     EXIT_USAGE
 }

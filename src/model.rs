@@ -328,18 +328,26 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// The physical machine a node ends up on (its failure domain), if resolvable.
-    pub fn machine_of(&self, node: &Node) -> Option<&Hardware> {
-        let hw = match &node.placement {
-            Placement::BareMetal(hw) => hw.as_str(),
-            Placement::Vm(hv) => self
-                .hypervisors
-                .iter()
-                .find(|h| &h.name == hv)?
-                .hardware
-                .as_str(),
-        };
-        self.hardware.iter().find(|h| h.name == hw)
+    /// Node name → name of the physical machine it ends up on (its failure domain): a
+    /// VM's hypervisor's hardware, or a bare-metal node's own. Nodes whose chain does not
+    /// resolve are left out.
+    pub fn failure_domains(&self) -> BTreeMap<&str, &str> {
+        let hardware: BTreeSet<&str> = self.hardware.iter().map(|h| h.name.as_str()).collect();
+        let hypervisors: BTreeMap<&str, &str> = self
+            .hypervisors
+            .iter()
+            .map(|h| (h.name.as_str(), h.hardware.as_str()))
+            .collect();
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                let hw = match &n.placement {
+                    Placement::BareMetal(hw) => hw.as_str(),
+                    Placement::Vm(hv) => hypervisors.get(hv.as_str())?,
+                };
+                hardware.contains(hw).then_some((n.name.as_str(), hw))
+            })
+            .collect()
     }
 }
 

@@ -122,9 +122,11 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory) {
         check_gateway(cx, s);
         ranges.insert(s.name.as_str(), check_ranges(cx, s));
     }
+    let by_name: BTreeMap<&str, &Subnet> =
+        inv.subnets.iter().map(|s| (s.name.as_str(), s)).collect();
     let statics = collect_statics(inv);
     for st in &statics {
-        check_static(cx, inv, &subnets, &ranges, st);
+        check_static(cx, &by_name, &subnets, &ranges, st);
     }
     duplicates(
         cx,
@@ -387,7 +389,7 @@ fn collect_statics(inv: &Inventory) -> Vec<Static<'_>> {
 
 fn check_static(
     cx: &mut Ctx,
-    inv: &Inventory,
+    by_name: &BTreeMap<&str, &Subnet>,
     sorted: &[&Subnet],
     ranges: &BTreeMap<&str, Vec<Range>>,
     st: &Static,
@@ -395,7 +397,7 @@ fn check_static(
     let k = key(st.addr);
     let subnet = match st.subnet {
         Some(name) => {
-            let Some(s) = inv.subnets.iter().find(|s| s.name == name) else {
+            let Some(s) = by_name.get(name) else {
                 return; // dangling subnet: reported by refs
             };
             if !s.cidr.contains(&st.addr) {

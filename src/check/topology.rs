@@ -78,10 +78,11 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         return;
     }
     // Physical machine → the controllers on it.
+    let domains = inv.failure_domains();
     let mut by_machine: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
     for n in &controllers {
-        match inv.machine_of(n) {
-            Some(hw) => by_machine.entry(hw.name.as_str()).or_default().push(n),
+        match domains.get(n.name.as_str()) {
+            Some(hw) => by_machine.entry(hw).or_default().push(n),
             None => return, // a dangling reference, reported by refs
         }
     }
