@@ -197,24 +197,18 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                     .help(description.unwrap_or_else(|| err.to_string())),
                 );
             }
-            ValidationErrorKind::Minimum { .. }
-            | ValidationErrorKind::Maximum { .. }
-            | ValidationErrorKind::ExclusiveMinimum { .. }
-            | ValidationErrorKind::ExclusiveMaximum { .. }
-            | ValidationErrorKind::MinItems { .. }
-            | ValidationErrorKind::MaxItems { .. } => {
-                let mut d =
-                    Diagnostic::error(OUT_OF_RANGE, format!("`{}`: {err}", display_ptr(&ptr)))
-                        .at(doc.label(&ptr, "out of range"));
-                if let Some(h) = description {
-                    d = d.help(h);
-                }
-                out.push(d);
-            }
-            _ => {
-                let mut d =
-                    Diagnostic::error(INVALID_VALUE, format!("`{}`: {err}", display_ptr(&ptr)))
-                        .at(doc.label(&ptr, "here"));
+            other => {
+                let (code, label) = match other {
+                    ValidationErrorKind::Minimum { .. }
+                    | ValidationErrorKind::Maximum { .. }
+                    | ValidationErrorKind::ExclusiveMinimum { .. }
+                    | ValidationErrorKind::ExclusiveMaximum { .. }
+                    | ValidationErrorKind::MinItems { .. }
+                    | ValidationErrorKind::MaxItems { .. } => (OUT_OF_RANGE, "out of range"),
+                    _ => (INVALID_VALUE, "here"),
+                };
+                let mut d = Diagnostic::error(code, format!("`{}`: {err}", display_ptr(&ptr)))
+                    .at(doc.label(&ptr, label));
                 if let Some(h) = description {
                     d = d.help(h);
                 }

@@ -339,37 +339,39 @@ fn check_ranges<'a>(cx: &mut Ctx, s: &'a Subnet) -> Vec<Range<'a>> {
 }
 
 fn collect_statics(inv: &Inventory) -> Vec<Static<'_>> {
+    // Addresses of machines, hypervisors and NAS name no subnet and have no MAC.
+    let fixed = |addr, at, what| Static {
+        addr,
+        at,
+        what,
+        subnet: None,
+        has_mac: false,
+    };
     let mut out = Vec::new();
     for h in &inv.hardware {
         if let Some(a) = h.bmc {
-            out.push(Static {
-                addr: a,
-                at: h.at.child("bmc"),
-                what: format!("BMC of hardware `{}`", h.name),
-                subnet: None,
-                has_mac: false,
-            });
+            out.push(fixed(
+                a,
+                h.at.child("bmc"),
+                format!("BMC of hardware `{}`", h.name),
+            ));
         }
     }
     for h in &inv.hypervisors {
         if let Some(a) = h.address {
-            out.push(Static {
-                addr: a,
-                at: h.at.child("address"),
-                what: format!("hypervisor `{}`", h.name),
-                subnet: None,
-                has_mac: false,
-            });
+            out.push(fixed(
+                a,
+                h.at.child("address"),
+                format!("hypervisor `{}`", h.name),
+            ));
         }
     }
     for n in &inv.nas {
-        out.push(Static {
-            addr: n.address,
-            at: n.at.child("address"),
-            what: format!("NAS `{}`", n.name),
-            subnet: None,
-            has_mac: false,
-        });
+        out.push(fixed(
+            n.address,
+            n.at.child("address"),
+            format!("NAS `{}`", n.name),
+        ));
     }
     for n in &inv.nodes {
         for i in &n.interfaces {
