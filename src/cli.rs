@@ -165,7 +165,7 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
                     crate::model::Profile::Aio => "aio",
                 };
                 out(&format!(
-                    "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})",
+                    "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})\n",
                     inv.name,
                     count(inv.nodes.len(), "node"),
                     count(machines.len(), "machine"),

@@ -47,6 +47,8 @@ fn bundled_examples_check_clean() {
         );
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.starts_with(&format!("{env}: ok (profile ")), "{out}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.ends_with('\n'), "{out:?}");
     }
 }
 
