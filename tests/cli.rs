@@ -21,18 +21,20 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A tree with the aio example's environment and the given inventory text.
-fn tree(inventory: &[u8]) -> tempfile::TempDir {
+/// A tree with the example environment `env` and `inventory` as its inventory file.
+fn tree_for(env: &str, inventory_file: &str, inventory: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("environments")).unwrap();
     std::fs::create_dir_all(dir.path().join("inventory")).unwrap();
-    std::fs::copy(
-        repo().join("environments/aio.yaml"),
-        dir.path().join("environments/aio.yaml"),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("inventory/aio-lab.yaml"), inventory).unwrap();
+    let env_file = format!("environments/{env}.yaml");
+    std::fs::copy(repo().join(&env_file), dir.path().join(&env_file)).unwrap();
+    std::fs::write(dir.path().join("inventory").join(inventory_file), inventory).unwrap();
     dir
+}
+
+/// A tree with the aio example's environment and the given inventory text.
+fn tree(inventory: &[u8]) -> tempfile::TempDir {
+    tree_for("aio", "aio-lab.yaml", inventory)
 }
 
 #[test]
@@ -211,18 +213,10 @@ fn text_diagnostics_show_file_line_column_and_help() {
 
 #[test]
 fn text_diagnostics_for_shared_machine() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
-    std::fs::create_dir_all(dir.path().join("inventory")).unwrap();
-    std::fs::copy(
-        repo().join("environments/prod.yaml"),
-        dir.path().join("environments/prod.yaml"),
-    )
-    .unwrap();
     let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
     // k8s-ctl-03 and k8s-wrk-03 move to ovirt-02: only two machines host controllers.
     let bad = inv.replace("hypervisor: ovirt-03", "hypervisor: ovirt-02");
-    std::fs::write(dir.path().join("inventory/laundry-lab.yaml"), bad).unwrap();
+    let dir = tree_for("prod", "laundry-lab.yaml", bad.as_bytes());
     let o = gcc(dir.path(), &["check", "prod"]);
     assert_eq!(o.status.code(), Some(1));
     insta::assert_snapshot!("shared_machine", stderr(&o));
