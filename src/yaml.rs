@@ -25,10 +25,15 @@ pub const SYNTAX: &str = "gcc::yaml::syntax";
 pub const DUPLICATE_KEY: &str = "gcc::yaml::duplicate_key";
 /// Code: aliases expand beyond the budget (billion laughs), or the document is too big or deep.
 pub const ALIAS_BUDGET: &str = "gcc::yaml::alias_budget";
+/// Code: nesting deeper than any inventory needs (a recursion bomb).
+pub const TOO_DEEP: &str = "gcc::yaml::too_deep";
 /// Code: a tab where YAML wants indentation spaces.
 pub const TAB_INDENT: &str = "gcc::yaml::tab_indent";
 /// Code: a plain scalar that YAML 1.1 and YAML 1.2 read differently.
 pub const AMBIGUOUS_SCALAR: &str = "gcc::yaml::ambiguous_scalar";
+
+/// Deepest nesting accepted; real inputs stay below 10.
+const MAX_DEPTH: usize = 64;
 
 /// Upper bound on values produced by alias replay: real inputs use a handful.
 const MAX_REPLAYED_EVENTS: usize = 10_000;
@@ -126,6 +131,10 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             max_nodes: 8_000_000,
             max_events: 16_000_000,
             max_total_scalar_bytes: 256 * 1024 * 1024,
+            // Nesting costs stack in the parser: keep flow collections as shallow as
+            // block ones so a crafted file cannot overflow a worker thread's stack.
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
@@ -171,6 +180,17 @@ fn parse_error(file: FileId, text: &str, err: &serde_saphyr::Error) -> Diagnosti
         serde_saphyr::Error::DuplicateMappingKey { .. } => (
             DUPLICATE_KEY,
             "each key may appear once per mapping; remove or merge the repeated entry",
+        ),
+        serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        } => (
+            TOO_DEEP,
+            "mappings and lists may nest 64 levels deep; flatten the data",
+        ),
+        _ if message.contains("recursion limit") => (
+            TOO_DEEP,
+            "flow collections ([...] and {...}) may nest a limited number of levels; flatten the data",
         ),
         serde_saphyr::Error::Budget { .. }
         | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
@@ -535,6 +555,63 @@ mod tests {
         let c = codes(&b);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].0, ALIAS_BUDGET);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let flow = format!("a: {}{}\n", "[".repeat(300), "]".repeat(300));
+        assert_eq!(codes(&flow)[0].0, TOO_DEEP);
+        let block: String = (0..100)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        assert_eq!(codes(&block), vec![(TOO_DEEP, 65, 129)]);
+    }
+
+    #[test]
+    fn deepest_accepted_nesting_fits_a_small_stack() {
+        // Worker threads (rayon, test harness) have 2 MiB stacks; parse the deepest
+        // documents we accept, and a little deeper, on half of that.
+        let run = || {
+            let depth = MAX_DEPTH - 2;
+            let flow = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+            assert!(codes(&flow).is_empty());
+            let block: String = (0..depth)
+                .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+                .collect();
+            assert!(codes(&block).is_empty());
+            let deeper = format!(
+                "a: {}{}\n",
+                "[".repeat(MAX_DEPTH + 1),
+                "]".repeat(MAX_DEPTH + 1)
+            );
+            assert_eq!(codes(&deeper)[0].0, TOO_DEEP);
+        };
+        std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn crlf_line_endings_read_like_lf() {
+        let p = parse(0, "site: lab\r\nnodes:\r\n  - name: n1\r\n");
+        assert!(p.diagnostics.is_empty());
+        let doc = p.doc.unwrap();
+        assert_eq!(doc.value["nodes"][0]["name"], "n1");
+        assert_eq!(
+            crate::diag::line_col(
+                "site: lab\r\nnodes:\r\n  - name: n1\r\n",
+                doc.span("/nodes/0/name").start
+            ),
+            (3, 11)
+        );
+    }
+
+    #[test]
+    fn nul_bytes_are_syntax_errors() {
+        assert_eq!(codes("site: lab\0\n"), vec![(SYNTAX, 1, 10)]);
     }
 
     #[test]
