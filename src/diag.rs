@@ -44,11 +44,6 @@ impl Files {
         &self.files[id]
     }
 
-    /// All files, in the order they were read.
-    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
-        self.files.iter()
-    }
-
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
         line_col(&self.files[id].text, offset)
@@ -84,6 +79,31 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .nth(column.saturating_sub(1))
         .map_or(end, |(i, _)| i);
     start + within
+}
+
+/// The known word closest to `word`, if it is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(word, k), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// Help for a name that matches nothing: the likely typo, else the known names.
+pub fn did_you_mean<S: AsRef<str>>(
+    word: &str,
+    known: impl IntoIterator<Item = S>,
+    plural: &str,
+) -> String {
+    let owned: Vec<S> = known.into_iter().collect();
+    let list: Vec<&str> = owned.iter().map(AsRef::as_ref).collect();
+    match closest(word, &list) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None if list.is_empty() => format!("there are no {plural}"),
+        None => format!("known {plural}: {}", list.join(", ")),
+    }
 }
 
 /// How serious a diagnostic is: errors fail the run, warnings do not.
@@ -441,6 +461,23 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(offset_of(text, 2, 6), off);
         assert_eq!(line_col(text, text.len()), (3, 1));
+    }
+
+    #[test]
+    fn suggests_close_words_only() {
+        assert_eq!(
+            closest("hypervsor", &["hypervisor", "hardware"]),
+            Some("hypervisor")
+        );
+        assert_eq!(closest("colour", &["name", "cpu", "memory"]), None);
+        assert_eq!(
+            did_you_mean("nova", ["glance", "neutron"], "services"),
+            "known services: glance, neutron"
+        );
+        assert_eq!(
+            did_you_mean("x", Vec::<&str>::new(), "exports"),
+            "there are no exports"
+        );
     }
 
     #[test]

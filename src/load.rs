@@ -6,8 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::diag::{Diagnostic, FileId, Files, Label};
-use crate::schema::closest;
+use crate::diag::{Diagnostic, FileId, Files, Label, did_you_mean};
 use crate::source::{EntryKind, Source};
 use crate::yaml::{self, Doc};
 
@@ -92,14 +91,13 @@ pub fn load(source: &dyn Source, env: &str) -> Result<Loaded, Fatal> {
     let env_path = format!("environments/{env}.yaml");
     if !is_plain_name(env) || source.kind(&env_path) != Some(EntryKind::File) {
         let known = list_names(source, "environments", EntryKind::File);
-        let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-        let help = match closest(env, &refs) {
-            Some(k) => format!("did you mean `{k}`?"),
-            None if known.is_empty() => format!(
+        let help = if known.is_empty() {
+            format!(
                 "no environments found in {}/environments; create environments/{env}.yaml",
                 source.describe()
-            ),
-            None => format!("known environments: {}", known.join(", ")),
+            )
+        } else {
+            did_you_mean(env, &known, "environments")
         };
         return Err(Fatal(Box::new(
             Diagnostic::error(
@@ -167,12 +165,7 @@ fn load_inventory(
             let mut known = list_names(source, "inventory", EntryKind::File);
             known.extend(list_names(source, "inventory", EntryKind::Dir));
             known.sort();
-            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-            let help = match closest(name, &refs) {
-                Some(k) => format!("did you mean `{k}`?"),
-                None if known.is_empty() => "no inventories exist under inventory/".to_string(),
-                None => format!("known inventories: {}", known.join(", ")),
-            };
+            let help = did_you_mean(name, &known, "inventories under inventory/");
             loaded.diagnostics.push(
                 Diagnostic::error(
                     UNKNOWN_INVENTORY,

@@ -452,16 +452,6 @@ pub struct Environment {
     pub file: FileId,
 }
 
-impl Environment {
-    /// The deploy branch: `publish.branch`, else `gcc/<env>`.
-    pub fn deploy_branch(&self) -> String {
-        self.publish
-            .branch
-            .clone()
-            .unwrap_or_else(|| format!("gcc/{}", self.name))
-    }
-}
-
 /// Everything `check` proved valid, ready for `plan`.
 #[derive(Debug, Clone)]
 pub struct Model {

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, closest, did_you_mean};
 use crate::yaml::{Doc, escape_ptr};
 
 /// Code: a key the schema does not know.
@@ -99,10 +99,7 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                     .unwrap_or_default();
                 for key in unexpected {
                     let child = format!("{ptr}/{}", escape_ptr(key));
-                    let help = match closest(key, &known) {
-                        Some(k) => format!("did you mean `{k}`?"),
-                        None => format!("known keys here: {}", known.join(", ")),
-                    };
+                    let help = did_you_mean(key, &known, "keys here");
                     out.push(
                         Diagnostic::error(UNKNOWN_KEY, format!("unknown key `{key}`"))
                             .at(doc.key_label(&child, "not a known key here"))
@@ -225,16 +222,6 @@ fn parent_schema<'a>(root: &'a Value, schema_path: &str) -> Option<&'a Value> {
     root.pointer(parent)
 }
 
-/// The known word closest to `word`, if it is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(word, k), *k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
-
 /// `/nodes/0/cpu` → `nodes[0].cpu`, as people write paths.
 pub fn display_ptr(ptr: &str) -> String {
     let mut out = String::new();
@@ -346,14 +333,5 @@ mod tests {
             display_ptr("/services/nova/values/a~1b"),
             "services.nova.values.a/b"
         );
-    }
-
-    #[test]
-    fn suggests_close_words_only() {
-        assert_eq!(
-            closest("hypervsor", &["hypervisor", "hardware"]),
-            Some("hypervisor")
-        );
-        assert_eq!(closest("colour", &["name", "cpu", "memory"]), None);
     }
 }

@@ -3,9 +3,8 @@
 
 use super::Ctx;
 use crate::catalog::{OPENSTACK_SERVICES, is_service};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Provider};
-use crate::schema::closest;
 
 /// Code: a service the catalog does not have.
 pub const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
@@ -22,10 +21,7 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
     for (name, svc) in &env.services {
         let Some(at) = &svc.at else { continue };
         if !is_service(name) {
-            let help = match closest(name, &OPENSTACK_SERVICES) {
-                Some(k) => format!("did you mean `{k}`?"),
-                None => format!("services gcc can deploy: {}", OPENSTACK_SERVICES.join(", ")),
-            };
+            let help = did_you_mean(name, OPENSTACK_SERVICES, "services");
             let d = Diagnostic::error(
                 UNKNOWN_SERVICE,
                 format!("`{name}` is not a service in the catalog"),

@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::{Ctx, Kind};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Inventory, Loc, Placement};
-use crate::schema::closest;
 
 /// Code: a reference to hardware that does not exist.
 pub const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
@@ -16,15 +15,6 @@ pub const UNKNOWN_HYPERVISOR: &str = "gcc::inventory::unknown_hypervisor";
 pub const UNKNOWN_SUBNET: &str = "gcc::inventory::unknown_subnet";
 /// Code: a storage class naming a NAS export that does not exist.
 pub const UNKNOWN_EXPORT: &str = "gcc::env::unknown_export";
-
-fn help_for(name: &str, known: &BTreeSet<&str>, what: &str) -> String {
-    let list: Vec<&str> = known.iter().copied().collect();
-    match closest(name, &list) {
-        Some(k) => format!("did you mean `{k}`?"),
-        None if list.is_empty() => format!("the inventory defines no {what}"),
-        None => format!("known {what}: {}", list.join(", ")),
-    }
-}
 
 fn dangling(
     cx: &mut Ctx,
@@ -37,7 +27,7 @@ fn dangling(
 ) {
     let d = Diagnostic::error(code, format!("no {what} named `{name}`"))
         .at(cx.label(at, format!("unknown {what}")))
-        .help(help_for(name, known, plural));
+        .help(did_you_mean(name, known, plural));
     cx.push(d);
 }
 
@@ -121,10 +111,10 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         let help = if export.matches('/').count() != 1 {
             format!(
                 "write <nas>/<export>; {}",
-                help_for(export, &export_refs, "exports")
+                did_you_mean(export, &export_refs, "exports")
             )
         } else {
-            help_for(export, &export_refs, "exports")
+            did_you_mean(export, &export_refs, "exports")
         };
         let d = Diagnostic::error(
             UNKNOWN_EXPORT,
