@@ -1,8 +1,14 @@
-//! The service catalog: which components gcc knows how to deploy.
+//! The service catalog: which components gcc knows how to deploy, and with what.
 //!
-//! Facts come from `../shared/reference/genestack-catalog.yaml` (Genestack's seed table);
-//! nothing here is invented. The check stage uses the names; the plan stage will use
-//! the rest of each entry.
+//! The data lives in `catalog/*.yaml`, compiled into the binary. Every fact there comes
+//! from `../shared/reference/` (Genestack's own charts, versions, secrets and
+//! conventions); `tests/catalog.rs` cross-checks the two. The check stage uses the
+//! service names; the plan stage uses the rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
 
 /// The OpenStack services an environment may enable under `services:`.
 pub const OPENSTACK_SERVICES: [&str; 21] = [
@@ -34,6 +40,351 @@ pub fn is_service(name: &str) -> bool {
     OPENSTACK_SERVICES.binary_search(&name).is_ok()
 }
 
+/// The embedded catalog sources, by file name (hashed into every build's lock).
+pub const SOURCES: [(&str, &str); 3] = [
+    (
+        "catalog/infrastructure.yaml",
+        include_str!("../catalog/infrastructure.yaml"),
+    ),
+    (
+        "catalog/releases.yaml",
+        include_str!("../catalog/releases.yaml"),
+    ),
+    (
+        "catalog/services.yaml",
+        include_str!("../catalog/services.yaml"),
+    ),
+];
+
+/// One MariaDB database a service owns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Object name (`nova-api`).
+    pub name: String,
+    /// Database name in MariaDB (`nova_api`).
+    pub database: String,
+}
+
+/// A Helm values path filled from a Secret in the `openstack` namespace.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Dotted values path (`endpoints.oslo_db.auth.nova.password`).
+    pub path: String,
+    /// Secret name.
+    pub secret: String,
+    /// Key in the Secret.
+    pub key: String,
+}
+
+/// A Deployment that scales, and the `component` pod label openstack-helm gives it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiDeployment {
+    /// Deployment name (`nova-api-osapi`).
+    pub deployment: String,
+    /// Its pods' `component` label (`os-api`).
+    pub component: String,
+}
+
+/// What the catalog knows about one OpenStack service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEntry {
+    /// Services it cannot run without.
+    pub requires: Vec<String>,
+    /// Infrastructure components it needs.
+    pub infra: Vec<String>,
+    /// MariaDB databases, owned by a user named after the service.
+    #[serde(default)]
+    pub databases: Vec<Database>,
+    /// Whether it has a RabbitMQ user and vhost.
+    pub vhost: bool,
+    /// Deployments that scale (HPA + PDB).
+    pub api: Vec<ApiDeployment>,
+    /// The chart's db-init job stays on.
+    #[serde(default)]
+    pub db_init: bool,
+    /// Image names in Genestack's registry.
+    pub images: Vec<String>,
+    /// Values paths taken from Secrets.
+    pub secrets: Vec<SecretRef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServicesFile {
+    services: BTreeMap<String, ServiceEntry>,
+}
+
+/// Chart and image pins of one Genestack ref.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartSet {
+    /// Genestack ref (`release-2025.4.1`).
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// Commit of that ref.
+    pub commit: String,
+    /// OpenStack release of its images.
+    pub release: String,
+    /// Chart versions by service.
+    pub charts: BTreeMap<String, String>,
+    /// Images (`name:tag`) by service.
+    pub images: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleasesFile {
+    openstack_releases: BTreeMap<String, String>,
+    chart_sets: Vec<ChartSet>,
+}
+
+/// One Helm infrastructure component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// Namespace it is installed in.
+    pub namespace: String,
+    /// Chart name.
+    pub chart: String,
+    /// Repository name (key of `repositories`).
+    pub repository: String,
+    /// Chart version.
+    pub version: String,
+    /// Main image, for the versions table.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Components that must be ready first.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Default values.
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Plain manifests applied from a URL.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remote {
+    /// Namespace.
+    pub namespace: String,
+    /// Version.
+    pub version: String,
+    /// Manifest URL.
+    pub url: String,
+}
+
+/// Settings of the MariaDB cluster gcc writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MariadbDefaults {
+    /// Server image.
+    pub image: String,
+    /// Volume size per replica.
+    pub storage: String,
+    /// Backup volume size.
+    pub backup_storage: String,
+    /// Backup schedule.
+    pub backup_cron: String,
+}
+
+/// Settings of the RabbitMQ cluster gcc writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RabbitmqDefaults {
+    /// Server image.
+    pub image: String,
+    /// Volume size per replica.
+    pub storage: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InfraFile {
+    repositories: BTreeMap<String, String>,
+    components: BTreeMap<String, Component>,
+    remote: BTreeMap<String, Remote>,
+    always: Vec<String>,
+    mariadb: MariadbDefaults,
+    rabbitmq: RabbitmqDefaults,
+}
+
+/// The whole catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    /// OpenStack services by name.
+    pub services: BTreeMap<String, ServiceEntry>,
+    /// OpenStack release → its name (`2024.1` → `Caracal`).
+    pub releases: BTreeMap<String, String>,
+    /// Chart sets, oldest first.
+    pub chart_sets: Vec<ChartSet>,
+    /// Chart repositories by name.
+    pub repositories: BTreeMap<String, String>,
+    /// Helm infrastructure components by name.
+    pub components: BTreeMap<String, Component>,
+    /// Remote manifests by name.
+    pub remote: BTreeMap<String, Remote>,
+    /// Components every cloud gets.
+    pub always: Vec<String>,
+    /// MariaDB cluster settings.
+    pub mariadb: MariadbDefaults,
+    /// RabbitMQ cluster settings.
+    pub rabbitmq: RabbitmqDefaults,
+}
+
+/// Where a service's chart version comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartChoice {
+    /// Chart version.
+    pub version: String,
+    /// The Genestack ref that pins it.
+    pub from_ref: String,
+}
+
+/// One image of a service and where its tag comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageChoice {
+    /// Full image reference.
+    pub image: String,
+    /// True when the tag follows the registry convention rather than a recorded pin.
+    pub by_convention: bool,
+}
+
+/// Image registry of Genestack's OpenStack images.
+pub const IMAGE_REGISTRY: &str = "ghcr.io/rackerlabs/genestack-images";
+
+fn parse<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> T {
+    let opts = serde_saphyr::options! { strict_booleans: true };
+    match serde_saphyr::from_str_with_options(text, opts) {
+        Ok(v) => v,
+        // The catalog is compiled in and parsed by a unit test; this cannot fail at run time.
+        Err(e) => panic!("embedded {name} is invalid: {e}"),
+    }
+}
+
+impl Catalog {
+    /// The embedded catalog, parsed once.
+    pub fn get() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| {
+            let infra: InfraFile = parse(SOURCES[0].0, SOURCES[0].1);
+            let releases: ReleasesFile = parse(SOURCES[1].0, SOURCES[1].1);
+            let services: ServicesFile = parse(SOURCES[2].0, SOURCES[2].1);
+            Catalog {
+                services: services.services,
+                releases: releases.openstack_releases,
+                chart_sets: releases.chart_sets,
+                repositories: infra.repositories,
+                components: infra.components,
+                remote: infra.remote,
+                always: infra.always,
+                mariadb: infra.mariadb,
+                rabbitmq: infra.rabbitmq,
+            }
+        })
+    }
+
+    /// The chart version of `service` for an environment whose release is `env_release`:
+    /// the chart set of that release, else the next newer set that has the chart.
+    pub fn chart_for(&self, service: &str, env_release: &str) -> Option<ChartChoice> {
+        let start = self
+            .chart_sets
+            .iter()
+            .position(|s| s.release.as_str() >= env_release)
+            .unwrap_or(self.chart_sets.len());
+        self.chart_sets[start..].iter().find_map(|set| {
+            set.charts.get(service).map(|v| ChartChoice {
+                version: v.clone(),
+                from_ref: set.git_ref.clone(),
+            })
+        })
+    }
+
+    /// The images of `service` at OpenStack release `release`: a recorded pin whose tag
+    /// starts with the release, else `<registry>/<image>:<release>-latest`.
+    pub fn images_for(&self, service: &str, release: &str) -> Vec<ImageChoice> {
+        let prefix = format!("{release}-");
+        for set in &self.chart_sets {
+            if let Some(images) = set.images.get(service) {
+                let tagged = images.iter().all(|i| {
+                    i.split_once(':')
+                        .is_some_and(|(_, tag)| tag.starts_with(&prefix))
+                });
+                if tagged {
+                    return images
+                        .iter()
+                        .map(|i| ImageChoice {
+                            image: format!("{IMAGE_REGISTRY}/{i}"),
+                            by_convention: false,
+                        })
+                        .collect();
+                }
+            }
+        }
+        let entry = self.services.get(service);
+        entry
+            .map(|e| e.images.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|name| ImageChoice {
+                image: format!("{IMAGE_REGISTRY}/{name}:{release}-latest"),
+                by_convention: true,
+            })
+            .collect()
+    }
+
+    /// The name of an OpenStack release (`2024.1` → `Caracal`), if known.
+    pub fn release_name(&self, release: &str) -> Option<&str> {
+        self.releases.get(release).map(String::as_str)
+    }
+}
+
+/// Why a service is enabled: named in the environment, or required by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Listed under `services:`.
+    Enabled,
+    /// Required; the chain from an enabled service (`["nova", "placement"]`).
+    Required(Vec<String>),
+}
+
+/// Closes `enabled` under `requires`. Each added service carries the shortest chain
+/// that pulled it in (breadth first, names in order, so the result is deterministic).
+/// A required name the catalog does not know is returned as an error with its chain.
+pub fn resolve(
+    catalog: &Catalog,
+    enabled: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Reason>, Vec<String>> {
+    let mut out: BTreeMap<String, Reason> = enabled
+        .iter()
+        .map(|s| (s.clone(), Reason::Enabled))
+        .collect();
+    let mut queue: std::collections::VecDeque<Vec<String>> =
+        enabled.iter().map(|s| vec![s.clone()]).collect();
+    while let Some(chain) = queue.pop_front() {
+        let Some(last) = chain.last() else { continue };
+        let Some(entry) = catalog.services.get(last) else {
+            return Err(chain);
+        };
+        for req in &entry.requires {
+            if out.contains_key(req) {
+                continue;
+            }
+            let mut next = chain.clone();
+            next.push(req.clone());
+            if !catalog.services.contains_key(req) {
+                return Err(next);
+            }
+            out.insert(req.clone(), Reason::Required(next.clone()));
+            queue.push_back(next);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +394,83 @@ mod tests {
         assert!(OPENSTACK_SERVICES.windows(2).all(|w| w[0] < w[1]));
         assert!(is_service("nova"));
         assert!(!is_service("novaa"));
+    }
+
+    #[test]
+    fn catalog_parses_and_covers_every_service() {
+        let c = Catalog::get();
+        let names: Vec<&str> = c.services.keys().map(String::as_str).collect();
+        assert_eq!(names, OPENSTACK_SERVICES);
+        for (name, s) in &c.services {
+            for r in &s.requires {
+                assert!(c.services.contains_key(r), "{name} requires unknown {r}");
+            }
+            for i in &s.infra {
+                assert!(
+                    c.components.contains_key(i)
+                        || i == "mariadb-cluster"
+                        || i == "rabbitmq-cluster",
+                    "{name} needs unknown {i}"
+                );
+            }
+            assert!(c.chart_for(name, "2024.1").is_some(), "{name} has no chart");
+        }
+        for (name, comp) in &c.components {
+            assert!(c.repositories.contains_key(&comp.repository), "{name}");
+            for a in &comp.after {
+                assert!(c.components.contains_key(a), "{name} after {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn chart_falls_forward_to_the_next_set() {
+        let c = Catalog::get();
+        let k = c.chart_for("keystone", "2024.1").unwrap();
+        assert_eq!(k.version, "2024.2.386+13651f45-628a320c");
+        assert_eq!(k.from_ref, "release-2025.4.1");
+        let s = c.chart_for("skyline", "2024.1").unwrap();
+        assert_eq!(s.from_ref, "release-2026.2.0");
+        assert_eq!(c.chart_for("keystone", "2026.1").unwrap().from_ref, "main");
+        assert!(c.chart_for("keystone", "2099.1").is_none());
+    }
+
+    #[test]
+    fn images_use_pins_then_the_convention() {
+        let c = Catalog::get();
+        let m = c.images_for("manila", "2024.1");
+        assert!(m.is_empty(), "manila is not a catalog service");
+        let n = c.images_for("nova", "2024.1");
+        assert_eq!(
+            n,
+            vec![ImageChoice {
+                image: format!("{IMAGE_REGISTRY}/nova:2024.1-latest"),
+                by_convention: false
+            }]
+        );
+        let s = c.images_for("skyline", "2024.2");
+        assert!(s[0].by_convention);
+        assert_eq!(
+            s[0].image,
+            format!("{IMAGE_REGISTRY}/skyline:2024.2-latest")
+        );
+        let i = c.images_for("ironic", "2025.1");
+        assert_eq!(i.len(), 3);
+    }
+
+    #[test]
+    fn resolve_adds_requirements_with_their_chain() {
+        let c = Catalog::get();
+        let enabled: BTreeSet<String> = ["nova".to_string()].into();
+        let r = resolve(c, &enabled).unwrap();
+        assert_eq!(r["nova"], Reason::Enabled);
+        assert_eq!(
+            r["placement"],
+            Reason::Required(vec!["nova".into(), "placement".into()])
+        );
+        assert!(r.contains_key("keystone"));
+        assert!(r.contains_key("neutron"));
+        let unknown: BTreeSet<String> = ["nope".to_string()].into();
+        assert_eq!(resolve(c, &unknown).unwrap_err(), vec!["nope".to_string()]);
     }
 }

@@ -4,16 +4,20 @@
 //! library functions and print what they return.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::check::{Checked, check};
+use crate::compile::{Build, Compiled, compile};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
+use crate::render::write_tree;
+use crate::report;
 use crate::schema::SchemaKind;
 use crate::source::WorkDir;
+use crate::validate::validate_tree;
 
 /// Exit code: everything is valid.
 pub const EXIT_OK: u8 = 0;
@@ -24,6 +28,10 @@ pub const EXIT_USAGE: u8 = 2;
 
 const EXAMPLES: &str = "\
 Examples:
+  gcc build prod                  compile environments/prod.yaml into out/prod/
+  gcc build prod --format json    the same, with the summary as JSON on stdout
+  gcc versions prod --format markdown   the component version table for a wiki or PR
+  gcc validate out/prod --schemas ../shared/schemas   check every object against upstream schemas
   gcc check prod                  check environments/prod.yaml and its inventory
   gcc check prod --format json    the same, one JSON object for CI and editors
   gcc -C ../site-b check aio      run against another checkout
@@ -91,12 +99,61 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Compile an environment into Kubernetes manifests under out/<ENV>/.
+    ///
+    /// Runs check, then plans (services and what they require, replicas per profile,
+    /// node labels, the HA proof), emits Flux objects and writes the tree atomically:
+    /// the old tree stays untouched if anything fails. Prints the build id, object
+    /// counts, the HA proof and the Secrets the cluster must provide.
+    Build {
+        /// Environment name: environments/<ENV>.yaml.
+        env: String,
+        /// Output directory (default: out/<ENV> under the root).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Output format of the summary.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the component version table: release, chart version and images.
+    Versions {
+        /// Environment name: environments/<ENV>.yaml.
+        env: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+        format: TableFormat,
+    },
+    /// Validate every object of a rendered tree against JSON Schemas.
+    ///
+    /// The schema directory uses the kubeconform/datree layout: kubernetes/<version>-
+    /// standalone-strict/ for built-in kinds, <group>/<kind>_<version>.json for CRDs.
+    Validate {
+        /// The rendered tree (for example out/prod).
+        dir: PathBuf,
+        /// Directory of JSON Schemas.
+        #[arg(long, value_name = "DIR")]
+        schemas: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the JSON Schema of an input file (for editors and yaml-language-server).
     Schema {
         /// Which schema.
         #[arg(value_enum)]
         kind: SchemaArg,
     },
+}
+
+/// Output format of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned columns.
+    Text,
+    /// A markdown table.
+    Markdown,
+    /// A JSON array.
+    Json,
 }
 
 /// Which input schema to print.
@@ -129,6 +186,13 @@ pub fn run(cli: &Cli) -> u8 {
     };
     match &cli.command {
         Command::Check { env, format } => cmd_check(cli, env, *format, color),
+        Command::Build { env, out, format } => cmd_build(cli, env, out.as_deref(), *format, color),
+        Command::Versions { env, format } => cmd_versions(cli, env, *format, color),
+        Command::Validate {
+            dir,
+            schemas,
+            format,
+        } => cmd_validate(dir, schemas, *format),
         Command::Schema { kind } => {
             let kind = match kind {
                 SchemaArg::Inventory => SchemaKind::Inventory,
@@ -181,6 +245,135 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
         EXIT_INVALID
     }
 }
+
+/// Compiles `env`; on failure prints the diagnostics and returns the exit code.
+fn compile_or_report(
+    cli: &Cli,
+    env: &str,
+    format: Format,
+    color: bool,
+) -> Result<(Compiled, Build), u8> {
+    let source = WorkDir::new(&cli.root);
+    let mut compiled = match compile(&source, env) {
+        Ok(c) => c,
+        Err(Fatal(d)) => return Err(report_fatal(&d, format, color)),
+    };
+    match compiled.build.take() {
+        Some(build) => {
+            if format == Format::Text {
+                err(&diag::render_text(
+                    &compiled.loaded.files,
+                    &compiled.diagnostics,
+                    color,
+                ));
+            }
+            Ok((compiled, build))
+        }
+        None => {
+            match format {
+                Format::Json => out(&format!(
+                    "{}\n",
+                    diag::report_json(&compiled.loaded.files, &compiled.diagnostics)
+                )),
+                Format::Text => err(&diag::render_text(
+                    &compiled.loaded.files,
+                    &compiled.diagnostics,
+                    color,
+                )),
+            }
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+fn cmd_build(cli: &Cli, env: &str, out_dir: Option<&Path>, format: Format, color: bool) -> u8 {
+    let (compiled, build) = match compile_or_report(cli, env, format, color) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let dir = out_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cli.root.join("out").join(env));
+    if let Err(e) = write_tree(&dir, &build.rendered.files) {
+        let d = Diagnostic::error(WRITE_FAILED, format!("cannot write {}: {e}", dir.display()))
+            .help("nothing was changed in the output directory; fix the path or its permissions and build again");
+        return report_fatal(&d, format, color);
+    }
+    let shown = dir.display().to_string();
+    match format {
+        Format::Json => {
+            let mut v = report::summary_json(&build.plan, &build.rendered, &shown);
+            v["diagnostics"] =
+                diag::report_json(&compiled.loaded.files, &compiled.diagnostics)["diagnostics"]
+                    .clone();
+            out(&format!("{v}\n"));
+        }
+        Format::Text => out(&report::summary_text(&build.plan, &build.rendered, &shown)),
+    }
+    EXIT_OK
+}
+
+fn cmd_versions(cli: &Cli, env: &str, format: TableFormat, color: bool) -> u8 {
+    let f = if format == TableFormat::Json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let (_, build) = match compile_or_report(cli, env, f, color) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rows = report::versions(&build.plan);
+    match format {
+        TableFormat::Text => out(&report::versions_text(&rows)),
+        TableFormat::Markdown => out(&report::versions_markdown(&rows)),
+        TableFormat::Json => out(&format!("{}\n", serde_json::json!(rows))),
+    }
+    EXIT_OK
+}
+
+fn cmd_validate(dir: &Path, schemas: &Path, format: Format) -> u8 {
+    let report = match validate_tree(dir, schemas) {
+        Ok(r) => r,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return EXIT_USAGE;
+        }
+    };
+    match format {
+        Format::Json => out(&format!("{}\n", serde_json::json!(report))),
+        Format::Text => {
+            for v in &report.violations {
+                err(&format!(
+                    "{}: {} at `{}`: {}\n",
+                    v.file, v.object, v.path, v.message
+                ));
+            }
+            for (k, files) in &report.unvalidated {
+                err(&format!(
+                    "warning: no schema for {k} ({} objects, e.g. {})\n",
+                    files.len(),
+                    files[0]
+                ));
+            }
+            out(&format!(
+                "{}: {} objects validated, {} violations, {} without a schema\n",
+                dir.display(),
+                report.validated,
+                report.violations.len(),
+                report.unvalidated.values().map(Vec::len).sum::<usize>()
+            ));
+        }
+    }
+    if report.violations.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }
+}
+
+/// Code: the output tree could not be written.
+pub const WRITE_FAILED: &str = "gcc::build::write_failed";
 
 /// Writes to stdout; a closed pipe (`gcc ... | head`) is not an error worth a panic.
 fn out(text: &str) {

@@ -39,6 +39,11 @@ impl Files {
         self.files.len() - 1
     }
 
+    /// Every file, in the order they were read.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     /// The file with this id.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id]

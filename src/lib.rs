@@ -6,9 +6,15 @@
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod diag;
+pub mod emit;
 pub mod load;
 pub mod model;
+pub mod plan;
+pub mod render;
+pub mod report;
 pub mod schema;
 pub mod source;
+pub mod validate;
 pub mod yaml;

@@ -42,7 +42,7 @@ impl Loc {
 }
 
 /// Deployment profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// HA: replicated services survive the loss of any one physical machine.
@@ -52,7 +52,7 @@ pub enum Profile {
 }
 
 /// What applies the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// Flux: HelmRepository + HelmRelease.

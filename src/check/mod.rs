@@ -13,6 +13,8 @@ mod raw;
 mod refs;
 mod topology;
 
+pub use topology::BASE_QUORUM;
+
 use std::collections::BTreeSet;
 
 use crate::diag::{self, Diagnostic, Label};

@@ -1,0 +1,99 @@
+//! The whole pipeline in one call: load → check → plan → emit → render.
+//!
+//! Pure: reads only through a [`Source`], writes nothing. The CLI, the tests and (later)
+//! publish and diff all compile through here, so a build from any source is the same
+//! function of the same bytes.
+
+use std::collections::BTreeMap;
+
+use crate::catalog;
+use crate::check::check;
+use crate::diag::{self, Diagnostic};
+use crate::emit::{self, UNSUPPORTED_TARGET};
+use crate::load::{Fatal, Loaded, load};
+use crate::model::Loc;
+use crate::plan::{Plan, plan};
+use crate::render::{Rendered, render, sha256_hex};
+use crate::source::Source;
+
+/// A successful build: the plan and its rendered files.
+#[derive(Debug)]
+pub struct Build {
+    /// What was decided.
+    pub plan: Plan,
+    /// The files, hashes and build id.
+    pub rendered: Rendered,
+}
+
+/// The outcome of compiling one environment.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The inputs as read (for rendering diagnostics).
+    pub loaded: Loaded,
+    /// Every error and warning, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The build, when there is no error.
+    pub build: Option<Build>,
+}
+
+/// sha256 of every input: the files read (by path) and the embedded catalog
+/// (`gcc:catalog/<file>`), so a catalog change shows in the lock.
+pub fn input_digests(loaded: &Loaded) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = loaded
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), sha256_hex(f.text.as_bytes())))
+        .collect();
+    for (name, text) in catalog::SOURCES {
+        out.insert(format!("gcc:{name}"), sha256_hex(text.as_bytes()));
+    }
+    out
+}
+
+/// Compiles environment `env` from `source`. `Err` only when the environment cannot be
+/// found or the source cannot be read at all.
+pub fn compile(source: &dyn Source, env: &str) -> Result<Compiled, Fatal> {
+    let loaded = load(source, env)?;
+    let checked = check(&loaded);
+    let mut diagnostics = checked.diagnostics;
+    let Some(model) = checked.model else {
+        return Ok(Compiled {
+            loaded,
+            diagnostics,
+            build: None,
+        });
+    };
+    let planned = plan(&loaded, &model);
+    diagnostics.extend(planned.diagnostics);
+    let build = planned.plan.and_then(|plan| {
+        let emitted = match emit::emit(&plan) {
+            Ok(e) => e,
+            Err(msg) => {
+                let at = Loc::new(model.env.file, "/target");
+                let label = loaded.doc(at.file).map(|d| d.label(&at.ptr, "target"));
+                let mut d = Diagnostic::error(UNSUPPORTED_TARGET, msg);
+                if let Some(l) = label {
+                    d = d.at(l);
+                }
+                diagnostics.push(d);
+                return None;
+            }
+        };
+        match render(&plan, &emitted, &input_digests(&loaded)) {
+            Ok(rendered) => Some(Build { plan, rendered }),
+            Err(msg) => {
+                diagnostics.push(Diagnostic::error(RENDER, msg));
+                None
+            }
+        }
+    });
+    diag::sort(&mut diagnostics);
+    Ok(Compiled {
+        loaded,
+        diagnostics,
+        build,
+    })
+}
+
+/// Code: an object could not be rendered (an unsafe file name, a serialisation error).
+pub const RENDER: &str = "gcc::render::failed";

@@ -1,0 +1,83 @@
+//! Stage 4, emit: turns a [`Plan`] into Kubernetes objects for its target.
+//!
+//! `plain` writes the objects every target shares (Namespaces, MariaDB and RabbitMQ
+//! objects, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels); `flux` writes the
+//! Helm sources and releases. Architecture invariant: no decision is taken here; every
+//! number, name and choice comes from the plan.
+
+mod flux;
+mod plain;
+
+use serde_json::Value;
+
+use crate::model::Target;
+use crate::plan::Plan;
+
+/// Where in the output tree a group of objects goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Listed in the root `kustomization.yaml`.
+    Root,
+    /// `nodes/`, with its own kustomization (operators choose how to apply it).
+    Nodes,
+}
+
+/// The objects of one build.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    /// Objects and the section they belong to.
+    pub objects: Vec<(Section, Value)>,
+    /// Remote manifests for `operators/kustomization.yaml`.
+    pub remote: Vec<String>,
+}
+
+/// Code: the environment's target has no emitter yet.
+pub const UNSUPPORTED_TARGET: &str = "gcc::emit::unsupported_target";
+
+/// Emits every object of `plan`. Errors name a target gcc cannot emit yet.
+pub fn emit(plan: &Plan) -> Result<Emitted, String> {
+    let mut out = Emitted::default();
+    plain::emit(plan, &mut out);
+    match plan.target {
+        Target::Flux => flux::emit(plan, &mut out),
+        Target::Argocd => {
+            return Err("target `argocd` is not implemented yet; use `target: flux`".into());
+        }
+    }
+    out.remote = plan.remote.iter().map(|(_, r)| r.url.clone()).collect();
+    Ok(out)
+}
+
+/// A Kubernetes object skeleton.
+pub(crate) fn object(api_version: &str, kind: &str, name: &str, namespace: Option<&str>) -> Value {
+    let mut meta = serde_json::Map::new();
+    meta.insert("name".into(), Value::String(name.into()));
+    if let Some(ns) = namespace {
+        meta.insert("namespace".into(), Value::String(ns.into()));
+    }
+    serde_json::json!({ "apiVersion": api_version, "kind": kind, "metadata": meta })
+}
+
+/// Sets `spec` (or another top-level field) on an object built by [`object`].
+pub(crate) fn with(mut obj: Value, field: &str, value: Value) -> Value {
+    if let Value::Object(m) = &mut obj {
+        m.insert(field.into(), value);
+    }
+    obj
+}
+
+/// Adds labels or annotations to an object's metadata.
+pub(crate) fn meta(mut obj: Value, field: &str, entries: Value) -> Value {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.insert(field.into(), entries);
+    }
+    obj
+}
+
+/// A 10-hex-digit content hash for the name of a generated ConfigMap: the first bytes
+/// of the sha256 of the data's canonical JSON (keys sorted).
+pub fn content_suffix(data: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(data).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))[..10].to_string()
+}

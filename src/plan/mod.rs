@@ -1,0 +1,1143 @@
+//! Stage 3, plan: decides everything the emitters write, as plain data.
+//!
+//! Which components run (services enabled by the environment plus what they require,
+//! and the infrastructure they need), their chart versions and images, replicas per
+//! profile, node labels and OVN annotations from roles and interfaces, failure
+//! domains, database and queue accounts, storage classes, address pools, the Secrets
+//! the cluster must provide, and the HA proof. Architecture invariant: emitters only
+//! translate a [`Plan`]; no decision is taken after this stage.
+
+pub mod ha;
+pub mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::{self, Catalog, Reason};
+use crate::check::BASE_QUORUM;
+use crate::diag::{Diagnostic, Label};
+use crate::load::Loaded;
+use crate::model::{Loc, Model, Node, Placement, Profile, Provider, Role, SubnetPurpose, Target};
+
+/// Code: a quorum service cannot keep a majority when one machine is lost.
+pub const HA_UNPROVABLE: &str = "gcc::plan::ha_unprovable";
+/// Code: no node may host a component.
+pub const UNPLACEABLE: &str = "gcc::plan::unplaceable";
+/// Code: a service (or one it requires) has no chart for its release.
+pub const NO_CHART: &str = "gcc::plan::no_chart";
+/// Code: the environment's `values` put a literal where a Secret belongs.
+pub const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
+
+/// Node label carrying a node's physical machine (its failure domain).
+pub const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
+/// Node label carrying the machine's rack, when the inventory names one.
+pub const RACK_LABEL: &str = "topology.gcc.cloud/rack";
+/// The namespace of every OpenStack service.
+pub const OPENSTACK_NAMESPACE: &str = "openstack";
+/// Namespace of the Flux sources.
+pub const FLUX_NAMESPACE: &str = "flux-system";
+
+/// Default HPA bounds of an API deployment in `base`.
+pub const HPA_MIN: u64 = 2;
+/// Default HPA maximum.
+pub const HPA_MAX: u64 = 6;
+/// HPA CPU and memory utilisation target, percent.
+pub const HPA_UTILIZATION: u64 = 80;
+
+/// Which kind of component a Helm release is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// Infrastructure (operators, CNI, storage, memcached).
+    Infrastructure,
+    /// An OpenStack service.
+    Openstack,
+}
+
+/// An HPA for one Deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Autoscaler {
+    /// Deployment name.
+    pub deployment: String,
+    /// Pod `component` label.
+    pub component: String,
+    /// minReplicas.
+    pub min: u64,
+    /// maxReplicas.
+    pub max: u64,
+}
+
+/// One Helm release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    /// Release name.
+    pub name: String,
+    /// Infrastructure or OpenStack.
+    pub tier: Tier,
+    /// Namespace.
+    pub namespace: String,
+    /// Chart name.
+    pub chart: String,
+    /// Repository name.
+    pub repository: String,
+    /// Repository URL.
+    pub repository_url: String,
+    /// Pinned chart version.
+    pub version: String,
+    /// Where the version comes from (Genestack ref, `catalog` or `environment`).
+    pub version_from: String,
+    /// OpenStack release of its images (OpenStack services only).
+    pub release: Option<String>,
+    /// Images, with `true` when the tag follows the registry convention.
+    pub images: Vec<(String, bool)>,
+    /// Why it runs.
+    pub reason: String,
+    /// Releases that must be ready first.
+    pub depends_on: Vec<String>,
+    /// Install wave: 0 for components with no dependencies, then one more than the
+    /// deepest dependency.
+    pub wave: u32,
+    /// Fully merged values, without secrets.
+    pub values: Map<String, Value>,
+    /// Values filled from Secrets.
+    pub secrets: Vec<catalog::SecretRef>,
+    /// HPAs (and PDBs) for its scaling Deployments.
+    pub autoscalers: Vec<Autoscaler>,
+}
+
+/// A Kubernetes node's labels and annotations.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodePlan {
+    /// Node name.
+    pub name: String,
+    /// Physical machine.
+    pub machine: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One MariaDB database and its grant.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabasePlan {
+    /// Owning service (also the user name).
+    pub service: String,
+    /// Object name.
+    pub name: String,
+    /// Database name.
+    pub database: String,
+}
+
+/// The MariaDB cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct MariadbPlan {
+    /// Replicas.
+    pub replicas: usize,
+    /// Asynchronous replication with a primary and promotable replicas.
+    pub replication: bool,
+    /// Databases.
+    pub databases: Vec<DatabasePlan>,
+    /// Users (one per service).
+    pub users: Vec<String>,
+    /// Storage class of the scheduled backup, when one named `backups` exists.
+    pub backup_class: Option<String>,
+    /// Whether a `primary` MetalLB pool exists for its LoadBalancer services.
+    pub load_balancer: bool,
+}
+
+/// The RabbitMQ cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct RabbitmqPlan {
+    /// Replicas.
+    pub replicas: usize,
+    /// Services with a user and vhost.
+    pub vhosts: Vec<String>,
+    /// Whether a `primary` MetalLB pool exists.
+    pub load_balancer: bool,
+}
+
+/// One StorageClass.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoragePlan {
+    /// Class name.
+    pub name: String,
+    /// Provider.
+    pub provider: String,
+    /// Cluster default.
+    pub default: bool,
+    /// NFS server and path.
+    pub nfs: Option<(String, String)>,
+    /// Longhorn replicas.
+    pub replicas: Option<u64>,
+}
+
+/// One MetalLB pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolPlan {
+    /// Pool name.
+    pub name: String,
+    /// Subnet it lies in.
+    pub subnet: String,
+    /// `start-end`.
+    pub range: String,
+}
+
+/// A Secret the cluster must provide.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RequiredSecret {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Keys read from it.
+    pub keys: BTreeSet<String>,
+    /// Who creates it (`operator` for the RabbitMQ default user, else `you`).
+    pub provided_by: String,
+}
+
+/// Everything the emitters need.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Environment name.
+    pub env: String,
+    /// Profile.
+    pub profile: Profile,
+    /// Target.
+    pub target: Target,
+    /// Default OpenStack release.
+    pub release: String,
+    /// Its name (`Caracal`).
+    pub release_name: Option<String>,
+    /// Inventory (site) name.
+    pub inventory: String,
+    /// Helm releases, by name.
+    pub components: Vec<Component>,
+    /// Remote manifests (RabbitMQ operators), by name.
+    pub remote: Vec<(String, catalog::Remote)>,
+    /// Nodes.
+    pub nodes: Vec<NodePlan>,
+    /// MariaDB, when any service needs a database.
+    pub mariadb: Option<MariadbPlan>,
+    /// RabbitMQ, when any service needs a vhost.
+    pub rabbitmq: Option<RabbitmqPlan>,
+    /// Storage classes.
+    pub storage: Vec<StoragePlan>,
+    /// MetalLB pools.
+    pub pools: Vec<PoolPlan>,
+    /// Secrets the cluster must provide.
+    pub secrets: Vec<RequiredSecret>,
+    /// The HA proof (or, in `aio`, where the single members run).
+    pub quorum: Vec<ha::Proof>,
+    /// Namespaces gcc creates.
+    pub namespaces: BTreeSet<String>,
+}
+
+impl Plan {
+    /// The component named `name`.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
+/// The outcome of planning.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan, when there is no error.
+    pub plan: Option<Plan>,
+    /// Errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct Cx<'a> {
+    loaded: &'a Loaded,
+    model: &'a Model,
+    catalog: &'static Catalog,
+    diags: Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn label(&self, at: &Loc, text: impl Into<String>) -> Label {
+        match self.loaded.doc(at.file) {
+            Some(doc) => doc.label(&at.ptr, text),
+            None => Label::new(at.file, 0..0, text),
+        }
+    }
+    fn key_label(&self, at: &Loc, text: impl Into<String>) -> Label {
+        match self.loaded.doc(at.file) {
+            Some(doc) => doc.key_label(&at.ptr, text),
+            None => Label::new(at.file, 0..0, text),
+        }
+    }
+    fn env_at(&self, ptr: &str) -> Loc {
+        Loc::new(self.model.env.file, ptr)
+    }
+}
+
+/// Plans the build of a checked model.
+pub fn plan(loaded: &Loaded, model: &Model) -> Planned {
+    let mut cx = Cx {
+        loaded,
+        model,
+        catalog: Catalog::get(),
+        diags: Vec::new(),
+    };
+    let plan = build(&mut cx);
+    let mut diagnostics = cx.diags;
+    crate::diag::sort(&mut diagnostics);
+    let plan = plan.filter(|_| crate::diag::error_count(&diagnostics) == 0);
+    Planned { plan, diagnostics }
+}
+
+fn build(cx: &mut Cx) -> Option<Plan> {
+    let env = &cx.model.env;
+    let inv = &cx.model.inventory;
+    let base = env.profile == Profile::Base;
+
+    // Services: enabled plus required.
+    let enabled: BTreeSet<String> = env.services.keys().cloned().collect();
+    let services = match catalog::resolve(cx.catalog, &enabled) {
+        Ok(s) => s,
+        Err(chain) => {
+            let at = cx.env_at(&format!("/services/{}", crate::yaml::escape_ptr(&chain[0])));
+            let d = Diagnostic::error(
+                NO_CHART,
+                format!("`{}` is not in the catalog", chain.join(" → ")),
+            )
+            .at(cx.key_label(&at, "needed here"));
+            cx.diags.push(d);
+            return None;
+        }
+    };
+
+    // Quorum services and the HA proof.
+    let needs_db = services
+        .keys()
+        .any(|s| !cx.catalog.services[s].databases.is_empty());
+    let needs_mq = services.keys().any(|s| cx.catalog.services[s].vhost);
+    let mut quorum = Vec::new();
+    let mut wanted: Vec<(&str, Eligible, bool)> = Vec::new();
+    use ha::Eligible;
+    if needs_db {
+        wanted.push(("mariadb", Eligible::WorkerOrControl, false));
+    }
+    if needs_mq {
+        wanted.push(("rabbitmq", Eligible::Worker, false));
+    }
+    wanted.push(("memcached", Eligible::Control, false));
+    wanted.push(("ovn-central", Eligible::ControlPlane, true));
+    let profile_at = cx.env_at("/profile");
+    for (svc, eligible, per_node) in wanted {
+        let result = if base {
+            ha::prove(inv, svc, BASE_QUORUM, eligible, per_node).map_err(Some)
+        } else {
+            ha::place_single(inv, svc, eligible).ok_or(None)
+        };
+        match result {
+            Ok(p) => quorum.push(p),
+            Err(Some(refusal)) => {
+                let d = refuse(cx, &refusal, &profile_at);
+                cx.diags.push(d);
+            }
+            Err(None) => {
+                let d = Diagnostic::error(
+                    UNPLACEABLE,
+                    format!(
+                        "{svc} needs a node with role {}; inventory `{}` has none",
+                        eligible.describe(),
+                        inv.name
+                    ),
+                )
+                .at(cx.label(&profile_at, "profile aio"))
+                .help(format!("add role `{}` to a node", eligible.describe()));
+                cx.diags.push(d);
+            }
+        }
+    }
+    let replicas = if base { BASE_QUORUM } else { 1 };
+
+    // Helm components.
+    let mut infra: BTreeSet<String> = cx.catalog.always.iter().cloned().collect();
+    for s in services.keys() {
+        for i in &cx.catalog.services[s].infra {
+            if cx.catalog.components.contains_key(i) {
+                infra.insert(i.clone());
+            }
+        }
+    }
+    for sc in env.storage.values() {
+        infra.insert(
+            match sc.provider {
+                Provider::Nfs => "csi-driver-nfs",
+                Provider::Longhorn => "longhorn",
+                Provider::Topolvm => "topolvm",
+            }
+            .to_string(),
+        );
+    }
+    // Close infrastructure under `after`.
+    let mut stack: Vec<String> = infra.iter().cloned().collect();
+    while let Some(c) = stack.pop() {
+        for a in &cx.catalog.components[&c].after {
+            if infra.insert(a.clone()) {
+                stack.push(a.clone());
+            }
+        }
+    }
+
+    let nodes = plan_nodes(cx, &infra);
+    let mut components = Vec::new();
+    for name in &infra {
+        components.push(infra_component(cx, name, replicas, &nodes));
+    }
+    let memcached_replicas = replicas;
+    for (name, reason) in &services {
+        if let Some(c) =
+            openstack_component(cx, name, reason, &services, &infra, memcached_replicas)
+        {
+            components.push(c);
+        }
+    }
+    assign_waves(&mut components);
+    components.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Data services.
+    let has_primary_pool = inv
+        .subnets
+        .iter()
+        .flat_map(|s| &s.vip_pools)
+        .any(|p| p.name.as_deref() == Some("primary"));
+    let mariadb = needs_db.then(|| {
+        let mut databases = Vec::new();
+        let mut users = Vec::new();
+        for s in services.keys() {
+            let entry = &cx.catalog.services[s];
+            if entry.databases.is_empty() {
+                continue;
+            }
+            users.push(s.clone());
+            for d in &entry.databases {
+                databases.push(DatabasePlan {
+                    service: s.clone(),
+                    name: d.name.clone(),
+                    database: d.database.clone(),
+                });
+            }
+        }
+        MariadbPlan {
+            replicas,
+            replication: base,
+            databases,
+            users,
+            backup_class: env
+                .storage
+                .contains_key("backups")
+                .then(|| "backups".to_string()),
+            load_balancer: has_primary_pool,
+        }
+    });
+    let rabbitmq = needs_mq.then(|| RabbitmqPlan {
+        replicas,
+        vhosts: services
+            .keys()
+            .filter(|s| cx.catalog.services[*s].vhost)
+            .cloned()
+            .collect(),
+        load_balancer: has_primary_pool,
+    });
+
+    let storage = plan_storage(cx);
+    let pools = inv
+        .subnets
+        .iter()
+        .flat_map(|s| {
+            s.vip_pools.iter().enumerate().map(move |(i, p)| PoolPlan {
+                name: p
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-vip-{}", s.name, i + 1)),
+                subnet: s.name.clone(),
+                range: format!("{}-{}", p.start, p.end),
+            })
+        })
+        .collect();
+
+    let secrets = required_secrets(&components, mariadb.as_ref(), rabbitmq.as_ref());
+    let mut namespaces: BTreeSet<String> = components.iter().map(|c| c.namespace.clone()).collect();
+    namespaces.insert(OPENSTACK_NAMESPACE.to_string());
+    namespaces.remove("kube-system");
+    for r in cx.catalog.remote.values() {
+        namespaces.insert(r.namespace.clone());
+    }
+    let remote = if needs_mq {
+        cx.catalog
+            .remote
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !needs_mq {
+        namespaces.remove("rabbitmq-system");
+    }
+
+    Some(Plan {
+        env: env.name.clone(),
+        profile: env.profile,
+        target: env.target,
+        release: env.release.clone(),
+        release_name: cx.catalog.release_name(&env.release).map(String::from),
+        inventory: inv.name.clone(),
+        components,
+        remote,
+        nodes,
+        mariadb,
+        rabbitmq,
+        storage,
+        pools,
+        secrets,
+        quorum,
+        namespaces,
+    })
+}
+
+fn refuse(cx: &Cx, r: &ha::Refusal, profile_at: &Loc) -> Diagnostic {
+    let inv = &cx.model.inventory;
+    let listing: Vec<String> = r
+        .machines
+        .iter()
+        .map(|(hw, ns)| {
+            let names: Vec<&str> = ns.iter().map(|n| n.name.as_str()).collect();
+            format!("{hw} ({})", names.join(", "))
+        })
+        .collect();
+    let shared = r
+        .machines
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)));
+    let msg = match shared {
+        Some((hw, ns)) if ns.len() > 1 => format!(
+            "{} cannot survive the loss of {hw}: its {} members need {} machines, but the {} nodes run on {}: {}",
+            r.service,
+            r.replicas,
+            r.replicas,
+            r.eligible.describe(),
+            r.machines.len(),
+            listing.join("; ")
+        ),
+        _ => format!(
+            "{} needs {} members on distinct machines, but the {} nodes of inventory `{}` run on {}{}",
+            r.service,
+            r.replicas,
+            r.eligible.describe(),
+            inv.name,
+            r.machines.len(),
+            if listing.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", listing.join("; "))
+            }
+        ),
+    };
+    let mut d = Diagnostic::error(HA_UNPROVABLE, msg).help(format!(
+        "profile `base` keeps a majority of {} only if each member has its own physical machine; give role `{}` to nodes on other machines, or use profile `aio`",
+        r.service,
+        r.eligible.describe()
+    ));
+    match shared {
+        Some((hw, ns)) if ns.len() > 1 => {
+            let at = |n: &Node| match &n.placement {
+                Placement::Vm(_) => n.at.child("hypervisor"),
+                Placement::BareMetal(_) => n.at.child("hardware"),
+            };
+            if let Some((last, rest)) = ns.split_last() {
+                d = d.at(cx.label(&at(last), format!("also on {hw}")));
+                for n in rest {
+                    d = d.also(cx.label(&at(n), format!("on {hw}")));
+                }
+            }
+        }
+        _ => d = d.at(cx.label(profile_at, "HA profile")),
+    }
+    d
+}
+
+fn plan_nodes(cx: &Cx, infra: &BTreeSet<String>) -> Vec<NodePlan> {
+    let inv = &cx.model.inventory;
+    let domains = inv.failure_domains();
+    let racks: BTreeMap<&str, &str> = inv
+        .hardware
+        .iter()
+        .filter_map(|h| h.rack.as_deref().map(|r| (h.name.as_str(), r)))
+        .collect();
+    let longhorn = infra.contains("longhorn");
+    // Provider subnets → physical network names physnet1.. (sorted by subnet name).
+    let mut provider: Vec<&str> = inv
+        .subnets
+        .iter()
+        .filter(|s| s.purpose == Some(SubnetPurpose::Provider))
+        .map(|s| s.name.as_str())
+        .collect();
+    provider.sort_unstable();
+    let mut out = Vec::new();
+    let mut nodes: Vec<&Node> = inv.nodes.iter().collect();
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    for n in nodes {
+        let Some(machine) = domains.get(n.name.as_str()) else {
+            continue;
+        };
+        let mut labels = BTreeMap::new();
+        let mut put = |k: &str, v: &str| {
+            labels.insert(k.to_string(), v.to_string());
+        };
+        put(MACHINE_LABEL, machine);
+        if let Some(rack) = racks.get(machine) {
+            put(RACK_LABEL, rack);
+        }
+        for role in &n.roles {
+            match role {
+                Role::ControlPlane => put("kube-ovn/role", "master"),
+                Role::Worker => put("node-role.kubernetes.io/worker", "worker"),
+                Role::OpenstackControl => put("openstack-control-plane", "enabled"),
+                Role::Compute => put("openstack-compute-node", "enabled"),
+                Role::Network => put("openstack-network-node", "enabled"),
+                Role::Storage => put("openstack-storage-node", "enabled"),
+            }
+        }
+        if longhorn && (n.has(Role::Storage) || n.has(Role::ControlPlane)) {
+            put("longhorn.io/storage-node", "enabled");
+        }
+        let mut annotations = BTreeMap::new();
+        if n.has(Role::Network) {
+            let mut bridges = BTreeSet::new();
+            let mut ports = BTreeSet::new();
+            let mut mappings = BTreeSet::new();
+            for i in &n.interfaces {
+                let (Some(bridge), Some(pos)) = (
+                    i.bridge.as_deref(),
+                    provider.iter().position(|p| *p == i.subnet),
+                ) else {
+                    continue;
+                };
+                bridges.insert(bridge.to_string());
+                if let Some(iface) = &i.name {
+                    ports.insert(format!("{bridge}:{iface}"));
+                }
+                mappings.insert(format!("physnet{}:{bridge}", pos + 1));
+            }
+            let mut put = |k: &str, v: String| {
+                annotations.insert(format!("ovn.openstack.org/{k}"), v);
+            };
+            put("int_bridge", "br-int".into());
+            put("availability_zones", "az1".into());
+            put("gateway", "enabled".into());
+            let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
+            if !bridges.is_empty() {
+                put("bridges", join(&bridges));
+                put("mappings", join(&mappings));
+            }
+            if !ports.is_empty() {
+                put("ports", join(&ports));
+            }
+        }
+        out.push(NodePlan {
+            name: n.name.clone(),
+            machine: machine.to_string(),
+            labels,
+            annotations,
+        });
+    }
+    out
+}
+
+fn infra_component(cx: &Cx, name: &str, replicas: usize, nodes: &[NodePlan]) -> Component {
+    let c = &cx.catalog.components[name];
+    let base = cx.model.env.profile == Profile::Base;
+    let mut values = c.values.clone();
+    let mut layer = Map::new();
+    match name {
+        "memcached" => {
+            layer = values::from_paths([("pod.replicas.server", json!(replicas))]);
+            if base {
+                values::merge(
+                    &mut layer,
+                    &anti_affinity("requiredDuringSchedulingIgnoredDuringExecution"),
+                );
+            }
+        }
+        "mariadb-operator" => {
+            layer = values::from_paths([
+                ("ha.enabled", json!(base)),
+                ("ha.replicas", json!(replicas)),
+            ]);
+        }
+        "kube-ovn" => {
+            // Inventory-derived: OVN central runs on the control-plane nodes.
+            let mut cp: Vec<&Node> = cx
+                .model
+                .inventory
+                .nodes
+                .iter()
+                .filter(|n| n.has(Role::ControlPlane))
+                .collect();
+            cp.sort_by(|a, b| a.name.cmp(&b.name));
+            let masters: Vec<String> = cp
+                .iter()
+                .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
+                .map(|a| a.to_string())
+                .collect();
+            let count = nodes
+                .iter()
+                .filter(|n| n.labels.contains_key("kube-ovn/role"))
+                .count();
+            layer = values::from_paths([
+                ("MASTER_NODES", json!(masters.join(","))),
+                ("replicaCount", json!(count)),
+            ]);
+        }
+        _ => {}
+    }
+    values::merge(&mut values, &layer);
+    let repository_url = cx.catalog.repositories[&c.repository].clone();
+    Component {
+        name: name.to_string(),
+        tier: Tier::Infrastructure,
+        namespace: c.namespace.clone(),
+        chart: c.chart.clone(),
+        repository: c.repository.clone(),
+        repository_url,
+        version: c.version.clone(),
+        version_from: "catalog".into(),
+        release: None,
+        images: c.image.iter().map(|i| (i.clone(), false)).collect(),
+        reason: "infrastructure".into(),
+        depends_on: c.after.clone(),
+        wave: 0,
+        values,
+        secrets: Vec::new(),
+        autoscalers: Vec::new(),
+    }
+}
+
+fn anti_affinity(kind: &str) -> Map<String, Value> {
+    values::from_paths([
+        ("pod.affinity.anti.type.default", json!(kind)),
+        (
+            "pod.affinity.anti.topologyKey.default",
+            json!(MACHINE_LABEL),
+        ),
+        ("pod.affinity.anti.weight.default", json!(10)),
+    ])
+}
+
+fn oslo_messaging_rabbit() -> Value {
+    json!({
+        "amqp_durable_queues": false,
+        "heartbeat_rate": 3,
+        "heartbeat_timeout_threshold": 60,
+        "kombu_reconnect_delay": 0.5,
+        "rabbit_ha_queues": false,
+        "rabbit_interval_max": 10,
+        "rabbit_quorum_queue": true,
+        "rabbit_transient_quorum_queue": false,
+        "use_queue_manager": false,
+    })
+}
+
+fn openstack_component(
+    cx: &mut Cx,
+    name: &str,
+    reason: &Reason,
+    services: &BTreeMap<String, Reason>,
+    infra: &BTreeSet<String>,
+    memcached_replicas: usize,
+) -> Option<Component> {
+    let env = &cx.model.env;
+    let entry = &cx.catalog.services[name];
+    let base = env.profile == Profile::Base;
+    let svc = env.services.get(name);
+    let release = svc
+        .and_then(|s| s.release.clone())
+        .unwrap_or_else(|| env.release.clone());
+    let svc_at = cx.env_at(&format!("/services/{}", crate::yaml::escape_ptr(name)));
+    let reason_text = match reason {
+        Reason::Enabled => "enabled".to_string(),
+        Reason::Required(chain) => format!("required by {}", chain[..chain.len() - 1].join(" → ")),
+    };
+
+    // Chart version: environment pin, else the catalog's chart set.
+    let pin = svc.and_then(|s| {
+        s.version
+            .clone()
+            .or_else(|| s.chart.as_ref().and_then(|c| c.version.clone()))
+    });
+    let (version, version_from) = match pin {
+        Some(v) => (v, "environment".to_string()),
+        None => match cx.catalog.chart_for(name, &env.release) {
+            Some(c) => (c.version, c.from_ref),
+            None => {
+                let chain = match reason {
+                    Reason::Enabled => name.to_string(),
+                    Reason::Required(chain) => chain.join(" → "),
+                };
+                let (at, text) = match reason {
+                    Reason::Enabled => (svc_at.clone(), "enabled here"),
+                    Reason::Required(chain) => (
+                        cx.env_at(&format!("/services/{}", crate::yaml::escape_ptr(&chain[0]))),
+                        "requires it",
+                    ),
+                };
+                let d = Diagnostic::error(
+                    NO_CHART,
+                    format!(
+                        "no chart version of `{name}` for release {} ({chain})",
+                        env.release
+                    ),
+                )
+                .at(cx.key_label(&at, text))
+                .help(format!(
+                    "pin one with `services.{name}.version`, or use a release the catalog knows: {}",
+                    cx.catalog
+                        .chart_sets
+                        .iter()
+                        .map(|s| s.release.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                cx.diags.push(d);
+                return None;
+            }
+        },
+    };
+    let chart_pin = svc.and_then(|s| s.chart.clone());
+    let chart = chart_pin
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_else(|| name.to_string());
+    let (repository, repository_url) = match chart_pin.as_ref().and_then(|c| c.repo.clone()) {
+        Some(url) => (repo_name_for(&url), url),
+        None => (
+            "openstack-helm".to_string(),
+            cx.catalog.repositories["openstack-helm"].clone(),
+        ),
+    };
+
+    // Layer 1: catalog defaults (Genestack conventions).
+    let mut v = values::from_paths([
+        ("manifests.job_db_init", json!(entry.db_init)),
+        ("manifests.job_rabbit_init", json!(false)),
+        ("manifests.ingress_api", json!(false)),
+        ("manifests.service_ingress_api", json!(false)),
+        ("manifests.secret_ingress_tls", json!(false)),
+        ("manifests.pod_rally_test", json!(false)),
+        (
+            "endpoints.oslo_cache.statefulset.name",
+            json!("memcached-memcached"),
+        ),
+    ]);
+    if !entry.databases.is_empty() {
+        let mut endpoints = vec!["oslo_db".to_string()];
+        if name == "nova" {
+            endpoints.extend(["oslo_db_api".into(), "oslo_db_cell0".into()]);
+        }
+        if name == "octavia" {
+            endpoints.push("oslo_db_persistence".into());
+        }
+        for e in endpoints {
+            values::set(
+                &mut v,
+                &format!("endpoints.{e}.hosts.default"),
+                json!("mariadb-cluster-primary"),
+            );
+            values::set(
+                &mut v,
+                &format!("endpoints.{e}.host_fqdn_override.default"),
+                json!("mariadb-cluster-primary.openstack.svc.cluster.local"),
+            );
+        }
+    }
+    if entry.vhost {
+        values::merge(
+            &mut v,
+            &values::from_paths([
+                (
+                    "endpoints.oslo_messaging.hosts.default",
+                    json!("rabbitmq-nodes"),
+                ),
+                (
+                    "endpoints.oslo_messaging.host_fqdn_override.default",
+                    json!("rabbitmq.openstack.svc.cluster.local"),
+                ),
+                ("endpoints.oslo_messaging.path", json!(format!("/{name}"))),
+                ("conf.rabbitmq.policies", json!([])),
+            ]),
+        );
+        values::set(
+            &mut v,
+            &format!("conf.{name}.oslo_messaging_rabbit"),
+            oslo_messaging_rabbit(),
+        );
+    }
+    // Layer 2: profile.
+    if base {
+        values::merge(
+            &mut v,
+            &anti_affinity("preferredDuringSchedulingIgnoredDuringExecution"),
+        );
+    }
+    // Layer 3: inventory-derived.
+    values::set(
+        &mut v,
+        "endpoints.oslo_cache.statefulset.replicas",
+        json!(memcached_replicas),
+    );
+    // Layer 4: the environment's values, then secrets out.
+    if let Some(s) = svc {
+        for sref in &entry.secrets {
+            if let Some(lit) = values::get(&s.values, &sref.path).filter(|v| !v.is_null()) {
+                let ptr = format!(
+                    "{}/values/{}",
+                    svc_at.ptr,
+                    sref.path
+                        .split('.')
+                        .map(crate::yaml::escape_ptr)
+                        .collect::<Vec<_>>()
+                        .join("/")
+                );
+                let kind = if lit.is_string() {
+                    "a literal string"
+                } else {
+                    "a literal value"
+                };
+                let d = Diagnostic::error(
+                    SECRET_LITERAL,
+                    format!(
+                        "`{}` of {name} takes a secret, but the environment gives it {kind}",
+                        sref.path
+                    ),
+                )
+                .at(cx.label(&cx.env_at(&ptr), "secret written in the input"))
+                .help(format!(
+                    "remove it: gcc fills it from Secret `{}/{}` key `{}` through valuesFrom",
+                    OPENSTACK_NAMESPACE, sref.secret, sref.key
+                ));
+                cx.diags.push(d);
+            }
+        }
+        values::merge(&mut v, &s.values);
+    }
+    for sref in &entry.secrets {
+        values::remove(&mut v, &sref.path);
+    }
+
+    // Autoscalers.
+    let autoscalers = if base {
+        let auto = svc.and_then(|s| s.autoscale);
+        let floor = svc.and_then(|s| s.replicas).unwrap_or(HPA_MIN).max(HPA_MIN);
+        let min = auto.and_then(|a| a.min).unwrap_or(floor).max(HPA_MIN);
+        let max = auto.and_then(|a| a.max).unwrap_or(HPA_MAX).max(min);
+        entry
+            .api
+            .iter()
+            .map(|a| Autoscaler {
+                deployment: a.deployment.clone(),
+                component: a.component.clone(),
+                min,
+                max,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Ordering: infrastructure first, keystone before every other service, skyline last.
+    let mut depends_on: Vec<String> = entry
+        .infra
+        .iter()
+        .filter(|i| infra.contains(*i))
+        .cloned()
+        .collect();
+    if name != "keystone" {
+        depends_on.push("keystone".into());
+    }
+    if name == "skyline" {
+        depends_on.extend(
+            services
+                .keys()
+                .filter(|s| *s != "skyline" && *s != "keystone")
+                .cloned(),
+        );
+    }
+    depends_on.sort();
+    depends_on.dedup();
+
+    Some(Component {
+        name: name.to_string(),
+        tier: Tier::Openstack,
+        namespace: OPENSTACK_NAMESPACE.to_string(),
+        chart,
+        repository,
+        repository_url,
+        version,
+        version_from,
+        images: cx
+            .catalog
+            .images_for(name, &release)
+            .into_iter()
+            .map(|i| (i.image, i.by_convention))
+            .collect(),
+        release: Some(release),
+        reason: reason_text,
+        depends_on,
+        wave: 0,
+        values: v,
+        secrets: entry.secrets.clone(),
+        autoscalers,
+    })
+}
+
+/// A repository name for a user-supplied chart URL: its last path segment or host.
+fn repo_name_for(url: &str) -> String {
+    let trimmed = url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("charts");
+    let name: String = trimmed
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        "charts".into()
+    } else {
+        name
+    }
+}
+
+/// Wave = 0 without dependencies, else 1 + the deepest dependency's wave.
+fn assign_waves(components: &mut [Component]) {
+    let deps: BTreeMap<String, Vec<String>> = components
+        .iter()
+        .map(|c| (c.name.clone(), c.depends_on.clone()))
+        .collect();
+    fn wave(
+        name: &str,
+        deps: &BTreeMap<String, Vec<String>>,
+        memo: &mut BTreeMap<String, u32>,
+        depth: u32,
+    ) -> u32 {
+        if let Some(w) = memo.get(name) {
+            return *w;
+        }
+        if depth > 64 {
+            return 0; // a cycle; the catalog test forbids them
+        }
+        let w = deps
+            .get(name)
+            .map(|ds| {
+                ds.iter()
+                    .filter(|d| deps.contains_key(*d))
+                    .map(|d| wave(d, deps, memo, depth + 1) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        memo.insert(name.to_string(), w);
+        w
+    }
+    let mut memo = BTreeMap::new();
+    for c in components.iter_mut() {
+        c.depends_on.retain(|d| deps.contains_key(d));
+        c.wave = wave(&c.name, &deps, &mut memo, 0);
+    }
+}
+
+fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
+    let env = &cx.model.env;
+    let inv = &cx.model.inventory;
+    let explicit_default = env.storage.values().any(|s| s.default == Some(true));
+    env.storage
+        .iter()
+        .map(|(name, s)| {
+            let nfs = s.export.as_deref().and_then(|e| {
+                let (nas, export) = e.split_once('/')?;
+                let nas = inv.nas.iter().find(|n| n.name == nas)?;
+                let ex = nas.exports.iter().find(|x| x.name == export)?;
+                Some((nas.address.to_string(), ex.path.clone()))
+            });
+            StoragePlan {
+                name: name.clone(),
+                provider: match s.provider {
+                    Provider::Nfs => "nfs",
+                    Provider::Longhorn => "longhorn",
+                    Provider::Topolvm => "topolvm",
+                }
+                .into(),
+                default: s.default.unwrap_or(!explicit_default && name == "general"),
+                nfs: if s.provider == Provider::Nfs {
+                    nfs
+                } else {
+                    None
+                },
+                replicas: (s.provider == Provider::Longhorn).then(|| {
+                    s.replicas
+                        .unwrap_or(if env.profile == Profile::Base { 2 } else { 1 })
+                }),
+            }
+        })
+        .collect()
+}
+
+fn required_secrets(
+    components: &[Component],
+    mariadb: Option<&MariadbPlan>,
+    rabbitmq: Option<&RabbitmqPlan>,
+) -> Vec<RequiredSecret> {
+    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in components {
+        for s in &c.secrets {
+            map.entry(s.secret.clone())
+                .or_default()
+                .insert(s.key.clone());
+        }
+    }
+    if let Some(m) = mariadb {
+        let root = map.entry("mariadb".into()).or_default();
+        root.insert("root-password".into());
+        root.insert("password".into());
+        for u in &m.users {
+            map.entry(format!("{u}-db-password"))
+                .or_default()
+                .insert("password".into());
+        }
+    }
+    if let Some(r) = rabbitmq {
+        for v in &r.vhosts {
+            let e = map.entry(format!("{v}-rabbitmq-password")).or_default();
+            e.insert("username".into());
+            e.insert("password".into());
+        }
+    }
+    map.into_iter()
+        .map(|(name, keys)| RequiredSecret {
+            namespace: OPENSTACK_NAMESPACE.into(),
+            provided_by: if name == "rabbitmq-default-user" {
+                "rabbitmq-operator".into()
+            } else {
+                "you".into()
+            },
+            name,
+            keys,
+        })
+        .collect()
+}

@@ -1,0 +1,415 @@
+//! Stage 5, render: objects → canonical YAML files, `kustomization.yaml`, hashes, the
+//! lock file and the build id; and the atomic write of the tree.
+//!
+//! Canonical YAML: `apiVersion`, `kind`, `metadata` (`name`, `namespace`, `labels`,
+//! `annotations`, then the rest), `spec`, then the remaining keys; every other map
+//! sorted by key; LF line ends; one trailing newline. The emitter is serde-saphyr, which
+//! quotes every string a YAML 1.1 reader (kubectl) would misread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::emit::{Emitted, Section};
+use crate::plan::{Plan, RequiredSecret};
+
+/// The lock file's name.
+pub const LOCK_FILE: &str = "gcc.lock.json";
+/// The version of gcc written into every lock.
+pub const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A rendered build: every file's bytes, by path relative to the output directory.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Files, including `gcc.lock.json`.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The build id.
+    pub build_id: String,
+    /// Objects by kind.
+    pub counts: BTreeMap<String, usize>,
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The build id of a set of files: sha256 over the sorted `path NUL sha256(file) LF`
+/// lines. The lock file itself is never part of it.
+pub fn build_id<'a>(hashes: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut lines: Vec<String> = hashes
+        .into_iter()
+        .filter(|(p, _)| *p != LOCK_FILE)
+        .map(|(p, h)| format!("{p}\0{h}\n"))
+        .collect();
+    lines.sort();
+    sha256_hex(lines.concat().as_bytes())
+}
+
+struct Ordered<'a> {
+    value: &'a Value,
+    first: &'static [&'static str],
+}
+
+impl Serialize for Ordered<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(m) = self.value else {
+            return self.value.serialize(s);
+        };
+        let mut map = s.serialize_map(Some(m.len()))?;
+        for k in self.first {
+            if let Some(v) = m.get(*k) {
+                if *k == "metadata" {
+                    map.serialize_entry(
+                        k,
+                        &Ordered {
+                            value: v,
+                            first: &["name", "namespace", "labels", "annotations"],
+                        },
+                    )?;
+                } else {
+                    map.serialize_entry(k, v)?;
+                }
+            }
+        }
+        for (k, v) in m {
+            if !self.first.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Canonical YAML of one object.
+pub fn to_yaml(obj: &Value) -> Result<String, String> {
+    let ordered = Ordered {
+        value: obj,
+        first: &["apiVersion", "kind", "metadata", "spec"],
+    };
+    let mut text = serde_saphyr::to_string(&ordered).map_err(|e| e.to_string())?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// True when `s` is a lowercase DNS-1123 subdomain (what a file name stem may be).
+fn is_safe_stem(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file.
+pub fn validate_output_path(path: &str) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let Some((file, dirs)) = segments.split_last() else {
+        return Err(format!("empty output path `{path}`"));
+    };
+    let stem = file
+        .strip_suffix(".yaml")
+        .or_else(|| file.strip_suffix(".json"))
+        .ok_or_else(|| format!("output file `{path}` is not .yaml or .json"))?;
+    if path.starts_with('/') || path.contains('\\') {
+        return Err(format!("output path `{path}` is absolute"));
+    }
+    for seg in dirs.iter().chain(std::iter::once(&stem)) {
+        if *seg == ".." || *seg == "." || !is_safe_stem(seg) {
+            return Err(format!(
+                "output path `{path}` has an unsafe segment `{seg}`: names must be lowercase DNS-1123"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_str().unwrap_or("")
+}
+
+/// The group of an apiVersion (`""` for core).
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+}
+
+/// Renders the emitted objects of `plan` with the digests of its inputs.
+pub fn render(
+    plan: &Plan,
+    emitted: &Emitted,
+    inputs: &BTreeMap<String, String>,
+) -> Result<Rendered, String> {
+    // File stem per object: `<kind>-<name>`; objects that would share a file get their
+    // API group's vendor label in front (`mariadb-user-nova`, `rabbitmq-user-nova`).
+    let dir_of = |section: Section, o: &Value| -> String {
+        match section {
+            Section::Nodes => "nodes".into(),
+            Section::Root => match str_at(o, &["metadata", "namespace"]) {
+                "" => "cluster".into(),
+                ns => ns.to_string(),
+            },
+        }
+    };
+    let stem = |o: &Value| {
+        format!(
+            "{}-{}",
+            str_at(o, &["kind"]).to_ascii_lowercase(),
+            str_at(o, &["metadata", "name"])
+        )
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (section, o) in &emitted.objects {
+        *seen
+            .entry(format!("{}/{}", dir_of(*section, o), stem(o)))
+            .or_default() += 1;
+    }
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (section, o) in &emitted.objects {
+        let dir = dir_of(*section, o);
+        let mut s = stem(o);
+        if seen[&format!("{dir}/{s}")] > 1 {
+            let group = api_group(str_at(o, &["apiVersion"]));
+            let labels: Vec<&str> = group.split('.').collect();
+            let vendor = if labels.len() >= 2 {
+                labels[labels.len() - 2]
+            } else {
+                labels[0]
+            };
+            s = format!("{vendor}-{s}");
+        }
+        let path = format!("{dir}/{s}.yaml");
+        validate_output_path(&path)?;
+        let text = to_yaml(o)?;
+        if files.insert(path.clone(), text.into_bytes()).is_some() {
+            return Err(format!("two objects render to `{path}`"));
+        }
+        *counts.entry(str_at(o, &["kind"]).to_string()).or_default() += 1;
+    }
+    let root: Vec<&String> = files.keys().filter(|p| !p.starts_with("nodes/")).collect();
+    let nodes: Vec<String> = files
+        .keys()
+        .filter_map(|p| p.strip_prefix("nodes/").map(String::from))
+        .collect();
+    let kustomization = |resources: Vec<Value>| {
+        to_yaml(&json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": resources,
+        }))
+    };
+    let root_k = kustomization(root.iter().map(|p| json!(p)).collect())?;
+    files.insert("kustomization.yaml".into(), root_k.into_bytes());
+    if !nodes.is_empty() {
+        let k = kustomization(nodes.iter().map(|p| json!(p)).collect())?;
+        files.insert("nodes/kustomization.yaml".into(), k.into_bytes());
+    }
+    if !emitted.remote.is_empty() {
+        let k = kustomization(emitted.remote.iter().map(|u| json!(u)).collect())?;
+        files.insert("operators/kustomization.yaml".into(), k.into_bytes());
+    }
+
+    let hashes: BTreeMap<String, String> = files
+        .iter()
+        .map(|(p, b)| (p.clone(), sha256_hex(b)))
+        .collect();
+    let build_id = build_id(hashes.iter().map(|(p, h)| (p.as_str(), h.as_str())));
+    let lock = lock_json(plan, &build_id, inputs, &hashes, &plan.secrets);
+    let mut lock_text = serde_json::to_string_pretty(&lock).map_err(|e| e.to_string())?;
+    lock_text.push('\n');
+    files.insert(LOCK_FILE.into(), lock_text.into_bytes());
+    Ok(Rendered {
+        files,
+        build_id,
+        counts,
+    })
+}
+
+fn lock_json(
+    plan: &Plan,
+    build_id: &str,
+    inputs: &BTreeMap<String, String>,
+    files: &BTreeMap<String, String>,
+    secrets: &[RequiredSecret],
+) -> Value {
+    json!({
+        "build_id": build_id,
+        "environment": plan.env,
+        "gcc_version": GCC_VERSION,
+        "inputs": inputs,
+        "files": files,
+        "secrets": secrets,
+    })
+}
+
+/// Writes `files` as the whole content of `dir`, atomically: the new tree is written
+/// beside it (`.<name>.new`), then swapped in with two renames; the old tree is removed
+/// last. A failure before the swap leaves `dir` untouched and removes the partial tree.
+pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<()> {
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io::Error::other(format!(
+            "output directory {} is a symbolic link; gcc writes only real directories",
+            dir.display()
+        )));
+    }
+    let name = dir
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("output directory {} has no name", dir.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let parent = if parent.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        parent
+    };
+    fs::create_dir_all(&parent)?;
+    let staging = parent.join(format!(".{name}.new"));
+    let old = parent.join(format!(".{name}.old"));
+    for leftover in [&staging, &old] {
+        if fs::symlink_metadata(leftover).is_ok() {
+            fs::remove_dir_all(leftover)?;
+        }
+    }
+    let result = (|| {
+        let mut dirs = BTreeSet::new();
+        for path in files.keys() {
+            validate_output_path(path).map_err(io::Error::other)?;
+            if let Some((d, _)) = path.rsplit_once('/') {
+                dirs.insert(d.to_string());
+            }
+        }
+        fs::create_dir_all(&staging)?;
+        for d in dirs {
+            fs::create_dir_all(staging.join(d))?;
+        }
+        for (path, bytes) in files {
+            fs::write(staging.join(path), bytes)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let had_old = fs::symlink_metadata(dir).is_ok();
+    if had_old && let Err(e) = fs::rename(dir, &old) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if let Err(e) = fs::rename(&staging, dir) {
+        if had_old {
+            let _ = fs::rename(&old, dir);
+        }
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if had_old {
+        fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_order_and_quoting() {
+        let o = json!({
+            "spec": {"b": "no", "a": "on", "c": "0777"},
+            "metadata": {"labels": {"x": "y"}, "name": "n", "namespace": "ns"},
+            "kind": "K", "apiVersion": "v1", "data": {"k": "1_000"}
+        });
+        let y = to_yaml(&o).unwrap();
+        assert_eq!(
+            y,
+            "apiVersion: v1\nkind: K\nmetadata:\n  name: \"n\"\n  namespace: ns\n  labels:\n    x: \"y\"\nspec:\n  a: \"on\"\n  b: \"no\"\n  c: \"0777\"\ndata:\n  k: \"1_000\"\n"
+        );
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        for bad in [
+            "../x.yaml",
+            "a/../b.yaml",
+            "/etc/x.yaml",
+            "A/b.yaml",
+            "a/b",
+            "a//b.yaml",
+            "a/-b.yaml",
+            "a\\b.yaml",
+            "a/b c.yaml",
+        ] {
+            assert!(validate_output_path(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "cluster/namespace-openstack.yaml",
+            "openstack/user-nova.yaml",
+            "gcc.lock.json",
+        ] {
+            assert!(validate_output_path(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn build_id_ignores_order_and_the_lock() {
+        let a = build_id([("b", "2"), ("a", "1"), (LOCK_FILE, "x")]);
+        let b = build_id([("a", "1"), ("b", "2")]);
+        assert_eq!(a, b);
+        assert_ne!(a, build_id([("a", "1"), ("b", "3")]));
+        assert_eq!(
+            build_id([]),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn write_tree_replaces_and_refuses_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("prod");
+        let mut files = BTreeMap::new();
+        files.insert("a/x.yaml".to_string(), b"1\n".to_vec());
+        write_tree(&out, &files).unwrap();
+        fs::write(out.join("stale.yaml"), "old").unwrap();
+        files.insert("b.yaml".to_string(), b"2\n".to_vec());
+        write_tree(&out, &files).unwrap();
+        assert!(!out.join("stale.yaml").exists());
+        assert_eq!(fs::read(out.join("b.yaml")).unwrap(), b"2\n");
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("prod")]);
+        #[cfg(unix)]
+        {
+            let link = tmp.path().join("link");
+            std::os::unix::fs::symlink(&out, &link).unwrap();
+            assert!(write_tree(&link, &files).is_err());
+        }
+        // A file where a directory must go: the old tree survives.
+        let mut bad = files.clone();
+        bad.insert("../escape.yaml".into(), vec![]);
+        assert!(write_tree(&out, &bad).is_err());
+        assert_eq!(fs::read(out.join("b.yaml")).unwrap(), b"2\n");
+    }
+}

@@ -1,0 +1,249 @@
+//! What `gcc build` and `gcc versions` print: the build summary (text or JSON) and the
+//! component version table (text, markdown or JSON), straight from the plan.
+
+use serde_json::{Value, json};
+
+use crate::model::Profile;
+use crate::plan::{Plan, Tier};
+use crate::render::Rendered;
+
+fn profile_name(p: Profile) -> &'static str {
+    match p {
+        Profile::Base => "base",
+        Profile::Aio => "aio",
+    }
+}
+
+/// The build summary as JSON (the `--format json` output of `gcc build`).
+pub fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
+    json!({
+        "ok": true,
+        "environment": plan.env,
+        "build_id": rendered.build_id,
+        "out": out_dir,
+        "profile": profile_name(plan.profile),
+        "target": plan.target,
+        "release": plan.release,
+        "release_name": plan.release_name,
+        "files": rendered.files.len(),
+        "objects": rendered.counts,
+        "components": plan.components.iter().map(|c| json!({
+            "name": c.name, "tier": c.tier, "namespace": c.namespace, "chart": c.chart,
+            "version": c.version, "release": c.release, "reason": c.reason, "wave": c.wave,
+        })).collect::<Vec<_>>(),
+        "quorum": plan.quorum,
+        "secrets": plan.secrets,
+    })
+}
+
+/// The build summary for people.
+pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
+    let mut s = String::new();
+    let release = match &plan.release_name {
+        Some(n) => format!("{} {n}", plan.release),
+        None => plan.release.clone(),
+    };
+    s += &format!(
+        "{}: build {} (profile {}, release {release}, inventory {})\n",
+        plan.env,
+        &rendered.build_id[..12],
+        profile_name(plan.profile),
+        plan.inventory
+    );
+    s += &format!("  wrote {} files to {out_dir}\n", rendered.files.len());
+    s += &format!("  build id {}\n", rendered.build_id);
+    let objects: Vec<String> = rendered
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    s += &format!("  objects: {}\n", objects.join(", "));
+    let os: Vec<&str> = plan
+        .components
+        .iter()
+        .filter(|c| c.tier == Tier::Openstack)
+        .map(|c| c.name.as_str())
+        .collect();
+    let infra: Vec<&str> = plan
+        .components
+        .iter()
+        .filter(|c| c.tier == Tier::Infrastructure)
+        .map(|c| c.name.as_str())
+        .collect();
+    s += &format!("  openstack ({}): {}\n", os.len(), os.join(", "));
+    for c in plan
+        .components
+        .iter()
+        .filter(|c| c.reason.starts_with("required"))
+    {
+        s += &format!("    {} enabled: {}\n", c.name, c.reason);
+    }
+    s += &format!("  infrastructure ({}): {}\n", infra.len(), infra.join(", "));
+    match plan.profile {
+        Profile::Base => {
+            s += "HA proof (profile base): each quorum member on its own machine; losing any one machine leaves a majority\n";
+            for p in &plan.quorum {
+                let hosts: Vec<String> = p
+                    .members
+                    .iter()
+                    .map(|m| format!("{} ({})", m.machine, m.node))
+                    .collect();
+                s += &format!(
+                    "  {:<12} {} replicas on {}; worst single loss leaves {}/{} (majority {})\n",
+                    p.service,
+                    p.replicas,
+                    hosts.join(", "),
+                    p.worst_case,
+                    p.replicas,
+                    p.majority
+                );
+            }
+        }
+        Profile::Aio => {
+            s += "profile aio: one replica everywhere; no HPA, no PDB, no anti-affinity, MariaDB replication off\n";
+            for p in &plan.quorum {
+                let m = &p.members[0];
+                s += &format!(
+                    "  {:<12} 1 replica on {} ({})\n",
+                    p.service, m.machine, m.node
+                );
+            }
+        }
+    }
+    s += &format!(
+        "Secrets the cluster must provide ({}; never written by gcc):\n",
+        plan.secrets.len()
+    );
+    let width = plan.secrets.iter().map(|x| x.name.len()).max().unwrap_or(0);
+    for x in &plan.secrets {
+        let keys: Vec<&str> = x.keys.iter().map(String::as_str).collect();
+        let by = if x.provided_by == "you" {
+            String::new()
+        } else {
+            format!("  (created by {})", x.provided_by)
+        };
+        s += &format!(
+            "  {}/{:<width$}  {}{by}\n",
+            x.namespace,
+            x.name,
+            keys.join(", ")
+        );
+    }
+    s
+}
+
+/// One row of the version table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionRow {
+    /// Component.
+    pub component: String,
+    /// OpenStack release (services only).
+    pub release: Option<String>,
+    /// Its name.
+    pub release_name: Option<String>,
+    /// Chart.
+    pub chart: String,
+    /// Chart version.
+    pub version: String,
+    /// Where the version comes from.
+    pub pinned_by: String,
+    /// Images.
+    pub images: Vec<String>,
+}
+
+/// The version table of a plan.
+pub fn versions(plan: &Plan) -> Vec<VersionRow> {
+    let catalog = crate::catalog::Catalog::get();
+    plan.components
+        .iter()
+        .map(|c| VersionRow {
+            component: c.name.clone(),
+            release_name: c
+                .release
+                .as_deref()
+                .and_then(|r| catalog.release_name(r))
+                .map(String::from),
+            release: c.release.clone(),
+            chart: format!("{}/{}", c.repository, c.chart),
+            version: c.version.clone(),
+            pinned_by: c.version_from.clone(),
+            images: c
+                .images
+                .iter()
+                .map(|(i, conv)| {
+                    if *conv {
+                        format!("{i} (by convention)")
+                    } else {
+                        i.clone()
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn cells(r: &VersionRow) -> [String; 5] {
+    let release = match (&r.release, &r.release_name) {
+        (Some(v), Some(n)) => format!("{v} {n}"),
+        (Some(v), None) => v.clone(),
+        _ => "-".into(),
+    };
+    let images = if r.images.is_empty() {
+        "-".into()
+    } else {
+        r.images.join(", ")
+    };
+    [
+        r.component.clone(),
+        release,
+        r.chart.clone(),
+        format!("{} ({})", r.version, r.pinned_by),
+        images,
+    ]
+}
+
+const HEADERS: [&str; 5] = [
+    "component",
+    "release",
+    "chart",
+    "version (pinned by)",
+    "image",
+];
+
+/// The table as aligned text.
+pub fn versions_text(rows: &[VersionRow]) -> String {
+    let all: Vec<[String; 5]> = rows.iter().map(cells).collect();
+    let mut widths = HEADERS.map(str::len);
+    for r in &all {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cols: [&str; 5]| {
+        let mut s = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i == 4 {
+                s += c;
+            } else {
+                s += &format!("{c:<w$}  ", w = widths[i]);
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut s = line(HEADERS);
+    for r in &all {
+        s += &line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+    s
+}
+
+/// The table as a markdown table.
+pub fn versions_markdown(rows: &[VersionRow]) -> String {
+    let mut s = format!("| {} |\n", HEADERS.join(" | "));
+    s += &format!("|{}\n", "---|".repeat(HEADERS.len()));
+    for r in rows {
+        let c = cells(r).map(|x| x.replace('|', "\\|"));
+        s += &format!("| {} |\n", c.join(" | "));
+    }
+    s
+}

@@ -1,0 +1,568 @@
+//! End-to-end tests of `gcc build`: golden trees, upstream schemas, kustomize,
+//! determinism, the HA proof, and every plan-stage refusal.
+//!
+//! Golden trees: `golden/<env>/` holds the full expected output. To rewrite them after
+//! a reviewed change: `GCC_UPDATE_GOLDEN=1 cargo test --test build golden`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gcc::compile::compile;
+use gcc::source::{MemSource, WorkDir};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shared_schemas() -> PathBuf {
+    repo().join("../shared/schemas")
+}
+
+fn gcc(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gcc"))
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run gcc")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Builds an example environment from the repository, in memory.
+fn build_example(env: &str) -> BTreeMap<String, Vec<u8>> {
+    let c = compile(&WorkDir::new(repo()), env).expect("compiles");
+    assert!(c.build.is_some(), "{env}: {:?}", c.diagnostics);
+    c.build.unwrap().rendered.files
+}
+
+/// Every file under `dir`, by `/`-separated relative path.
+fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {
+    gcc::render::write_tree(dir, files).unwrap();
+}
+
+#[test]
+fn golden_trees_match_byte_for_byte() {
+    let update = std::env::var_os("GCC_UPDATE_GOLDEN").is_some();
+    let mut report = String::new();
+    for env in ["prod", "aio"] {
+        let built = build_example(env);
+        let golden_dir = repo().join("golden").join(env);
+        if update {
+            write_tree(&golden_dir, &built);
+            continue;
+        }
+        let golden = read_tree(&golden_dir);
+        for (path, bytes) in &built {
+            match golden.get(path) {
+                None => report += &format!("{env}: new file {path}\n"),
+                Some(g) if g != bytes => {
+                    let diff = similar::TextDiff::from_lines(&text(g), &text(bytes))
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&format!("golden/{env}/{path}"), "built")
+                        .to_string();
+                    report += &diff;
+                }
+                Some(_) => {}
+            }
+        }
+        for path in golden.keys().filter(|p| !built.contains_key(*p)) {
+            report += &format!("{env}: file {path} is no longer built\n");
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "build differs from golden/ (if intended, rerun with GCC_UPDATE_GOLDEN=1 and review):\n{report}"
+    );
+}
+
+#[test]
+fn every_object_validates_against_upstream_schemas() {
+    for env in ["prod", "aio"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join(env);
+        write_tree(&out, &build_example(env));
+        let report = gcc::validate::validate_tree(&out, &shared_schemas()).unwrap();
+        assert!(
+            report.violations.is_empty(),
+            "{env}: {:#?}",
+            report.violations
+        );
+        // Only Node has no schema in ../shared/schemas; everything else is checked.
+        let missing: Vec<&String> = report.unvalidated.keys().collect();
+        assert_eq!(missing, vec!["v1/Node"], "{env}");
+        assert!(
+            report.validated > 50,
+            "{env}: only {} objects",
+            report.validated
+        );
+        for kind in [
+            "helm.toolkit.fluxcd.io/v2/HelmRelease",
+            "k8s.mariadb.com/v1alpha1/MariaDB",
+            "rabbitmq.com/v1beta1/Vhost",
+        ] {
+            assert!(
+                report.schemas.contains_key(kind),
+                "{env}: {kind} not validated"
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_catches_a_broken_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("prod");
+    let mut files = build_example("prod");
+    let hr = files.get_mut("openstack/helmrelease-nova.yaml").unwrap();
+    let broken = text(hr).replace("  interval: 1h\n", "  interval: 1h\n  intervl: 2h\n");
+    *hr = broken.into_bytes();
+    let mdb = files
+        .get_mut("openstack/mariadb-mariadb-cluster.yaml")
+        .unwrap();
+    *mdb = text(mdb)
+        .replace("replicas: 3", "replicas: three")
+        .into_bytes();
+    write_tree(&out, &files);
+    let report = gcc::validate::validate_tree(&out, &shared_schemas()).unwrap();
+    let files: Vec<&str> = report.violations.iter().map(|v| v.file.as_str()).collect();
+    assert!(
+        files.contains(&"openstack/helmrelease-nova.yaml"),
+        "{:#?}",
+        report.violations
+    );
+    assert!(
+        files.contains(&"openstack/mariadb-mariadb-cluster.yaml"),
+        "{:#?}",
+        report.violations
+    );
+    let o = gcc(
+        &repo(),
+        &[
+            "validate",
+            out.to_str().unwrap(),
+            "--schemas",
+            shared_schemas().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+fn kustomize(dir: &Path) -> Output {
+    Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl is installed (.ci/run installs it)")
+}
+
+#[test]
+fn kubectl_kustomize_builds_the_trees() {
+    for env in ["prod", "aio"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join(env);
+        let files = build_example(env);
+        write_tree(&out, &files);
+        for dir in [out.clone(), out.join("nodes")] {
+            let o = kustomize(&dir);
+            assert!(o.status.success(), "{}: {}", dir.display(), text(&o.stderr));
+            let docs = text(&o.stdout).matches("\nkind: ").count();
+            let expected = files
+                .keys()
+                .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
+                .filter(|p| p.starts_with("nodes/") == dir.ends_with("nodes"))
+                .count();
+            assert_eq!(docs, expected, "{}", dir.display());
+        }
+    }
+}
+
+#[test]
+fn no_secret_value_appears_in_the_output() {
+    // Every secret values path of every service is absent from the inline values and
+    // present as a valuesFrom entry instead.
+    let files = build_example("prod");
+    let nova = text(&files["openstack/helmrelease-nova.yaml"]);
+    assert!(nova.contains("targetPath: endpoints.oslo_db.auth.nova.password"));
+    assert!(
+        !nova.contains("\n      auth:"),
+        "auth block leaked into values:\n{nova}"
+    );
+    for (path, bytes) in &files {
+        let t = text(bytes);
+        assert!(
+            !t.to_lowercase().contains("password:"),
+            "{path} has a password field"
+        );
+    }
+}
+
+#[test]
+fn builds_are_deterministic_across_order_and_locale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    for (root, reorder) in [(&a, false), (&b, true)] {
+        std::fs::create_dir_all(root.join("environments")).unwrap();
+        std::fs::create_dir_all(root.join("inventory")).unwrap();
+        let env = std::fs::read_to_string(repo().join("environments/prod.yaml")).unwrap();
+        let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
+        let (env, inv) = if reorder {
+            (reverse_services(&env), reverse_nodes(&inv))
+        } else {
+            (env, inv)
+        };
+        std::fs::write(root.join("environments/prod.yaml"), env).unwrap();
+        std::fs::write(root.join("inventory/laundry-lab.yaml"), inv).unwrap();
+    }
+    let run = |root: &Path, tz: &str, lang: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_gcc"))
+            .arg("-C")
+            .arg(root)
+            .args(["build", "prod"])
+            .env("TZ", tz)
+            .env("LANG", lang)
+            .env("LC_ALL", lang)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        read_tree(&root.join("out/prod"))
+    };
+    let x = run(&a, "UTC", "C");
+    let y = run(&b, "Pacific/Chatham", "de_DE.UTF-8");
+    assert_eq!(x.len(), y.len());
+    for (path, bytes) in &x {
+        if path == "gcc.lock.json" {
+            continue; // its input digests differ: the inputs' bytes do
+        }
+        assert!(y[path] == *bytes, "{path} differs");
+    }
+    let lock = |t: &BTreeMap<String, Vec<u8>>| {
+        let mut v: serde_json::Value = serde_json::from_slice(&t["gcc.lock.json"]).unwrap();
+        v.as_object_mut().unwrap().remove("inputs");
+        v
+    };
+    assert_eq!(lock(&x), lock(&y));
+}
+
+/// The environment with its services in reverse order (one service per line).
+fn reverse_services(env: &str) -> String {
+    let (head, rest) = env.split_once("services:\n").unwrap();
+    let (block, tail) = rest.split_once("\nstorage:").unwrap();
+    let mut entries: Vec<String> = Vec::new();
+    for line in block.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") || entries.is_empty() {
+            entries.push(String::new());
+        }
+        let e = entries.last_mut().unwrap();
+        e.push_str(line);
+        e.push('\n');
+    }
+    entries.reverse();
+    format!("{head}services:\n{}\nstorage:{tail}", entries.concat())
+}
+
+/// The inventory with its nodes in reverse order (nodes is the last section).
+fn reverse_nodes(inv: &str) -> String {
+    let (head, rest) = inv.split_once("nodes:\n").unwrap();
+    let mut entries: Vec<String> = Vec::new();
+    for line in rest.lines() {
+        if line.starts_with("  - ") {
+            entries.push(String::new());
+        }
+        if let Some(e) = entries.last_mut() {
+            e.push_str(line);
+            e.push('\n');
+        }
+    }
+    entries.reverse();
+    format!("{head}nodes:\n{}", entries.concat())
+}
+
+/// A tree with the given environment and inventory texts.
+fn source(env_name: &str, env: &str, inv_name: &str, inv: &str) -> MemSource {
+    MemSource::new()
+        .with(
+            format!("environments/{env_name}.yaml"),
+            env.as_bytes().to_vec(),
+        )
+        .with(
+            format!("inventory/{inv_name}.yaml"),
+            inv.as_bytes().to_vec(),
+        )
+}
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(repo().join(path)).unwrap()
+}
+
+fn codes(src: &MemSource, env: &str) -> Vec<String> {
+    let c = compile(src, env).unwrap();
+    assert!(c.build.is_none() || c.diagnostics.iter().all(|d| !d.is_error()));
+    c.diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.to_string())
+        .collect()
+}
+
+#[test]
+fn three_controllers_on_two_hypervisors_fail_base_and_build_in_aio() {
+    let inv = example("inventory/laundry-lab.yaml").replace(
+        "  - name: k8s-ctl-03\n    hypervisor: ovirt-03",
+        "  - name: k8s-ctl-03\n    hypervisor: ovirt-02",
+    );
+    let prod = example("environments/prod.yaml");
+    let src = source("prod", &prod, "laundry-lab", &inv);
+    let c = compile(&src, "prod").unwrap();
+    assert!(c.build.is_none());
+    let msgs: Vec<String> = c.diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("hw-02") && m.contains("k8s-ctl-02") && m.contains("k8s-ctl-03")),
+        "{msgs:#?}"
+    );
+    let aio = prod.replace("profile: base", "profile: aio");
+    let src = source("prod", &aio, "laundry-lab", &inv);
+    let c = compile(&src, "prod").unwrap();
+    assert!(c.build.is_some(), "{:?}", c.diagnostics);
+}
+
+#[test]
+fn ha_proof_refuses_workers_sharing_a_machine() {
+    // Controllers stay on three machines; two of the three workers share hw-01, so
+    // RabbitMQ (workers only) cannot place three members on three machines.
+    let inv = example("inventory/laundry-lab.yaml").replace(
+        "  - name: k8s-wrk-02\n    hypervisor: ovirt-02",
+        "  - name: k8s-wrk-02\n    hypervisor: ovirt-01",
+    );
+    let src = source(
+        "prod",
+        &example("environments/prod.yaml"),
+        "laundry-lab",
+        &inv,
+    );
+    let c = compile(&src, "prod").unwrap();
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "gcc::plan::ha_unprovable")
+        .unwrap_or_else(|| panic!("{:#?}", c.diagnostics));
+    assert!(
+        d.message
+            .starts_with("rabbitmq cannot survive the loss of hw-01"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("hw-01 (k8s-wrk-01, k8s-wrk-02)"),
+        "{}",
+        d.message
+    );
+    let rendered = gcc::diag::render_text(&c.loaded.files, &c.diagnostics, false);
+    assert!(rendered.contains("also on hw-01"), "{rendered}");
+}
+
+#[test]
+fn build_summary_prints_the_proof_and_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let o = gcc(&repo(), &["build", "prod", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s = text(&o.stdout);
+    assert!(
+        s.contains(
+            "rabbitmq     3 replicas on hw-01 (k8s-wrk-01), hw-02 (k8s-wrk-02), hw-03 (k8s-wrk-03)"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("openstack/nova-db-password"), "{s}");
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("gcc.lock.json")).unwrap()).unwrap();
+    assert!(s.contains(lock["build_id"].as_str().unwrap()));
+    assert!(
+        lock["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "nova-db-password")
+    );
+    assert!(lock["inputs"]["environments/prod.yaml"].is_string());
+
+    let o = gcc(
+        &repo(),
+        &[
+            "build",
+            "aio",
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["profile"], "aio");
+    assert_eq!(
+        v["build_id"],
+        serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(out.join("gcc.lock.json")).unwrap()
+        )
+        .unwrap()["build_id"]
+    );
+    let text_aio = text(&gcc(&repo(), &["build", "aio", "--out", out.to_str().unwrap()]).stdout);
+    assert!(
+        text_aio.contains("profile aio: one replica everywhere; no HPA, no PDB, no anti-affinity"),
+        "{text_aio}"
+    );
+}
+
+#[test]
+fn versions_table_in_three_formats() {
+    let o = gcc(&repo(), &["versions", "prod"]);
+    let s = text(&o.stdout);
+    assert!(
+        s.lines().any(|l| l.starts_with("keystone")
+            && l.contains("2024.1 Caracal")
+            && l.contains("2024.2.386+13651f45-628a320c (release-2025.4.1)")
+            && l.contains("keystone:2024.1-latest")),
+        "{s}"
+    );
+    assert!(s.contains("skyline:2024.2-latest (by convention)"), "{s}");
+    let md = text(&gcc(&repo(), &["versions", "prod", "--format", "markdown"]).stdout);
+    assert!(md.starts_with("| component | release |"), "{md}");
+    let j: serde_json::Value =
+        serde_json::from_slice(&gcc(&repo(), &["versions", "aio", "--format", "json"]).stdout)
+            .unwrap();
+    let nova = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["component"] == "nova")
+        .unwrap();
+    assert_eq!(nova["release_name"], "Caracal");
+}
+
+#[test]
+fn a_literal_secret_in_values_is_refused() {
+    let env = example("environments/aio.yaml").replace(
+        "  keystone: {}",
+        "  keystone:\n    values:\n      endpoints:\n        oslo_db:\n          auth:\n            keystone:\n              password: hunter2",
+    );
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    assert_eq!(codes(&src, "aio"), vec!["gcc::plan::secret_literal"]);
+}
+
+#[test]
+fn an_unknown_release_has_no_chart() {
+    let env =
+        example("environments/aio.yaml").replace("release: \"2024.1\"", "release: \"2099.1\"");
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    let c = compile(&src, "aio").unwrap();
+    let errs: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(
+        errs.iter().all(|d| d.code == "gcc::plan::no_chart"),
+        "{errs:#?}"
+    );
+    // cinder is enabled; barbican only because cinder requires it: the chain says so.
+    assert!(
+        errs.iter()
+            .any(|d| d.message.contains("`barbican`") && d.message.contains("cinder → barbican")),
+        "{errs:#?}"
+    );
+    // A version pin in the environment is enough.
+    let pinned = env.replace("  keystone: {}", "  keystone: { version: \"1.2.3\" }");
+    let src = source(
+        "aio",
+        &pinned,
+        "aio-lab",
+        &example("inventory/aio-lab.yaml"),
+    );
+    let c = compile(&src, "aio").unwrap();
+    assert!(
+        !c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("`keystone`"))
+    );
+}
+
+#[test]
+fn aio_without_a_worker_cannot_place_rabbitmq() {
+    let inv = example("inventory/aio-lab.yaml").replace(", compute, worker]", ", compute]");
+    let src = source("aio", &example("environments/aio.yaml"), "aio-lab", &inv);
+    assert_eq!(codes(&src, "aio"), vec!["gcc::plan::unplaceable"]);
+}
+
+#[test]
+fn argocd_target_is_refused_until_implemented() {
+    let env = example("environments/aio.yaml").replace("target: flux", "target: argocd");
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    assert_eq!(codes(&src, "aio"), vec!["gcc::emit::unsupported_target"]);
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_tree_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("prod");
+    assert_eq!(
+        gcc(&repo(), &["build", "aio", "--out", out.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let before = read_tree(&out);
+    // The parent of the staging directory is a file: nothing can be written.
+    let blocked = tmp.path().join("file");
+    std::fs::write(&blocked, "x").unwrap();
+    let o = gcc(
+        &repo(),
+        &[
+            "build",
+            "prod",
+            "--out",
+            blocked.join("prod").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("gcc::build::write_failed"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(read_tree(&out), before);
+    // An invalid build never touches the output either.
+    let o = gcc(&repo(), &["build", "nope", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(read_tree(&out), before);
+}
+
+#[test]
+fn render_refuses_a_name_that_would_escape() {
+    // Names reach file paths only after check has proven them DNS labels; render checks
+    // again, so even a plan built by hand cannot write outside the output directory.
+    assert!(gcc::render::validate_output_path("openstack/../../etc/passwd.yaml").is_err());
+    let code = gcc::compile::RENDER;
+    assert_eq!(code, "gcc::render::failed");
+}
