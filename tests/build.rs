@@ -566,3 +566,25 @@ fn render_refuses_a_name_that_would_escape() {
     let code = gcc::compile::RENDER;
     assert_eq!(code, "gcc::render::failed");
 }
+
+#[test]
+fn an_invalid_build_reports_json_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in ["environments", "inventory"] {
+        std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+    }
+    let env = example("environments/aio.yaml").replace("target: flux", "target: argocd");
+    std::fs::write(tmp.path().join("environments/aio.yaml"), env).unwrap();
+    std::fs::write(
+        tmp.path().join("inventory/aio-lab.yaml"),
+        example("inventory/aio-lab.yaml"),
+    )
+    .unwrap();
+    let o = gcc(tmp.path(), &["build", "aio", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["diagnostics"][0]["code"], "gcc::emit::unsupported_target");
+    assert_eq!(v["diagnostics"][0]["line"], 5); // line 1 is the schema comment
+    assert!(!tmp.path().join("out").exists());
+}
