@@ -61,6 +61,22 @@ impl Loaded {
             .find(|d| d.file == file)
     }
 
+    /// A label on the value at `at` (an empty span when its file did not parse).
+    pub fn label(&self, at: &crate::model::Loc, text: impl Into<String>) -> crate::diag::Label {
+        match self.doc(at.file) {
+            Some(doc) => doc.label(&at.ptr, text),
+            None => crate::diag::Label::new(at.file, 0..0, text),
+        }
+    }
+
+    /// A label on the key of `at` (for a whole mapping entry).
+    pub fn key_label(&self, at: &crate::model::Loc, text: impl Into<String>) -> crate::diag::Label {
+        match self.doc(at.file) {
+            Some(doc) => doc.key_label(&at.ptr, text),
+            None => crate::diag::Label::new(at.file, 0..0, text),
+        }
+    }
+
     /// Pointers of `file` already reported by the YAML reader.
     pub fn flagged_in(&self, file: FileId) -> BTreeSet<String> {
         self.flagged

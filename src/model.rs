@@ -223,6 +223,15 @@ impl Node {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Where its placement is written (`hypervisor:` or `hardware:`), for labels that
+    /// name the machine it shares.
+    pub fn placement_at(&self) -> Loc {
+        match &self.placement {
+            Placement::Vm(_) => self.at.child("hypervisor"),
+            Placement::BareMetal(_) => self.at.child("hardware"),
+        }
+    }
 }
 
 /// A node's network interface.

@@ -52,18 +52,12 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A label on the value at `at`.
     fn label(&self, at: &Loc, text: impl Into<String>) -> Label {
-        match self.loaded.doc(at.file) {
-            Some(doc) => doc.label(&at.ptr, text),
-            None => Label::new(at.file, 0..0, text),
-        }
+        self.loaded.label(at, text)
     }
 
     /// A label on the key of `at` (for a whole mapping entry).
     fn key_label(&self, at: &Loc, text: impl Into<String>) -> Label {
-        match self.loaded.doc(at.file) {
-            Some(doc) => doc.key_label(&at.ptr, text),
-            None => Label::new(at.file, 0..0, text),
-        }
+        self.loaded.key_label(at, text)
     }
 
     fn push(&mut self, d: Diagnostic) {

@@ -103,10 +103,6 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
         .map(|(hw, nodes)| (*hw, nodes.clone()))
         .unwrap_or_default();
-    let placement_at = |n: &Node| match &n.placement {
-        crate::model::Placement::Vm(_) => n.at.child("hypervisor"),
-        crate::model::Placement::BareMetal(_) => n.at.child("hardware"),
-    };
     let mut d = Diagnostic::error(
         SHARED_MACHINE,
         format!(
@@ -120,9 +116,9 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         "profile `base` needs {BASE_QUORUM} openstack-control nodes on {BASE_QUORUM} distinct machines; move a VM to a hypervisor on another machine or add a machine"
     ));
     if let Some((last, rest)) = nodes.split_last() {
-        d = d.at(cx.label(&placement_at(last), format!("also on {first_shared}")));
+        d = d.at(cx.label(&last.placement_at(), format!("also on {first_shared}")));
         for n in rest {
-            d = d.also(cx.label(&placement_at(n), format!("on {first_shared}")));
+            d = d.also(cx.label(&n.placement_at(), format!("on {first_shared}")));
         }
     }
     cx.push(d);

@@ -19,7 +19,7 @@ use crate::catalog::{self, Catalog, Reason};
 use crate::check::BASE_QUORUM;
 use crate::diag::{Diagnostic, Label};
 use crate::load::Loaded;
-use crate::model::{Loc, Model, Node, Placement, Profile, Provider, Role, SubnetPurpose, Target};
+use crate::model::{Loc, Model, Node, Profile, Provider, Role, SubnetPurpose, Target};
 
 /// Code: a quorum service cannot keep a majority when one machine is lost.
 pub const HA_UNPROVABLE: &str = "gcc::plan::ha_unprovable";
@@ -260,16 +260,10 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn label(&self, at: &Loc, text: impl Into<String>) -> Label {
-        match self.loaded.doc(at.file) {
-            Some(doc) => doc.label(&at.ptr, text),
-            None => Label::new(at.file, 0..0, text),
-        }
+        self.loaded.label(at, text)
     }
     fn key_label(&self, at: &Loc, text: impl Into<String>) -> Label {
-        match self.loaded.doc(at.file) {
-            Some(doc) => doc.key_label(&at.ptr, text),
-            None => Label::new(at.file, 0..0, text),
-        }
+        self.loaded.key_label(at, text)
     }
     fn env_at(&self, ptr: &str) -> Loc {
         Loc::new(self.model.env.file, ptr)
@@ -549,14 +543,10 @@ fn refuse(cx: &Cx, r: &ha::Refusal, profile_at: &Loc) -> Diagnostic {
     ));
     match shared {
         Some((hw, ns)) if ns.len() > 1 => {
-            let at = |n: &Node| match &n.placement {
-                Placement::Vm(_) => n.at.child("hypervisor"),
-                Placement::BareMetal(_) => n.at.child("hardware"),
-            };
             if let Some((last, rest)) = ns.split_last() {
-                d = d.at(cx.label(&at(last), format!("also on {hw}")));
+                d = d.at(cx.label(&last.placement_at(), format!("also on {hw}")));
                 for n in rest {
-                    d = d.also(cx.label(&at(n), format!("on {hw}")));
+                    d = d.also(cx.label(&n.placement_at(), format!("on {hw}")));
                 }
             }
         }
