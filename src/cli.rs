@@ -351,8 +351,9 @@ fn cmd_validate(dir: &Path, schemas: &Path, format: Format) -> u8 {
             }
             for (k, files) in &report.unvalidated {
                 err(&format!(
-                    "warning: no schema for {k} ({} objects, e.g. {})\n",
-                    files.len(),
+                    "warning: no schema for {k} ({}, e.g. {})
+",
+                    count(files.len(), "object"),
                     files[0]
                 ));
             }
