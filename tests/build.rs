@@ -4,6 +4,9 @@
 //! Golden trees: `golden/<env>/` holds the full expected output. To rewrite them after
 //! a reviewed change: `GCC_UPDATE_GOLDEN=1 cargo test --test build golden`.
 
+mod common;
+use common::{gcc, repo, text};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,26 +14,8 @@ use std::process::{Command, Output};
 use gcc::compile::compile;
 use gcc::source::{MemSource, WorkDir};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn shared_schemas() -> PathBuf {
     repo().join("../shared/schemas")
-}
-
-fn gcc(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gcc"))
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run gcc")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Builds an example environment from the repository, in memory.

@@ -12,6 +12,20 @@ const MARIADB: &str = "k8s.mariadb.com/v1alpha1";
 const RABBITMQ: &str = "rabbitmq.com/v1beta1";
 const METALLB: &str = "metallb.io/v1beta1";
 const NS: &str = OPENSTACK_NAMESPACE;
+/// Node labels of the roles that may host the data services.
+const WORKER: (&str, &str) = ("node-role.kubernetes.io/worker", "worker");
+const CONTROL: (&str, &str) = ("openstack-control-plane", "enabled");
+
+/// Required node affinity: a node with any one of the `labels` (one term each, ORed).
+fn node_affinity(labels: &[(&str, &str)]) -> Value {
+    let terms: Vec<Value> = labels
+        .iter()
+        .map(
+            |(k, v)| json!({ "matchExpressions": [{ "key": k, "operator": "In", "values": [v] }] }),
+        )
+        .collect();
+    json!({ "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": terms } })
+}
 
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     let mut push = |o: Value| out.objects.push((Section::Root, o));
@@ -94,12 +108,7 @@ binlog_expire_logs_seconds=604800\n";
             "myCnfConfigMapKeyRef": { "name": my_cnf_name, "key": "my.cnf" },
             "updateStrategy": { "type": "RollingUpdate" },
             "metrics": { "enabled": false },
-            "affinity": {
-                "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [
-                    { "matchExpressions": [{ "key": "node-role.kubernetes.io/worker", "operator": "In", "values": ["worker"] }] },
-                    { "matchExpressions": [{ "key": "openstack-control-plane", "operator": "In", "values": ["enabled"] }] },
-                ]}},
-            },
+            "affinity": { "nodeAffinity": node_affinity(&[WORKER, CONTROL]) },
         });
         if let Some(class) = &data_class {
             spec["storage"]["storageClassName"] = json!(class);
@@ -172,11 +181,7 @@ binlog_expire_logs_seconds=604800\n";
             "resources": { "requests": { "cpu": "500m", "memory": "2Gi" }, "limits": { "memory": "2Gi" } },
             "persistence": { "storage": catalog.rabbitmq.storage },
             "rabbitmq": { "additionalConfig": "cluster_partition_handling = pause_minority\ndisk_free_limit.relative = 1.0\ncollect_statistics_interval = 10000\n" },
-            "affinity": {
-                "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [
-                    { "matchExpressions": [{ "key": "node-role.kubernetes.io/worker", "operator": "In", "values": ["worker"] }] },
-                ]}},
-            },
+            "affinity": { "nodeAffinity": node_affinity(&[WORKER]) },
         });
         if let Some(class) = &data_class {
             spec["persistence"]["storageClassName"] = json!(class);
@@ -326,7 +331,7 @@ binlog_expire_logs_seconds=604800\n";
             object(METALLB, "L2Advertisement", &p.name, Some("metallb-system")),
             "spec",
             json!({ "ipAddressPools": [p.name],
-                    "nodeSelectors": [{ "matchLabels": { "node-role.kubernetes.io/worker": "worker" } }] }),
+                    "nodeSelectors": [{ "matchLabels": { WORKER.0: WORKER.1 } }] }),
         ));
     }
 
