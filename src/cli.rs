@@ -224,10 +224,7 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
                 let inv = &m.inventory;
                 let machines: std::collections::BTreeSet<&str> =
                     inv.failure_domains().into_values().collect();
-                let profile = match m.env.profile {
-                    crate::model::Profile::Base => "base",
-                    crate::model::Profile::Aio => "aio",
-                };
+                let profile = m.env.profile.as_str();
                 out(&format!(
                     "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})\n",
                     inv.name,

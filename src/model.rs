@@ -51,6 +51,16 @@ pub enum Profile {
     Aio,
 }
 
+impl Profile {
+    /// The name as written in environments (`base`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Base => "base",
+            Profile::Aio => "aio",
+        }
+    }
+}
+
 /// What applies the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -113,7 +123,7 @@ pub enum ExportPurpose {
 }
 
 /// Storage provider of a storage class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// NFS via csi-driver-nfs, on a NAS export.
@@ -122,6 +132,17 @@ pub enum Provider {
     Longhorn,
     /// TopoLVM local volumes.
     Topolvm,
+}
+
+impl Provider {
+    /// The name as written in environments (`nfs`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Nfs => "nfs",
+            Provider::Longhorn => "longhorn",
+            Provider::Topolvm => "topolvm",
+        }
+    }
 }
 
 /// A MAC address, stored lowercase.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::emit::{Emitted, Section};
-use crate::plan::{Plan, RequiredSecret};
+use crate::plan::Plan;
 
 /// The lock file's name.
 pub const LOCK_FILE: &str = "gcc.lock.json";
@@ -230,7 +230,7 @@ pub fn render(
         .map(|(p, b)| (p.clone(), sha256_hex(b)))
         .collect();
     let build_id = build_id(hashes.iter().map(|(p, h)| (p.as_str(), h.as_str())));
-    let lock = lock_json(plan, &build_id, inputs, &hashes, &plan.secrets);
+    let lock = lock_json(plan, &build_id, inputs, &hashes);
     let mut lock_text = serde_json::to_string_pretty(&lock).map_err(|e| e.to_string())?;
     lock_text.push('\n');
     files.insert(LOCK_FILE.into(), lock_text.into_bytes());
@@ -246,7 +246,6 @@ fn lock_json(
     build_id: &str,
     inputs: &BTreeMap<String, String>,
     files: &BTreeMap<String, String>,
-    secrets: &[RequiredSecret],
 ) -> Value {
     json!({
         "build_id": build_id,
@@ -254,7 +253,7 @@ fn lock_json(
         "gcc_version": GCC_VERSION,
         "inputs": inputs,
         "files": files,
-        "secrets": secrets,
+        "secrets": plan.secrets,
     })
 }
 

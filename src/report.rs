@@ -7,13 +7,6 @@ use crate::model::Profile;
 use crate::plan::{Plan, Tier};
 use crate::render::Rendered;
 
-fn profile_name(p: Profile) -> &'static str {
-    match p {
-        Profile::Base => "base",
-        Profile::Aio => "aio",
-    }
-}
-
 /// The build summary as JSON (the `--format json` output of `gcc build`).
 pub fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
     json!({
@@ -21,7 +14,7 @@ pub fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
         "environment": plan.env,
         "build_id": rendered.build_id,
         "out": out_dir,
-        "profile": profile_name(plan.profile),
+        "profile": plan.profile.as_str(),
         "target": plan.target,
         "release": plan.release,
         "release_name": plan.release_name,
@@ -47,7 +40,7 @@ pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
         "{}: build {} (profile {}, release {release}, inventory {})\n",
         plan.env,
         &rendered.build_id[..12],
-        profile_name(plan.profile),
+        plan.profile.as_str(),
         plan.inventory
     );
     s += &format!("  wrote {} files to {out_dir}\n", rendered.files.len());
@@ -58,18 +51,14 @@ pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
     s += &format!("  objects: {}\n", objects.join(", "));
-    let os: Vec<&str> = plan
-        .components
-        .iter()
-        .filter(|c| c.tier == Tier::Openstack)
-        .map(|c| c.name.as_str())
-        .collect();
-    let infra: Vec<&str> = plan
-        .components
-        .iter()
-        .filter(|c| c.tier == Tier::Infrastructure)
-        .map(|c| c.name.as_str())
-        .collect();
+    let names = |tier: Tier| -> Vec<&str> {
+        plan.components
+            .iter()
+            .filter(|c| c.tier == tier)
+            .map(|c| c.name.as_str())
+            .collect()
+    };
+    let (os, infra) = (names(Tier::Openstack), names(Tier::Infrastructure));
     s += &format!("  openstack ({}): {}\n", os.len(), os.join(", "));
     for c in plan
         .components

@@ -48,11 +48,7 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
     let mut first_default = None;
     for (class, sc) in &env.storage {
         let Some(at) = &sc.at else { continue };
-        let provider = match sc.provider {
-            Provider::Nfs => "nfs",
-            Provider::Longhorn => "longhorn",
-            Provider::Topolvm => "topolvm",
-        };
+        let provider = sc.provider.as_str();
         if sc.provider == Provider::Nfs && sc.export.is_none() {
             let d = Diagnostic::error(
                 MISSING_EXPORT,

@@ -27,10 +27,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         return; // a node could not be read; counting roles without it would mislead
     }
     let profile_at = Loc::new(env.file, "/profile");
-    let profile = match env.profile {
-        Profile::Base => "base",
-        Profile::Aio => "aio",
-    };
+    let profile = env.profile.as_str();
     for (role, name) in [
         (Role::OpenstackControl, "openstack-control"),
         (Role::Compute, "compute"),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Emitted, Section, meta, object, with};
 use crate::catalog::Catalog;
-use crate::model::Profile;
+use crate::model::{Profile, Provider};
 use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, OPENSTACK_NAMESPACE, Plan};
 
 const MARIADB: &str = "k8s.mariadb.com/v1alpha1";
@@ -285,8 +285,8 @@ binlog_expire_logs_seconds=604800\n";
                 json!({ "storageclass.kubernetes.io/is-default-class": "true" }),
             );
         }
-        let body = match s.provider.as_str() {
-            "longhorn" => json!({
+        let body = match s.provider {
+            Provider::Longhorn => json!({
                 "provisioner": "driver.longhorn.io",
                 "parameters": {
                     "numberOfReplicas": s.replicas.unwrap_or(1).to_string(),
@@ -297,7 +297,7 @@ binlog_expire_logs_seconds=604800\n";
                 "reclaimPolicy": "Delete",
                 "volumeBindingMode": "Immediate",
             }),
-            "nfs" => {
+            Provider::Nfs => {
                 let (server, share) = s.nfs.clone().unwrap_or_default();
                 json!({
                     "provisioner": "nfs.csi.k8s.io",
@@ -307,7 +307,7 @@ binlog_expire_logs_seconds=604800\n";
                     "volumeBindingMode": "Immediate",
                 })
             }
-            _ => json!({
+            Provider::Topolvm => json!({
                 "provisioner": "topolvm.io",
                 "parameters": { "csi.storage.k8s.io/fstype": "xfs", "topolvm.io/device-class": "general" },
                 "allowVolumeExpansion": true,

@@ -165,7 +165,7 @@ pub struct StoragePlan {
     /// Class name.
     pub name: String,
     /// Provider.
-    pub provider: String,
+    pub provider: Provider,
     /// Cluster default.
     pub default: bool,
     /// NFS server and path.
@@ -459,13 +459,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .collect();
 
     let secrets = required_secrets(&components, mariadb.as_ref(), rabbitmq.as_ref());
-    let mut namespaces: BTreeSet<String> = components.iter().map(|c| c.namespace.clone()).collect();
-    namespaces.insert(OPENSTACK_NAMESPACE.to_string());
-    namespaces.remove("kube-system");
-    for r in cx.catalog.remote.values() {
-        namespaces.insert(r.namespace.clone());
-    }
-    let remote = if needs_mq {
+    // The RabbitMQ operators come with the cluster that needs them.
+    let remote: Vec<(String, catalog::Remote)> = if needs_mq {
         cx.catalog
             .remote
             .iter()
@@ -474,9 +469,14 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     } else {
         Vec::new()
     };
-    if !needs_mq {
-        namespaces.remove("rabbitmq-system");
-    }
+    // Every namespace something is installed in, except kube-system (always there).
+    let mut namespaces: BTreeSet<String> = components
+        .iter()
+        .map(|c| c.namespace.clone())
+        .chain(remote.iter().map(|(_, r)| r.namespace.clone()))
+        .chain([OPENSTACK_NAMESPACE.to_string()])
+        .collect();
+    namespaces.remove("kube-system");
 
     Some(Plan {
         env: env.name.clone(),
@@ -1067,12 +1067,7 @@ fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
             });
             StoragePlan {
                 name: name.clone(),
-                provider: match s.provider {
-                    Provider::Nfs => "nfs",
-                    Provider::Longhorn => "longhorn",
-                    Provider::Topolvm => "topolvm",
-                }
-                .into(),
+                provider: s.provider,
                 default: s.default.unwrap_or(!explicit_default && name == "general"),
                 nfs: if s.provider == Provider::Nfs {
                     nfs
