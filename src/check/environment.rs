@@ -2,7 +2,7 @@
 //! fields fit their provider.
 
 use super::Ctx;
-use crate::catalog::{OPENSTACK_SERVICES, is_service};
+use crate::catalog::{Catalog, is_service};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Provider};
 
@@ -21,7 +21,7 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
     for (name, svc) in &env.services {
         let Some(at) = &svc.at else { continue };
         if !is_service(name) {
-            let help = did_you_mean(name, OPENSTACK_SERVICES, "services");
+            let help = did_you_mean(name, Catalog::get().services.keys(), "services");
             let d = Diagnostic::error(
                 UNKNOWN_SERVICE,
                 format!("`{name}` is not a service in the catalog"),
