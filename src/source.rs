@@ -1,9 +1,9 @@
 //! Read-only file trees that the compiler takes its inputs from.
 //!
 //! Every stage after `load` sees only bytes handed over by a [`Source`], never the file
-//! system. Today there are two trees: the working directory ([`WorkDir`]) and an
-//! in-memory map ([`MemSource`], for tests and generated fleets). A git revision read
-//! straight from the object database is the planned third.
+//! system. Three trees: the working directory ([`WorkDir`]), a git revision read
+//! straight from the object database ([`GitRev`]: no checkout, no work tree), and an
+//! in-memory map ([`MemSource`], for tests and generated fleets).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -106,6 +106,109 @@ impl Source for WorkDir {
 
     fn describe(&self) -> String {
         format!("working directory {}", self.root.display())
+    }
+}
+
+/// The inputs as they are in a git commit, read from the object database.
+///
+/// `prefix` is where the inputs live inside the repository (empty at the top), so a
+/// project kept in a subdirectory builds the same from a revision as from its checkout.
+pub struct GitRev {
+    repo: git2::Repository,
+    commit: git2::Oid,
+    tree: git2::Oid,
+    prefix: String,
+}
+
+impl GitRev {
+    /// The tree of commit `commit` in `repo`, below `prefix` (`""` or `a/b`).
+    pub fn new(
+        repo: git2::Repository,
+        commit: git2::Oid,
+        prefix: &str,
+    ) -> Result<Self, git2::Error> {
+        let tree = repo.find_commit(commit)?.tree()?.id();
+        Ok(Self {
+            repo,
+            commit,
+            tree,
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The commit this tree is read from.
+    pub fn commit(&self) -> git2::Oid {
+        self.commit
+    }
+
+    /// The repository path of an input path.
+    fn full(&self, path: &str) -> io::Result<String> {
+        validate_rel_path(path)?;
+        Ok(if self.prefix.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.prefix)
+        })
+    }
+
+    fn entry(&self, path: &str) -> io::Result<git2::Object<'_>> {
+        let full = self.full(path)?;
+        let tree = self.repo.find_tree(self.tree).map_err(git_io)?;
+        let entry = tree.get_path(Path::new(&full)).map_err(git_io)?;
+        entry.to_object(&self.repo).map_err(git_io)
+    }
+}
+
+/// A libgit2 error as an I/O error (`NotFound` stays `NotFound`).
+fn git_io(e: git2::Error) -> io::Error {
+    let kind = if e.code() == git2::ErrorCode::NotFound {
+        io::ErrorKind::NotFound
+    } else {
+        io::ErrorKind::Other
+    };
+    io::Error::new(kind, e.message().to_string())
+}
+
+fn git_kind(kind: Option<git2::ObjectType>) -> Option<EntryKind> {
+    match kind? {
+        git2::ObjectType::Blob => Some(EntryKind::File),
+        git2::ObjectType::Tree => Some(EntryKind::Dir),
+        _ => None,
+    }
+}
+
+impl Source for GitRev {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        let object = self.entry(path)?;
+        match object.as_blob() {
+            Some(blob) => Ok(blob.content().to_vec()),
+            None => Err(io::Error::other(format!("{path}: not a file"))),
+        }
+    }
+
+    fn kind(&self, path: &str) -> Option<EntryKind> {
+        git_kind(self.entry(path).ok()?.kind())
+    }
+
+    fn list(&self, path: &str) -> io::Result<Vec<(String, EntryKind)>> {
+        let object = self.entry(path)?;
+        let tree = object
+            .as_tree()
+            .ok_or_else(|| io::Error::other(format!("{path}: not a directory")))?;
+        let mut out: Vec<(String, EntryKind)> = tree
+            .iter()
+            .filter_map(|e| Some((e.name().ok()?.to_string(), git_kind(e.kind())?)))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn describe(&self) -> String {
+        let short = &self.commit.to_string()[..12];
+        match self.prefix.as_str() {
+            "" => format!("git commit {short}"),
+            p => format!("git commit {short}, directory {p}"),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! a reviewed change: `GCC_UPDATE_GOLDEN=1 cargo test --test build golden`.
 
 mod common;
-use common::{gcc, repo, text};
+use common::{gcc, read_tree, repo, text};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,25 +23,6 @@ fn build_example(env: &str) -> BTreeMap<String, Vec<u8>> {
     let c = compile(&WorkDir::new(repo()), env).expect("compiles");
     assert!(c.build.is_some(), "{env}: {:?}", c.diagnostics);
     c.build.unwrap().rendered.files
-}
-
-/// Every file under `dir`, by `/`-separated relative path.
-fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read(e.path()).unwrap())
-        })
-        .collect()
 }
 
 fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {

@@ -7,16 +7,17 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod git;
 
 use crate::check::{Checked, check};
 use crate::compile::{Build, Compiled, compile};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
-use crate::render::write_tree;
 use crate::report;
 use crate::schema::SchemaKind;
-use crate::source::WorkDir;
+use crate::source::{Source, WorkDir};
 use crate::validate::validate_tree;
 
 /// Exit code: everything is valid.
@@ -30,6 +31,11 @@ const EXAMPLES: &str = "\
 Examples:
   gcc build prod                  compile environments/prod.yaml into out/prod/
   gcc build prod --format json    the same, with the summary as JSON on stdout
+  gcc build prod --commit         ... and commit the tree to the deploy branch gcc/prod
+  gcc build prod --source-ref v1  compile the inputs as they are at git revision v1
+  gcc pin prod good               pin the deploy branch tip as gcc/prod/good
+  gcc rollback prod --to good     re-publish the pinned build's bytes as a new commit
+  gcc verify prod --rebuild       check the tip against its lock and its source commit
   gcc versions prod --format markdown   the component version table for a wiki or PR
   gcc validate out/prod --schemas ../shared/schemas   check every object against upstream schemas
   gcc check prod                  check environments/prod.yaml and its inventory
@@ -37,7 +43,8 @@ Examples:
   gcc -C ../site-b check aio      run against another checkout
   gcc schema inventory > inventory.schema.json
 
-Exit codes: 0 valid, 1 invalid input (diagnostics on stderr), 2 usage or I/O error.";
+Exit codes: 0 ok, 1 invalid input or failed verification (diagnostics on stderr),
+2 usage, I/O or git error (a publish that lost a race, a dirty source, an unknown pin).";
 
 /// gcc, the GitOps Cloud Compiler: inventory + environment in, Kubernetes manifests out.
 #[derive(Debug, Parser)]
@@ -114,6 +121,101 @@ pub enum Command {
         /// Output format of the summary.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Compile the inputs as they are at this git revision, read from the object
+        /// database (no checkout; the work tree is not looked at).
+        #[arg(long, value_name = "REV")]
+        source_ref: Option<String>,
+        /// Also commit the output tree to the deploy branch (see `gcc pins`). Refused
+        /// when the inputs have uncommitted changes, unless --allow-dirty.
+        #[arg(long)]
+        commit: bool,
+        /// With --commit: publish uncommitted inputs; the commit says `Source-Dirty: true`.
+        #[arg(long, requires = "commit")]
+        allow_dirty: bool,
+        /// With --commit: the repository holding the deploy branch (default: the
+        /// repository of the inputs).
+        #[arg(long, value_name = "PATH", requires = "commit")]
+        repo: Option<PathBuf>,
+        /// With --commit: the deploy branch (default: publish.branch, else gcc/<ENV>).
+        #[arg(long, value_name = "NAME", requires = "commit")]
+        branch: Option<String>,
+    },
+    /// Pin a published build: an annotated tag gcc/<ENV>/<NAME> on its deploy commit.
+    ///
+    /// Pins the deploy branch tip unless --build or --ref names another build. Flux or
+    /// Argo CD may track a pin; `gcc rollback --to <NAME>` returns to it.
+    Pin {
+        /// Environment name.
+        env: String,
+        /// Pin name (letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// The build to pin, by build id (at least 7 hex digits).
+        #[arg(long, value_name = "ID", conflicts_with = "git_ref")]
+        build: Option<String>,
+        /// The build to pin, by git revision of the deploy commit.
+        #[arg(long = "ref", value_name = "REV")]
+        git_ref: Option<String>,
+        /// Move an existing pin.
+        #[arg(long)]
+        force: bool,
+        /// Where the deploy branch is.
+        #[command(flatten)]
+        deploy: DeployArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List the pins and the recent builds of an environment.
+    Pins {
+        /// Environment name.
+        env: String,
+        /// How many recent builds to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Where the deploy branch is.
+        #[command(flatten)]
+        deploy: DeployArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Re-publish an earlier build's exact bytes as a new commit on the deploy branch.
+    ///
+    /// The target is verified against its lock first and refused if anything differs.
+    /// History is never rewritten: Flux or Argo CD simply apply the new tip.
+    Rollback {
+        /// Environment name.
+        env: String,
+        /// A pin name, a build id (7+ hex digits) or a deploy commit.
+        #[arg(long, value_name = "TARGET")]
+        to: String,
+        /// Where the deploy branch is.
+        #[command(flatten)]
+        deploy: DeployArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check a deploy commit against its gcc.lock.json (and, with --rebuild, its inputs).
+    ///
+    /// Recomputes every file hash and the build id. --rebuild also compiles the inputs
+    /// at the recorded Source-Commit (from git objects) and compares the trees byte for
+    /// byte. Exit 1 lists the files that differ, are missing or are extra.
+    Verify {
+        /// Environment name.
+        env: String,
+        /// The deploy commit (a pin, build id or revision; default: the branch tip).
+        #[arg(long = "ref", value_name = "REV")]
+        git_ref: Option<String>,
+        /// Also rebuild from the source commit and compare.
+        #[arg(long)]
+        rebuild: bool,
+        /// Where the deploy branch is.
+        #[command(flatten)]
+        deploy: DeployArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the component version table: release, chart version and images.
     Versions {
@@ -143,6 +245,17 @@ pub enum Command {
         #[arg(value_enum)]
         kind: SchemaArg,
     },
+}
+
+/// Where an environment's deploy branch lives.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// The repository holding the deploy branch (default: the repository of the inputs).
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// The deploy branch (default: the environment's publish.branch, else gcc/<ENV>).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
 }
 
 /// Output format of a table.
@@ -186,7 +299,104 @@ pub fn run(cli: &Cli) -> u8 {
     };
     match &cli.command {
         Command::Check { env, format } => cmd_check(cli, env, *format, color),
-        Command::Build { env, out, format } => cmd_build(cli, env, out.as_deref(), *format, color),
+        Command::Build {
+            env,
+            out,
+            format,
+            source_ref,
+            commit,
+            allow_dirty,
+            repo,
+            branch,
+        } => {
+            let publish = commit.then(|| git::PublishArgs {
+                allow_dirty: *allow_dirty,
+                deploy: DeployArgs {
+                    repo: repo.clone(),
+                    branch: branch.clone(),
+                },
+            });
+            let ctx = Ctx {
+                cli,
+                format: *format,
+                color,
+            };
+            git::cmd_build(
+                &ctx,
+                env,
+                out.as_deref(),
+                source_ref.as_deref(),
+                publish.as_ref(),
+            )
+        }
+        Command::Pin {
+            env,
+            name,
+            build,
+            git_ref,
+            force,
+            deploy,
+            format,
+        } => {
+            let ctx = Ctx {
+                cli,
+                format: *format,
+                color,
+            };
+            git::cmd_pin(
+                &ctx,
+                env,
+                name,
+                build.as_deref(),
+                git_ref.as_deref(),
+                *force,
+                deploy,
+            )
+        }
+        Command::Pins {
+            env,
+            limit,
+            deploy,
+            format,
+        } => git::cmd_pins(
+            &Ctx {
+                cli,
+                format: *format,
+                color,
+            },
+            env,
+            *limit,
+            deploy,
+        ),
+        Command::Rollback {
+            env,
+            to,
+            deploy,
+            format,
+        } => git::cmd_rollback(
+            &Ctx {
+                cli,
+                format: *format,
+                color,
+            },
+            env,
+            to,
+            deploy,
+        ),
+        Command::Verify {
+            env,
+            git_ref,
+            rebuild,
+            deploy,
+            format,
+        } => {
+            let ctx = Ctx {
+                cli,
+                format: *format,
+                color,
+            };
+            git::cmd_verify(&ctx, env, git_ref.as_deref(), *rebuild, deploy)
+        }
         Command::Versions { env, format } => cmd_versions(cli, env, *format, color),
         Command::Validate {
             dir,
@@ -245,13 +455,12 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
 
 /// Compiles `env`; on failure prints the diagnostics and returns the exit code.
 fn compile_or_report(
-    cli: &Cli,
+    source: &dyn Source,
     env: &str,
     format: Format,
     color: bool,
 ) -> Result<(Compiled, Build), u8> {
-    let source = WorkDir::new(&cli.root);
-    let mut compiled = match compile(&source, env) {
+    let mut compiled = match compile(source, env) {
         Ok(c) => c,
         Err(Fatal(d)) => return Err(report_fatal(&d, format, color)),
     };
@@ -283,40 +492,13 @@ fn compile_or_report(
     }
 }
 
-fn cmd_build(cli: &Cli, env: &str, out_dir: Option<&Path>, format: Format, color: bool) -> u8 {
-    let (compiled, build) = match compile_or_report(cli, env, format, color) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let dir = out_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cli.root.join("out").join(env));
-    if let Err(e) = write_tree(&dir, &build.rendered.files) {
-        let d = Diagnostic::error(WRITE_FAILED, format!("cannot write {}: {e}", dir.display()))
-            .help("nothing was changed in the output directory; fix the path or its permissions and build again");
-        return report_fatal(&d, format, color);
-    }
-    let shown = dir.display().to_string();
-    match format {
-        Format::Json => {
-            let mut v = report::summary_json(&build.plan, &build.rendered, &shown);
-            v["diagnostics"] =
-                diag::report_json(&compiled.loaded.files, &compiled.diagnostics)["diagnostics"]
-                    .clone();
-            out(&format!("{v}\n"));
-        }
-        Format::Text => out(&report::summary_text(&build.plan, &build.rendered, &shown)),
-    }
-    EXIT_OK
-}
-
 fn cmd_versions(cli: &Cli, env: &str, format: TableFormat, color: bool) -> u8 {
     let f = if format == TableFormat::Json {
         Format::Json
     } else {
         Format::Text
     };
-    let (_, build) = match compile_or_report(cli, env, f, color) {
+    let (_, build) = match compile_or_report(&WorkDir::new(&cli.root), env, f, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -367,6 +549,21 @@ fn cmd_validate(dir: &Path, schemas: &Path, format: Format) -> u8 {
         EXIT_OK
     } else {
         EXIT_INVALID
+    }
+}
+
+/// What every verb needs: the global options and the chosen output.
+struct Ctx<'a> {
+    cli: &'a Cli,
+    format: Format,
+    color: bool,
+}
+
+impl Ctx<'_> {
+    /// Prints one diagnostic (text on stderr, JSON on stdout) and returns `code`.
+    fn fail(&self, d: &Diagnostic, code: u8) -> u8 {
+        report_fatal(d, self.format, self.color);
+        code
     }
 }
 
