@@ -250,6 +250,8 @@ fn lock_json(
     json!({
         "build_id": build_id,
         "environment": plan.env,
+        "profile": plan.profile,
+        "target": plan.target,
         "gcc_version": GCC_VERSION,
         "inputs": inputs,
         "files": files,
