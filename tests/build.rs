@@ -45,7 +45,7 @@ fn golden_trees_match_byte_for_byte() {
             match golden.get(path) {
                 None => report += &format!("{env}: new file {path}\n"),
                 Some(g) if g != bytes => {
-                    let diff = similar::TextDiff::from_lines(&text(g), &text(bytes))
+                    let diff = similar::TextDiff::from_lines(text(g), text(bytes))
                         .unified_diff()
                         .context_radius(3)
                         .header(&format!("golden/{env}/{path}"), "built")

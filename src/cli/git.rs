@@ -7,11 +7,12 @@ use git2::Oid;
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, DeployArgs, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, WRITE_FAILED, compile_or_report,
-    count, err, out,
+    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, WRITE_FAILED,
+    compile_or_report, count, err, out,
 };
 use crate::compile::{compile, input_digests};
 use crate::diag::{self, Diagnostic};
+use crate::diff;
 use crate::load::{Fatal, load};
 use crate::origin::{SourceRepo, deploy_branch, dirty_help, provenance_at};
 use crate::publish::{
@@ -527,5 +528,92 @@ fn rebuild_and_compare(
             "rebuilt_by": GCC_VERSION,
             "files": d,
         }),
+    }
+}
+
+/// `diff` options.
+pub(super) struct DiffArgs<'a> {
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub format: DiffFormat,
+    pub exit_code: bool,
+    pub paint: bool,
+}
+
+/// Builds or reads one side of a diff: `work`, `src:<rev>`, or a published build.
+fn diff_side(ctx: &Ctx<'_>, env: &str, spec: &str, args: &DeployArgs) -> Result<diff::Side, u8> {
+    let compiled = |source: &dyn Source| match compile_or_report(source, env, ctx.format, ctx.color)
+    {
+        Ok((_, build)) => Ok(build.rendered.files),
+        // An input that does not compile is an error here: exit 1 means "differs".
+        Err(_) => Err(EXIT_USAGE),
+    };
+    if spec == "work" {
+        let files = compiled(&WorkDir::new(&ctx.cli.root))?;
+        return Ok(diff::Side {
+            label: "work".into(),
+            files,
+        });
+    }
+    if let Some(rev) = spec.strip_prefix("src:") {
+        let at = SourceRepo::discover(&ctx.cli.root).and_then(|repo| {
+            let commit = repo.commit(rev)?;
+            Ok((commit, repo.tree_at(commit, None)?))
+        });
+        let (commit, tree) = at.map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
+        let files = compiled(&tree)?;
+        return Ok(diff::Side {
+            label: format!("src:{rev}@{}", short(&commit.to_string())),
+            files,
+        });
+    }
+    let deploy = open_deploy(ctx, env, args).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
+    let commit = deploy.resolve(spec).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
+    let files = commit_files(deploy.repo(), commit).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
+    Ok(diff::Side {
+        label: format!("{spec}@{}", short(&commit.to_string())),
+        files,
+    })
+}
+
+pub(super) fn cmd_diff(ctx: &Ctx<'_>, env: &str, opts: &DiffArgs<'_>, args: &DeployArgs) -> u8 {
+    let from = match opts.from {
+        Some(spec) => diff_side(ctx, env, spec, args),
+        None => open_deploy(ctx, env, args)
+            .and_then(|deploy| {
+                let tip = deploy.tip()?.ok_or_else(|| {
+                    Diagnostic::error(
+                        publish::NOT_FOUND,
+                        format!("the deploy branch {} does not exist yet, so there is nothing to diff from", deploy.branch()),
+                    )
+                    .help(format!(
+                        "publish first (gcc build {env} --commit) or name a side: --from src:HEAD"
+                    ))
+                })?;
+                Ok(diff::Side {
+                    label: format!("{}@{}", deploy.branch(), short(&tip.to_string())),
+                    files: commit_files(deploy.repo(), tip)?,
+                })
+            })
+            .map_err(|d| ctx.fail(&d, EXIT_USAGE)),
+    };
+    let from = match from {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let to = match diff_side(ctx, env, opts.to, args) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let d = diff::diff(env, &from, &to);
+    match opts.format {
+        DiffFormat::Text => out(&diff::text(&d, opts.paint)),
+        DiffFormat::Markdown => out(&diff::markdown(&d)),
+        DiffFormat::Json => out(&format!("{}\n", diff::json(&d))),
+    }
+    if opts.exit_code && !d.identical {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
     }
 }

@@ -36,6 +36,8 @@ Examples:
   gcc pin prod good               pin the deploy branch tip as gcc/prod/good
   gcc rollback prod --to good     re-publish the pinned build's bytes as a new commit
   gcc verify prod --rebuild       check the tip against its lock and its source commit
+  gcc diff prod                   what would change: the deploy branch tip → the working directory
+  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment
   gcc versions prod --format markdown   the component version table for a wiki or PR
   gcc validate out/prod --schemas ../shared/schemas   check every object against upstream schemas
   gcc check prod                  check environments/prod.yaml and its inventory
@@ -217,6 +219,31 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Compare two builds object by object, with risky changes called out first.
+    ///
+    /// Each side is a published build (a deploy ref, a pin or a build id), `src:<REV>`
+    /// (the inputs at a source revision, compiled from git objects, no checkout), or
+    /// `work` (the working directory). For a pull request:
+    /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
+    Diff {
+        /// Environment name.
+        env: String,
+        /// The old side (default: the deploy branch tip).
+        #[arg(long, value_name = "REF")]
+        from: Option<String>,
+        /// The new side.
+        #[arg(long, value_name = "REF", default_value = "work")]
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Exit 1 when anything differs (0 when identical, 2 on error).
+        #[arg(long)]
+        exit_code: bool,
+        /// Where the deploy branch is.
+        #[command(flatten)]
+        deploy: DeployArgs,
+    },
     /// Print the component version table: release, chart version and images.
     Versions {
         /// Environment name: environments/<ENV>.yaml.
@@ -266,6 +293,17 @@ pub enum TableFormat {
     /// A markdown table.
     Markdown,
     /// A JSON array.
+    Json,
+}
+
+/// Output format of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// For a terminal: coloured when stdout is one (honours NO_COLOR and --color).
+    Text,
+    /// For a pull-request comment: summary table, risks, one <details> per object.
+    Markdown,
+    /// For machines: the shape documented in README.md.
     Json,
 }
 
@@ -396,6 +434,40 @@ pub fn run(cli: &Cli) -> u8 {
                 color,
             };
             git::cmd_verify(&ctx, env, git_ref.as_deref(), *rebuild, deploy)
+        }
+        Command::Diff {
+            env,
+            from,
+            to,
+            format,
+            exit_code,
+            deploy,
+        } => {
+            let f = if *format == DiffFormat::Json {
+                Format::Json
+            } else {
+                Format::Text
+            };
+            let ctx = Ctx {
+                cli,
+                format: f,
+                color,
+            };
+            let paint = match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let opts = git::DiffArgs {
+                from: from.as_deref(),
+                to,
+                format: *format,
+                exit_code: *exit_code,
+                paint,
+            };
+            git::cmd_diff(&ctx, env, &opts, deploy)
         }
         Command::Versions { env, format } => cmd_versions(cli, env, *format, color),
         Command::Validate {

@@ -1,0 +1,529 @@
+//! Resource-aware diff of two output trees.
+//!
+//! Objects are matched by (API group, kind, namespace, name), never by file name. A
+//! changed object is described by the field paths that changed (values compared as
+//! data: map key order never shows, list order does), then by a unified diff of its
+//! canonical YAML. `risk` flags the changes a reviewer must not miss; `format` prints
+//! the result as text, markdown or JSON.
+
+mod format;
+mod risk;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::render::{LOCK_FILE, api_group, to_yaml};
+
+pub use format::{MARKDOWN_LIMIT, json, markdown, text};
+pub use risk::Risk;
+
+/// One side of a diff: a label for people and the whole output tree.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// What was asked for (`gcc/prod`, `src:HEAD`, `work`), with the commit when known.
+    pub label: String,
+    /// Every file of the tree, lock included.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// What the lock file of a side says about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SideInfo {
+    /// The label given.
+    pub label: String,
+    /// The build id from the lock.
+    pub build_id: Option<String>,
+    /// The profile from the lock (`base`, `aio`).
+    pub profile: Option<String>,
+    /// The target from the lock (`flux`, `argocd`).
+    pub target: Option<String>,
+    /// gcc's version from the lock.
+    pub gcc_version: Option<String>,
+}
+
+/// Identifies an object across builds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectKey {
+    /// API group (`""` for the core group).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (`""` for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectKey {
+    /// `Kind namespace/name`, or `Kind name` for cluster-scoped objects.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.namespace.as_str() {
+            "" => write!(f, "{} {}", self.kind, self.name),
+            ns => write!(f, "{} {ns}/{}", self.kind, self.name),
+        }
+    }
+}
+
+impl ObjectKey {
+    /// Like `Display`, with the kind qualified kubectl-style (`User.k8s.mariadb.com`)
+    /// when `qualify` says the kind alone is ambiguous.
+    pub fn shown(&self, qualify: bool) -> String {
+        if !qualify || self.group.is_empty() {
+            return self.to_string();
+        }
+        let kind = format!("{}.{}", self.kind, self.group);
+        match self.namespace.as_str() {
+            "" => format!("{kind} {}", self.name),
+            ns => format!("{kind} {ns}/{}", self.name),
+        }
+    }
+}
+
+/// One changed field: its path (`spec.values.pod.replicas.api`) and both values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path; list items as `[i]`, keys with dots as `["a.b"]`.
+    pub path: String,
+    /// Value before (`None`: the field is new).
+    pub old: Option<Value>,
+    /// Value after (`None`: the field is gone).
+    pub new: Option<Value>,
+}
+
+/// How one object differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Only in `to`.
+    Added {
+        /// The object.
+        object: Value,
+    },
+    /// Only in `from`.
+    Removed {
+        /// The object.
+        object: Value,
+    },
+    /// In both, with different content.
+    Changed {
+        /// Field by field.
+        fields: Vec<FieldChange>,
+        /// Unified diff of the canonical YAML.
+        unified: String,
+    },
+}
+
+/// One object that differs between the two sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectDiff {
+    /// Which object.
+    #[serde(flatten)]
+    pub key: ObjectKey,
+    /// Its file in `from`, if there.
+    pub file_from: Option<String>,
+    /// Its file in `to`, if there.
+    pub file_to: Option<String>,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// Counts of objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Only in `to`.
+    pub added: usize,
+    /// Only in `from`.
+    pub removed: usize,
+    /// In both, different.
+    pub changed: usize,
+    /// In both, equal.
+    pub unchanged: usize,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diff {
+    /// The environment.
+    pub environment: String,
+    /// The old side.
+    pub from: SideInfo,
+    /// The new side.
+    pub to: SideInfo,
+    /// Nothing differs: no object, no file byte (the lock aside).
+    pub identical: bool,
+    /// Object counts.
+    pub summary: Summary,
+    /// Input files whose digests differ between the two locks.
+    pub inputs_changed: Vec<String>,
+    /// Risky changes, most important first.
+    pub risks: Vec<Risk>,
+    /// Remarks (cross-target comparison, unreadable files).
+    pub notes: Vec<String>,
+    /// The differing objects, by key.
+    pub objects: Vec<ObjectDiff>,
+    /// Kinds that occur in more than one API group in these trees (`User`: MariaDB and
+    /// RabbitMQ); people see them qualified with their group.
+    pub ambiguous_kinds: BTreeSet<String>,
+}
+
+impl Diff {
+    /// How an object is named to people: `Kind ns/name`, qualified when ambiguous.
+    pub fn name(&self, key: &ObjectKey) -> String {
+        key.shown(self.ambiguous_kinds.contains(&key.kind))
+    }
+}
+
+/// API groups whose objects only one target emits.
+const TARGET_GROUPS: [&str; 3] = [
+    "helm.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "argoproj.io",
+];
+
+#[derive(serde::Deserialize, Default)]
+struct Lock {
+    build_id: Option<String>,
+    profile: Option<String>,
+    target: Option<String>,
+    gcc_version: Option<String>,
+    #[serde(default)]
+    inputs: BTreeMap<String, String>,
+}
+
+fn lock_of(side: &Side) -> Lock {
+    side.files
+        .get(LOCK_FILE)
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default()
+}
+
+struct Parsed {
+    objects: BTreeMap<ObjectKey, (String, Value)>,
+    notes: Vec<String>,
+}
+
+/// The objects of a tree: every YAML file except kustomizations and the lock.
+fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
+    let mut out = Parsed {
+        objects: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    for (path, bytes) in files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if path == LOCK_FILE || name == "kustomization.yaml" || !name.ends_with(".yaml") {
+            continue;
+        }
+        let value = std::str::from_utf8(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_saphyr::from_str::<Value>(t).map_err(|e| e.to_string()));
+        let value = match value {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                out.notes.push(format!(
+                    "{label}: {path} is not a Kubernetes object; skipped"
+                ));
+                continue;
+            }
+            Err(e) => {
+                let first = e.lines().next().unwrap_or_default().to_string();
+                out.notes
+                    .push(format!("{label}: {path} cannot be read ({first}); skipped"));
+                continue;
+            }
+        };
+        let s = |ptr: &str| {
+            value
+                .pointer(ptr)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let key = ObjectKey {
+            group: api_group(&s("/apiVersion")).to_string(),
+            kind: s("/kind"),
+            namespace: s("/metadata/namespace"),
+            name: s("/metadata/name"),
+        };
+        if let Some((first, _)) = out.objects.get(&key) {
+            out.notes.push(format!(
+                "{label}: {path} and {first} hold the same object {key}; the second is ignored"
+            ));
+            continue;
+        }
+        out.objects.insert(key, (path.clone(), value));
+    }
+    out
+}
+
+/// Compares two output trees of environment `env`.
+pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
+    let (lf, lt) = (lock_of(from), lock_of(to));
+    let info = |side: &Side, l: &Lock| SideInfo {
+        label: side.label.clone(),
+        build_id: l.build_id.clone(),
+        profile: l.profile.clone(),
+        target: l.target.clone(),
+        gcc_version: l.gcc_version.clone(),
+    };
+    let mut a = objects(&from.label, &from.files);
+    let mut b = objects(&to.label, &to.files);
+    let mut notes: Vec<String> = a.notes.drain(..).chain(b.notes.drain(..)).collect();
+
+    if let (Some(tf), Some(tt)) = (&lf.target, &lt.target)
+        && tf != tt
+    {
+        let mut left_out = 0;
+        for side in [&mut a.objects, &mut b.objects] {
+            let before = side.len();
+            side.retain(|k, _| !TARGET_GROUPS.contains(&k.group.as_str()));
+            left_out += before - side.len();
+        }
+        notes.push(format!(
+            "{} is a {tf} build and {} a {tt} build: only the objects both targets share are \
+             compared ({left_out} Flux or Argo CD objects left out)",
+            from.label, to.label
+        ));
+    }
+
+    let keys: BTreeSet<&ObjectKey> = a.objects.keys().chain(b.objects.keys()).collect();
+    let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for k in &keys {
+        groups.entry(&k.kind).or_default().insert(&k.group);
+    }
+    let ambiguous_kinds: BTreeSet<String> = groups
+        .into_iter()
+        .filter(|(_, g)| g.len() > 1)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let mut summary = Summary::default();
+    let mut diffs = Vec::new();
+    for key in keys {
+        let change = match (a.objects.get(key), b.objects.get(key)) {
+            (None, Some((file, v))) => {
+                summary.added += 1;
+                (None, Some(file), Change::Added { object: v.clone() })
+            }
+            (Some((file, v)), None) => {
+                summary.removed += 1;
+                (Some(file), None, Change::Removed { object: v.clone() })
+            }
+            (Some((fa, va)), Some((fb, vb))) => {
+                if va == vb {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                summary.changed += 1;
+                let mut fields = Vec::new();
+                field_changes(&mut String::new(), va, vb, &mut fields);
+                let unified = unified(fa, va, fb, vb);
+                (Some(fa), Some(fb), Change::Changed { fields, unified })
+            }
+            (None, None) => continue,
+        };
+        diffs.push(ObjectDiff {
+            key: key.clone(),
+            file_from: change.0.cloned(),
+            file_to: change.1.cloned(),
+            change: change.2,
+        });
+    }
+
+    let bytes_differ = {
+        let strip = |f: &BTreeMap<String, Vec<u8>>| {
+            f.iter()
+                .filter(|(p, _)| p.as_str() != LOCK_FILE)
+                .map(|(p, b)| (p.clone(), b.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        strip(&from.files) != strip(&to.files)
+    };
+    let inputs_changed: Vec<String> = lf
+        .inputs
+        .keys()
+        .chain(lt.inputs.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| lf.inputs.get(*k) != lt.inputs.get(*k))
+        .cloned()
+        .collect();
+    let (from_info, to_info) = (info(from, &lf), info(to, &lt));
+    let risks = risk::assess(&diffs, &to_info, &from_info, bytes_differ);
+    Diff {
+        environment: env.to_string(),
+        from: from_info,
+        to: to_info,
+        identical: diffs.is_empty() && !bytes_differ,
+        summary,
+        inputs_changed,
+        risks,
+        notes,
+        objects: diffs,
+        ambiguous_kinds,
+    }
+}
+
+/// A path segment for a map key: `.key`, or `["a.b"]` when the key is not a plain word.
+fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push_str(&format!("[{}]", Value::String(key.to_string())));
+    }
+}
+
+/// Collects the changed leaves between `a` and `b`, maps by key, lists by index.
+fn field_changes(path: &mut String, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
+    if a == b {
+        return;
+    }
+    let len = path.len();
+    match (a, b) {
+        (Value::Object(ma), Value::Object(mb)) => {
+            let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+            for k in keys {
+                push_key(path, k);
+                match (ma.get(k), mb.get(k)) {
+                    (Some(x), Some(y)) => field_changes(path, x, y, out),
+                    (x, y) => out.push(FieldChange {
+                        path: path.clone(),
+                        old: x.cloned(),
+                        new: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(la), Value::Array(lb)) => {
+            for i in 0..la.len().max(lb.len()) {
+                path.push_str(&format!("[{i}]"));
+                match (la.get(i), lb.get(i)) {
+                    (Some(x), Some(y)) => field_changes(path, x, y, out),
+                    (x, y) => out.push(FieldChange {
+                        path: path.clone(),
+                        old: x.cloned(),
+                        new: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        _ => out.push(FieldChange {
+            path: path.clone(),
+            old: Some(a.clone()),
+            new: Some(b.clone()),
+        }),
+    }
+}
+
+/// Unified diff (3 lines of context) of two objects re-rendered canonically, so only
+/// content shows, never the key order of a hand-edited file.
+fn unified(file_a: &str, a: &Value, file_b: &str, b: &Value) -> String {
+    let ya = to_yaml(a).unwrap_or_default();
+    let yb = to_yaml(b).unwrap_or_default();
+    similar::TextDiff::from_lines(&ya, &yb)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{file_a}"), &format!("b/{file_b}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn side(label: &str, files: &[(&str, &str)]) -> Side {
+        Side {
+            label: label.into(),
+            files: files
+                .iter()
+                .map(|(p, b)| (p.to_string(), b.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn key_order_is_not_a_change_but_list_order_is() {
+        let a = side(
+            "a",
+            &[(
+                "ns/configmap-x.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns}\ndata: {a: '1', b: '2'}\nlist: [1, 2]\n",
+            )],
+        );
+        let reordered = side(
+            "b",
+            &[(
+                "other/path.yaml",
+                "kind: ConfigMap\nlist: [1, 2]\ndata: {b: '2', a: '1'}\nmetadata: {namespace: ns, name: x}\napiVersion: v1\n",
+            )],
+        );
+        let d = diff("prod", &a, &reordered);
+        assert_eq!(d.summary.unchanged, 1, "{d:?}");
+        assert!(d.objects.is_empty());
+        assert!(!d.identical, "the bytes still differ");
+
+        let swapped = side(
+            "c",
+            &[(
+                "ns/configmap-x.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns}\ndata: {a: '1', b: '2'}\nlist: [2, 1]\n",
+            )],
+        );
+        let d = diff("prod", &a, &swapped);
+        assert_eq!(d.summary.changed, 1);
+        let Change::Changed { fields, unified } = &d.objects[0].change else {
+            panic!("changed expected");
+        };
+        let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["list[0]", "list[1]"]);
+        assert!(unified.contains(" list:\n+- 2\n - 1\n-- 2\n"), "{unified}");
+    }
+
+    #[test]
+    fn paths_quote_keys_with_dots_and_report_added_and_removed_fields() {
+        let mut out = Vec::new();
+        let a =
+            json!({"metadata": {"labels": {"app.kubernetes.io/name": "x", "old": 1}}, "l": [1]});
+        let b =
+            json!({"metadata": {"labels": {"app.kubernetes.io/name": "y", "new": 2}}, "l": [1, 2]});
+        field_changes(&mut String::new(), &a, &b, &mut out);
+        let got: Vec<(String, Option<Value>, Option<Value>)> =
+            out.into_iter().map(|f| (f.path, f.old, f.new)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("l[1]".into(), None, Some(json!(2))),
+                (
+                    "metadata.labels[\"app.kubernetes.io/name\"]".into(),
+                    Some(json!("x")),
+                    Some(json!("y"))
+                ),
+                ("metadata.labels.new".into(), None, Some(json!(2))),
+                ("metadata.labels.old".into(), Some(json!(1)), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_files_become_notes() {
+        let a = side("a", &[("x.yaml", "a: [")]);
+        let b = side("b", &[]);
+        let d = diff("prod", &a, &b);
+        assert!(
+            d.notes[0].contains("x.yaml cannot be read"),
+            "{:?}",
+            d.notes
+        );
+    }
+}

@@ -1,0 +1,526 @@
+//! `gcc diff`: scripted edits of the bundled example, asserted on objects, paths and
+//! risk flags; markdown goldens; source revisions against published builds.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{repo, text};
+use gcc::compile::compile;
+use gcc::diff::{Change, Diff, MARKDOWN_LIMIT, Side, diff, markdown};
+use gcc::source::MemSource;
+
+const ENV: &str = "environments/prod.yaml";
+const INV: &str = "inventory/laundry-lab.yaml";
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(repo().join(path)).unwrap()
+}
+
+fn replace(s: &str, from: &str, to: &str) -> String {
+    assert!(s.contains(from), "{from:?} not found");
+    s.replacen(from, to, 1)
+}
+
+/// Builds prod from the example with `env` and `inv` as its two input files.
+fn build(label: &str, env: &str, inv: &str) -> Side {
+    let src = MemSource::new().with(ENV, env).with(INV, inv);
+    let c = compile(&src, "prod").unwrap();
+    let b = c
+        .build
+        .unwrap_or_else(|| panic!("{label}: {:?}", c.diagnostics));
+    Side {
+        label: label.into(),
+        files: b.rendered.files,
+    }
+}
+
+fn example_side() -> Side {
+    build("example", &example(ENV), &example(INV))
+}
+
+fn diff_env(label: &str, env: String) -> Diff {
+    diff("prod", &example_side(), &build(label, &env, &example(INV)))
+}
+
+/// `(code, object, path)` of every risk.
+fn risks(d: &Diff) -> Vec<(String, String, String)> {
+    d.risks
+        .iter()
+        .map(|r| {
+            (
+                r.code.to_string(),
+                r.object.as_ref().map(|o| d.name(o)).unwrap_or_default(),
+                r.path.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// `(mark, object)` of every differing object.
+fn objects(d: &Diff) -> Vec<(char, String)> {
+    d.objects
+        .iter()
+        .map(|o| {
+            let mark = match o.change {
+                Change::Added { .. } => '+',
+                Change::Removed { .. } => '-',
+                Change::Changed { .. } => '~',
+            };
+            (mark, d.name(&o.key))
+        })
+        .collect()
+}
+
+fn fields(d: &Diff, object: &str) -> Vec<(String, String, String)> {
+    let o = d
+        .objects
+        .iter()
+        .find(|o| d.name(&o.key) == object)
+        .unwrap_or_else(|| panic!("{object} not in the diff"));
+    let Change::Changed { fields, .. } = &o.change else {
+        panic!("{object} is not changed");
+    };
+    let s = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    fields
+        .iter()
+        .map(|f| (f.path.clone(), s(&f.old), s(&f.new)))
+        .collect()
+}
+
+fn golden_markdown(name: &str, d: &Diff) {
+    let path = repo().join("golden/diff").join(name);
+    let got = markdown(d);
+    if std::env::var_os("GCC_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if got != want {
+        let d = similar::TextDiff::from_lines(&want, &got)
+            .unified_diff()
+            .header("golden", "got")
+            .to_string();
+        panic!(
+            "{name} differs from golden/diff (GCC_UPDATE_GOLDEN=1 to rewrite after review):\n{d}"
+        );
+    }
+}
+
+#[test]
+fn bumping_novas_chart_changes_one_field_and_a_downgrade_is_flagged() {
+    let bumped = replace(
+        &example(ENV),
+        "  nova:\n    autoscale:",
+        "  nova:\n    version: 2024.2.600+13651f45-628a320c\n    autoscale:",
+    );
+    let d = diff_env("nova-bumped", bumped.clone());
+    assert_eq!(
+        objects(&d),
+        [('~', "HelmRelease openstack/nova".to_string())]
+    );
+    assert_eq!(
+        fields(&d, "HelmRelease openstack/nova"),
+        [(
+            "spec.chart.spec.version".to_string(),
+            "\"2024.2.555+13651f45-628a320c\"".to_string(),
+            "\"2024.2.600+13651f45-628a320c\"".to_string()
+        )]
+    );
+    assert!(
+        d.risks.is_empty(),
+        "an upgrade is not a risk: {:?}",
+        d.risks
+    );
+    assert_eq!(d.inputs_changed, [ENV]);
+    // The other way round is a downgrade.
+    let back = diff(
+        "prod",
+        &build("nova-bumped", &bumped, &example(INV)),
+        &example_side(),
+    );
+    assert_eq!(
+        risks(&back),
+        [(
+            "chart_downgraded".to_string(),
+            "HelmRelease openstack/nova".to_string(),
+            "spec.chart.spec.version".to_string()
+        )]
+    );
+}
+
+#[test]
+fn lowering_keystones_autoscale_minimum_flags_the_hpa() {
+    let before = replace(
+        &example(ENV),
+        "  keystone: {}",
+        "  keystone: { autoscale: { min: 3, max: 6 } }",
+    );
+    let after = replace(
+        &example(ENV),
+        "  keystone: {}",
+        "  keystone: { autoscale: { min: 2, max: 6 } }",
+    );
+    let d = diff(
+        "prod",
+        &build("keystone-min-3", &before, &example(INV)),
+        &build("keystone-min-2", &after, &example(INV)),
+    );
+    assert_eq!(
+        objects(&d),
+        [(
+            '~',
+            "HorizontalPodAutoscaler openstack/keystone-api".to_string()
+        )]
+    );
+    assert_eq!(
+        fields(&d, "HorizontalPodAutoscaler openstack/keystone-api"),
+        [(
+            "spec.minReplicas".to_string(),
+            "3".to_string(),
+            "2".to_string()
+        )]
+    );
+    assert_eq!(
+        risks(&d),
+        [(
+            "hpa_min_lowered".to_string(),
+            "HorizontalPodAutoscaler openstack/keystone-api".to_string(),
+            "spec.minReplicas".to_string()
+        )]
+    );
+    golden_markdown("keystone-autoscale.md", &d);
+}
+
+#[test]
+fn removing_a_service_flags_its_data() {
+    let d = diff_env(
+        "no-masakari",
+        replace(&example(ENV), "  masakari: {}\n", ""),
+    );
+    let removed: Vec<String> = objects(&d)
+        .into_iter()
+        .filter(|(m, _)| *m == '-')
+        .map(|(_, o)| o)
+        .collect();
+    for o in [
+        "HelmRelease openstack/masakari",
+        "Database openstack/masakari",
+        "User.k8s.mariadb.com openstack/masakari",
+        "User.rabbitmq.com openstack/masakari",
+        "Grant openstack/masakari-grant",
+    ] {
+        assert!(
+            removed.contains(&o.to_string()),
+            "{o} not removed: {removed:?}"
+        );
+    }
+    assert!(
+        objects(&d).iter().all(|(m, _)| *m != '+'),
+        "{:?}",
+        objects(&d)
+    );
+    let data: Vec<String> = risks(&d)
+        .into_iter()
+        .filter(|(c, _, _)| c == "data_loss")
+        .map(|(_, o, _)| o)
+        .collect();
+    assert!(
+        data.contains(&"Database openstack/masakari".to_string()),
+        "{data:?}"
+    );
+    assert!(
+        data.contains(&"User.k8s.mariadb.com openstack/masakari".to_string()),
+        "{data:?}"
+    );
+    assert!(
+        data.contains(&"User.rabbitmq.com openstack/masakari".to_string()),
+        "{data:?}"
+    );
+    // Risks are listed first and data loss leads.
+    assert_eq!(d.risks[0].code, "data_loss");
+    golden_markdown("remove-masakari.md", &d);
+}
+
+#[test]
+fn moving_a_dhcp_pool_changes_inputs_but_no_object_and_a_vip_pool_changes_metallb() {
+    let inv = replace(
+        &example(INV),
+        "{ name: mgmt-dynamic, start: 10.20.0.100, end: 10.20.0.199 }",
+        "{ name: mgmt-dynamic, start: 10.20.0.150, end: 10.20.0.249 }",
+    );
+    let d = diff(
+        "prod",
+        &example_side(),
+        &build("dhcp-moved", &example(ENV), &inv),
+    );
+    assert!(
+        d.identical,
+        "DHCP pools are not rendered: {:?}",
+        objects(&d)
+    );
+    assert_eq!(d.inputs_changed, [INV]);
+    assert!(gcc::diff::text(&d, false).contains("inputs changed: inventory/laundry-lab.yaml"));
+
+    let inv = replace(
+        &example(INV),
+        "{ name: primary, start: 10.20.2.10, end: 10.20.2.50 }",
+        "{ name: primary, start: 10.20.2.60, end: 10.20.2.99 }",
+    );
+    let d = diff(
+        "prod",
+        &example_side(),
+        &build("vip-moved", &example(ENV), &inv),
+    );
+    assert_eq!(
+        objects(&d),
+        [('~', "IPAddressPool metallb-system/primary".to_string())]
+    );
+    let f = fields(&d, "IPAddressPool metallb-system/primary");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].1, "\"10.20.2.10-10.20.2.50\"");
+    assert_eq!(f[0].2, "\"10.20.2.60-10.20.2.99\"");
+}
+
+#[test]
+fn switching_a_storage_class_flags_storage() {
+    let env = replace(
+        &example(ENV),
+        "  general: { provider: longhorn, replicas: 2 }",
+        "  general: { provider: nfs, export: nas-01/volumes }",
+    );
+    let d = diff_env("general-on-nfs", env);
+    assert!(
+        objects(&d).contains(&('~', "StorageClass general".to_string())),
+        "{:?}",
+        objects(&d)
+    );
+    let f = fields(&d, "StorageClass general");
+    assert!(
+        f.iter().any(|(p, old, new)| p == "provisioner"
+            && old == "\"driver.longhorn.io\""
+            && new == "\"nfs.csi.k8s.io\""),
+        "{f:?}"
+    );
+    let r = risks(&d);
+    assert!(
+        r.contains(&(
+            "storage_changed".into(),
+            "StorageClass general".into(),
+            f[0].0.clone()
+        )),
+        "{r:?}"
+    );
+    // Longhorn is no longer needed: its namespace goes, which is data loss.
+    assert!(
+        r.contains(&(
+            "data_loss".into(),
+            "Namespace longhorn-system".into(),
+            String::new()
+        )),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_quorum_below_three_and_weaker_anti_affinity_are_flagged_in_base() {
+    let example = example_side();
+    let mut edited = example.clone();
+    let path = "openstack/mariadb-mariadb-cluster.yaml";
+    let s = text(&edited.files[path]);
+    let s = replace(&s, "  replicas: 3\n", "  replicas: 2\n");
+    let s = replace(
+        &s,
+        "topologyKey: topology.gcc.cloud/machine",
+        "topologyKey: kubernetes.io/hostname",
+    );
+    edited.files.insert(path.into(), s.into_bytes());
+    edited.label = "hand-edited".into();
+    let d = diff("prod", &example, &edited);
+    let codes: Vec<String> = risks(&d).into_iter().map(|r| r.0).collect();
+    for c in [
+        "quorum_below_3",
+        "anti_affinity_weakened",
+        "replicas_lowered",
+        "nondeterministic_build",
+    ] {
+        assert!(codes.contains(&c.to_string()), "{c} missing: {codes:?}");
+    }
+    // Same build id, different bytes: a determinism bug (or a hand edit) leads the list.
+    assert_eq!(d.risks[0].code, "nondeterministic_build");
+}
+
+#[test]
+fn markdown_is_cut_to_fit_a_comment() {
+    // Every object removed: far more than one comment holds.
+    let empty = Side {
+        label: "nothing".into(),
+        files: BTreeMap::new(),
+    };
+    let d = diff("prod", &example_side(), &empty);
+    let md = markdown(&d);
+    assert!(md.len() <= MARKDOWN_LIMIT + 1_000, "{}", md.len());
+    assert!(
+        md.contains("more changed objects are not shown"),
+        "{}",
+        &md[md.len() - 300..]
+    );
+    assert!(md.contains("| added | removed |"));
+}
+
+#[test]
+fn identical_inputs_give_an_empty_diff() {
+    let d = diff("prod", &example_side(), &example_side());
+    assert!(d.identical && d.objects.is_empty() && d.risks.is_empty());
+    assert!(markdown(&d).contains("No change"));
+}
+
+// ---- the CLI against git repositories ----
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.net")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.net")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    text(&o.stdout).trim().to_string()
+}
+
+fn site() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    for f in [ENV, INV, "environments/aio.yaml", "inventory/aio-lab.yaml"] {
+        std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(f), root.join(f)).unwrap();
+    }
+    std::fs::write(root.join(".gitignore"), "out/\n").unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "inputs"]);
+    (dir, root)
+}
+
+fn run(root: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = common::gcc(root, args);
+    (o.status.code(), text(&o.stdout), text(&o.stderr))
+}
+
+/// The diff JSON without the side labels (which name how each side was reached).
+fn unlabelled(json: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["from"]["label"] = serde_json::Value::Null;
+    v["to"]["label"] = serde_json::Value::Null;
+    v
+}
+
+#[test]
+fn source_revisions_diff_like_their_published_builds() {
+    let (_keep, root) = site();
+    let rev1 = git(&root, &["rev-parse", "HEAD"]);
+    let env = replace(&example(ENV), "  masakari: {}\n", "");
+    let env = replace(
+        &env,
+        "  keystone: {}",
+        "  keystone: { autoscale: { min: 4, max: 8 } }",
+    );
+    std::fs::write(root.join(ENV), env).unwrap();
+    git(
+        &root,
+        &["commit", "-q", "-am", "drop masakari, keystone min 4"],
+    );
+    let rev2 = git(&root, &["rev-parse", "HEAD"]);
+
+    let (c, _, e) = run(&root, &["build", "prod", "--commit", "--source-ref", &rev1]);
+    assert_eq!(c, Some(0), "{e}");
+    let pub1 = git(&root, &["rev-parse", "gcc/prod"]);
+    let (c, _, e) = run(&root, &["build", "prod", "--commit", "--source-ref", &rev2]);
+    assert_eq!(c, Some(0), "{e}");
+
+    let src = run(
+        &root,
+        &[
+            "diff",
+            "prod",
+            "--from",
+            &format!("src:{rev1}"),
+            "--to",
+            "src:HEAD",
+            "--format",
+            "json",
+        ],
+    );
+    let published = run(
+        &root,
+        &[
+            "diff", "prod", "--from", &pub1, "--to", "gcc/prod", "--format", "json",
+        ],
+    );
+    assert_eq!(src.0, Some(0), "{}", src.2);
+    assert_eq!(published.0, Some(0), "{}", published.2);
+    let (a, b) = (unlabelled(&src.1), unlabelled(&published.1));
+    assert_eq!(a, b, "source diff and published diff disagree");
+    assert!(a["summary"]["removed"].as_u64().unwrap() > 0);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&src.1).unwrap()["from"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("src:{rev1}@"))
+    );
+
+    // Defaults: from the deploy branch tip to the working directory, which match.
+    let (c, out, e) = run(&root, &["diff", "prod", "--exit-code"]);
+    assert_eq!(c, Some(0), "{out}{e}");
+    assert!(out.contains("identical"), "{out}");
+    // An uncommitted edit differs: exit 1 with --exit-code, 0 without.
+    let edited = replace(
+        &std::fs::read_to_string(root.join(ENV)).unwrap(),
+        "heat: {}",
+        "heat: { replicas: 3 }",
+    );
+    std::fs::write(root.join(ENV), edited).unwrap();
+    let (c, out, _) = run(&root, &["diff", "prod", "--exit-code"]);
+    assert_eq!(c, Some(1), "{out}");
+    assert!(
+        out.contains("~ HorizontalPodAutoscaler openstack/heat-api"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\u{1b}'),
+        "no colour when NO_COLOR is set or stdout is a pipe"
+    );
+    assert_eq!(run(&root, &["diff", "prod"]).0, Some(0));
+    let (c, out, _) = run(&root, &["--color", "always", "diff", "prod"]);
+    assert_eq!(c, Some(0));
+    assert!(out.contains("\u{1b}["), "--color always colours");
+    let (c, md, _) = run(&root, &["diff", "prod", "--format", "markdown"]);
+    assert_eq!(c, Some(0));
+    assert!(
+        md.starts_with("### gcc diff `prod`") && md.contains("<details>"),
+        "{md}"
+    );
+
+    // Errors exit 2.
+    let (c, _, e) = run(
+        &root,
+        &["diff", "prod", "--from", "src:nope", "--exit-code"],
+    );
+    assert_eq!(c, Some(2), "{e}");
+    let (c, _, e) = run(&root, &["diff", "aio"]);
+    assert_eq!(c, Some(2));
+    assert!(
+        e.contains("gcc/aio does not exist yet") && e.contains("--from src:HEAD"),
+        "{e}"
+    );
+    // Invalid inputs on one side are an error (2), not a difference (1).
+    std::fs::write(root.join(ENV), "profile: [").unwrap();
+    let (c, _, _) = run(&root, &["diff", "prod", "--exit-code"]);
+    assert_eq!(c, Some(2));
+}
