@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use crate::catalog;
 use crate::check::check;
 use crate::diag::{self, Diagnostic};
-use crate::emit::{self, UNSUPPORTED_TARGET};
+use crate::emit;
 use crate::load::{Fatal, Loaded, load};
-use crate::model::Loc;
 use crate::plan::{Plan, plan};
 use crate::render::{Rendered, render, sha256_hex};
 use crate::source::Source;
@@ -66,19 +65,7 @@ pub fn compile(source: &dyn Source, env: &str) -> Result<Compiled, Fatal> {
     let planned = plan(&loaded, &model);
     diagnostics.extend(planned.diagnostics);
     let build = planned.plan.and_then(|plan| {
-        let emitted = match emit::emit(&plan) {
-            Ok(e) => e,
-            Err(msg) => {
-                let at = Loc::new(model.env.file, "/target");
-                let label = loaded.doc(at.file).map(|d| d.label(&at.ptr, "target"));
-                let mut d = Diagnostic::error(UNSUPPORTED_TARGET, msg);
-                if let Some(l) = label {
-                    d = d.at(l);
-                }
-                diagnostics.push(d);
-                return None;
-            }
-        };
+        let emitted = emit::emit(&plan);
         match render(&plan, &emitted, &input_digests(&loaded)) {
             Ok(rendered) => Some(Build { plan, rendered }),
             Err(msg) => {

@@ -33,7 +33,7 @@ fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {
 fn golden_trees_match_byte_for_byte() {
     let update = std::env::var_os("GCC_UPDATE_GOLDEN").is_some();
     let mut report = String::new();
-    for env in ["prod", "aio"] {
+    for env in ["prod", "aio", "argocd"] {
         let built = build_example(env);
         let golden_dir = repo().join("golden").join(env);
         if update {
@@ -67,7 +67,7 @@ fn golden_trees_match_byte_for_byte() {
 
 #[test]
 fn every_object_validates_against_upstream_schemas() {
-    for env in ["prod", "aio"] {
+    for env in ["prod", "aio", "argocd"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(env);
         write_tree(&out, &build_example(env));
@@ -85,11 +85,24 @@ fn every_object_validates_against_upstream_schemas() {
             "{env}: only {} objects",
             report.validated
         );
+        let target_kinds = if env == "argocd" {
+            [
+                "argoproj.io/v1alpha1/Application",
+                "argoproj.io/v1alpha1/AppProject",
+            ]
+        } else {
+            [
+                "helm.toolkit.fluxcd.io/v2/HelmRelease",
+                "source.toolkit.fluxcd.io/v1/HelmRepository",
+            ]
+        };
         for kind in [
-            "helm.toolkit.fluxcd.io/v2/HelmRelease",
             "k8s.mariadb.com/v1alpha1/MariaDB",
             "rabbitmq.com/v1beta1/Vhost",
-        ] {
+        ]
+        .into_iter()
+        .chain(target_kinds)
+        {
             assert!(
                 report.schemas.contains_key(kind),
                 "{env}: {kind} not validated"
@@ -147,7 +160,7 @@ fn kustomize(dir: &Path) -> Output {
 
 #[test]
 fn kubectl_kustomize_builds_the_trees() {
-    for env in ["prod", "aio"] {
+    for env in ["prod", "aio", "argocd"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(env);
         let files = build_example(env);
@@ -188,34 +201,41 @@ fn no_secret_value_appears_in_the_output() {
 
 #[test]
 fn builds_are_deterministic_across_order_and_locale() {
+    for env in ["prod", "argocd"] {
+        deterministic(env);
+    }
+}
+
+fn deterministic(env_name: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     for (root, reorder) in [(&a, false), (&b, true)] {
         std::fs::create_dir_all(root.join("environments")).unwrap();
         std::fs::create_dir_all(root.join("inventory")).unwrap();
-        let env = std::fs::read_to_string(repo().join("environments/prod.yaml")).unwrap();
+        let env_file = format!("environments/{env_name}.yaml");
+        let env = std::fs::read_to_string(repo().join(&env_file)).unwrap();
         let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
         let (env, inv) = if reorder {
             (reverse_services(&env), reverse_nodes(&inv))
         } else {
             (env, inv)
         };
-        std::fs::write(root.join("environments/prod.yaml"), env).unwrap();
+        std::fs::write(root.join(&env_file), env).unwrap();
         std::fs::write(root.join("inventory/laundry-lab.yaml"), inv).unwrap();
     }
     let run = |root: &Path, tz: &str, lang: &str| {
         let o = Command::new(env!("CARGO_BIN_EXE_gcc"))
             .arg("-C")
             .arg(root)
-            .args(["build", "prod"])
+            .args(["build", env_name])
             .env("TZ", tz)
             .env("LANG", lang)
             .env("LC_ALL", lang)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", text(&o.stderr));
-        read_tree(&root.join("out/prod"))
+        read_tree(&root.join("out").join(env_name))
     };
     let x = run(&a, "UTC", "C");
     let y = run(&b, "Pacific/Chatham", "de_DE.UTF-8");
@@ -482,10 +502,200 @@ fn aio_without_a_worker_cannot_place_rabbitmq() {
 }
 
 #[test]
-fn argocd_target_is_refused_until_implemented() {
-    let env = example("environments/aio.yaml").replace("target: flux", "target: argocd");
-    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
-    assert_eq!(codes(&src, "aio"), vec!["gcc::emit::unsupported_target"]);
+fn argocd_applications_mirror_the_flux_releases() {
+    let flux = build_example("prod");
+    let argo = build_example("argocd");
+    let yaml = |b: &Vec<u8>| serde_saphyr::from_str::<serde_json::Value>(&text(b)).unwrap();
+    let wave = |v: &serde_json::Value| -> i64 {
+        v["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no sync wave on {}", v["metadata"]["name"]))
+            .parse()
+            .unwrap()
+    };
+    let mut apps = BTreeMap::new();
+    for (path, bytes) in &argo {
+        if path.starts_with("argocd/application-") {
+            let v = yaml(bytes);
+            apps.insert(v["metadata"]["name"].as_str().unwrap().to_string(), v);
+        }
+    }
+    let mut releases = 0;
+    for (path, bytes) in &flux {
+        let v = yaml(bytes);
+        match v["kind"].as_str() {
+            Some("HelmRelease") => {
+                releases += 1;
+                let name = v["metadata"]["name"].as_str().unwrap();
+                let app = &apps[name];
+                let (hr, src) = (&v["spec"], &app["spec"]["source"]);
+                assert_eq!(src["chart"], hr["chart"]["spec"]["chart"], "{name}");
+                assert_eq!(
+                    src["targetRevision"], hr["chart"]["spec"]["version"],
+                    "{name}"
+                );
+                assert_eq!(
+                    app["spec"]["destination"]["namespace"],
+                    v["metadata"]["namespace"]
+                );
+                assert_eq!(src["helm"]["releaseName"], name);
+                assert_eq!(
+                    app["spec"]["syncPolicy"]["syncOptions"][0],
+                    "CreateNamespace=false"
+                );
+                // Same values, except that each valuesFrom entry is a placeholder.
+                let mut values = src["helm"]["valuesObject"].clone();
+                let empty = vec![];
+                for vf in hr["valuesFrom"].as_array().unwrap_or(&empty) {
+                    let target = vf["targetPath"].as_str().unwrap();
+                    let ptr = format!("/{}", target.replace('.', "/"));
+                    let want = format!(
+                        "<path:secret/data/gcc/argocd/{}/{}#{}>",
+                        v["metadata"]["namespace"].as_str().unwrap(),
+                        vf["name"].as_str().unwrap(),
+                        vf["valuesKey"].as_str().unwrap()
+                    );
+                    assert_eq!(
+                        values.pointer(&ptr).and_then(|x| x.as_str()),
+                        Some(want.as_str()),
+                        "{name} {target}"
+                    );
+                    gcc::plan::values::remove(values.as_object_mut().unwrap(), target);
+                }
+                assert_eq!(values, hr["values"], "{name}: values differ");
+                // Every dependency syncs in an earlier wave.
+                for dep in hr["dependsOn"].as_array().unwrap_or(&empty) {
+                    let d = &apps[dep["name"].as_str().unwrap()];
+                    assert!(
+                        wave(d) < wave(app),
+                        "{name} must come after {}",
+                        dep["name"]
+                    );
+                }
+            }
+            Some("HelmRepository") => assert!(
+                argo.keys().all(|p| !p.contains("helmrepository")),
+                "Argo CD needs no HelmRepository"
+            ),
+            _ if path.ends_with("kustomization.yaml") || path == "gcc.lock.json" => {}
+            // Plain objects: identical apart from the sync-wave annotation.
+            _ => {
+                let mut a = yaml(&argo[path]);
+                let w = wave(&a);
+                let ann = a["metadata"].as_object_mut().unwrap();
+                let anns = ann["annotations"].as_object_mut().unwrap();
+                anns.remove("argocd.argoproj.io/sync-wave");
+                if anns.is_empty() {
+                    ann.remove("annotations");
+                }
+                assert_eq!(a, v, "{path} differs beyond its sync wave");
+                // Clusters after their operators, accounts after clusters.
+                let kind = v["kind"].as_str().unwrap();
+                let mariadb_op = wave(&apps["mariadb-operator"]);
+                match kind {
+                    "MariaDB" | "RabbitmqCluster" | "IPAddressPool" => {
+                        assert!(w > mariadb_op, "{path}")
+                    }
+                    "Database" | "Grant" | "Vhost" => {
+                        assert!(
+                            w > wave(&yaml(&argo["openstack/mariadb-mariadb-cluster.yaml"])),
+                            "{path}"
+                        );
+                        assert!(w < wave(&apps["keystone"]), "{path}");
+                    }
+                    "Namespace" => assert!(w < wave(&apps["cert-manager"]), "{path}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!(releases, apps.len(), "one Application per HelmRelease");
+    // The AppProject allows exactly the chart repositories and namespaces used.
+    let project = yaml(&argo["argocd/appproject-argocd.yaml"]);
+    let repos: std::collections::BTreeSet<&str> = apps
+        .values()
+        .map(|a| a["spec"]["source"]["repoURL"].as_str().unwrap())
+        .collect();
+    let allowed: std::collections::BTreeSet<&str> = project["spec"]["sourceRepos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(repos, allowed);
+    assert!(repos.iter().all(|r| !r.starts_with("oci://")), "{repos:?}");
+    let namespaces: std::collections::BTreeSet<&str> = apps
+        .values()
+        .map(|a| a["spec"]["destination"]["namespace"].as_str().unwrap())
+        .collect();
+    let dests: std::collections::BTreeSet<&str> = project["spec"]["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, dests);
+    assert!(apps.values().all(|a| a["spec"]["project"] == "argocd"));
+    // The lock lists the same required Secrets as the Flux build.
+    let secrets = |t: &BTreeMap<String, Vec<u8>>| {
+        serde_json::from_slice::<serde_json::Value>(&t["gcc.lock.json"]).unwrap()["secrets"].clone()
+    };
+    assert_eq!(secrets(&flux), secrets(&argo));
+}
+
+#[test]
+fn argocd_values_hold_placeholders_never_secret_values() {
+    let files = build_example("argocd");
+    let mut placeholders = 0;
+    for (path, bytes) in &files {
+        let body = text(bytes);
+        let lines: Vec<&str> = body.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let l = line.trim();
+            if l.starts_with("password:") || l.contains("_password:") || l.contains("secret_key:") {
+                let mut value = l.split_once(':').unwrap().1.trim();
+                if value == ">-" {
+                    value = lines[i + 1].trim(); // a long placeholder, folded
+                }
+                assert!(
+                    value.starts_with("<path:secret/data/gcc/argocd/") && value.ends_with('>'),
+                    "{path}: {l}"
+                );
+                placeholders += 1;
+            }
+        }
+    }
+    assert!(placeholders > 50, "only {placeholders} placeholders");
+}
+
+#[test]
+fn a_flux_and_an_argocd_build_diff_only_on_shared_objects() {
+    let flux = gcc::diff::Side {
+        label: "flux".into(),
+        files: build_example("prod"),
+    };
+    let argo = gcc::diff::Side {
+        label: "argo".into(),
+        files: build_example("argocd"),
+    };
+    let d = gcc::diff::diff("prod", &flux, &argo);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("only the objects both targets share")),
+        "{:?}",
+        d.notes
+    );
+    assert_eq!(
+        d.summary.added + d.summary.removed + d.summary.changed,
+        0,
+        "{:?}",
+        d.objects
+            .iter()
+            .map(|o| o.key.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert!(d.summary.unchanged > 200);
 }
 
 #[test]
@@ -539,7 +749,8 @@ fn an_invalid_build_reports_json_and_writes_nothing() {
     for dir in ["environments", "inventory"] {
         std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
     }
-    let env = example("environments/aio.yaml").replace("target: flux", "target: argocd");
+    let env =
+        example("environments/aio.yaml").replace("release: \"2024.1\"", "release: \"2099.1\"");
     std::fs::write(tmp.path().join("environments/aio.yaml"), env).unwrap();
     std::fs::write(
         tmp.path().join("inventory/aio-lab.yaml"),
@@ -550,7 +761,7 @@ fn an_invalid_build_reports_json_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    assert_eq!(v["diagnostics"][0]["code"], "gcc::emit::unsupported_target");
-    assert_eq!(v["diagnostics"][0]["line"], 5); // line 1 is the schema comment
+    assert_eq!(v["diagnostics"][0]["code"], "gcc::plan::no_chart");
+    assert_eq!(v["diagnostics"][0]["line"], 10); // keystone, the first service without a chart
     assert!(!tmp.path().join("out").exists());
 }

@@ -280,10 +280,13 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
             let before = side.len();
             side.retain(|k, _| !TARGET_GROUPS.contains(&k.group.as_str()));
             left_out += before - side.len();
+            for (_, v) in side.values_mut() {
+                drop_sync_wave(v);
+            }
         }
         notes.push(format!(
             "{} is a {tf} build and {} a {tt} build: only the objects both targets share are \
-             compared ({left_out} Flux or Argo CD objects left out)",
+             compared ({left_out} Flux or Argo CD objects left out, Argo CD sync waves ignored)",
             from.label, to.label
         ));
     }
@@ -362,6 +365,19 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
         notes,
         objects: diffs,
         ambiguous_kinds,
+    }
+}
+
+/// Removes Argo CD's sync-wave annotation (and an annotation map it leaves empty).
+fn drop_sync_wave(v: &mut Value) {
+    let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        a.remove(crate::emit::argocd::SYNC_WAVE);
+        if a.is_empty() {
+            meta.remove("annotations");
+        }
     }
 }
 

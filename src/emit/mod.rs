@@ -2,9 +2,10 @@
 //!
 //! `plain` writes the objects every target shares (Namespaces, MariaDB and RabbitMQ
 //! objects, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels); `flux` writes the
-//! Helm sources and releases. Architecture invariant: no decision is taken here; every
+//! Helm sources and releases, `argocd` the Applications, the AppProject and sync waves. Architecture invariant: no decision is taken here; every
 //! number, name and choice comes from the plan.
 
+pub mod argocd;
 mod flux;
 mod plain;
 
@@ -31,21 +32,16 @@ pub struct Emitted {
     pub remote: Vec<String>,
 }
 
-/// Code: the environment's target has no emitter yet.
-pub const UNSUPPORTED_TARGET: &str = "gcc::emit::unsupported_target";
-
-/// Emits every object of `plan`. Errors name a target gcc cannot emit yet.
-pub fn emit(plan: &Plan) -> Result<Emitted, String> {
+/// Emits every object of `plan`: the shared objects, then the target's.
+pub fn emit(plan: &Plan) -> Emitted {
     let mut out = Emitted::default();
     plain::emit(plan, &mut out);
     match plan.target {
         Target::Flux => flux::emit(plan, &mut out),
-        Target::Argocd => {
-            return Err("target `argocd` is not implemented yet; use `target: flux`".into());
-        }
+        Target::Argocd => argocd::emit(plan, &mut out),
     }
     out.remote = plan.remote.iter().map(|(_, r)| r.url.clone()).collect();
-    Ok(out)
+    out
 }
 
 /// A Kubernetes object skeleton.

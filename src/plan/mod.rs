@@ -9,6 +9,9 @@
 
 pub mod ha;
 pub mod values;
+mod waves;
+
+pub use waves::SyncWaves;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +41,8 @@ pub const RACK_LABEL: &str = "topology.gcc.cloud/rack";
 pub const OPENSTACK_NAMESPACE: &str = "openstack";
 /// Namespace of the Flux sources.
 pub const FLUX_NAMESPACE: &str = "flux-system";
+/// Where Argo CD runs and its Applications and AppProjects live.
+pub const ARGOCD_NAMESPACE: &str = "argocd";
 
 /// Default HPA bounds of an API deployment in `base`.
 pub const HPA_MIN: u64 = 2;
