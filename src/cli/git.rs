@@ -581,14 +581,11 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, env: &str, opts: &DiffArgs<'_>, args: &Dep
         Some(spec) => diff_side(ctx, env, spec, args),
         None => open_deploy(ctx, env, args)
             .and_then(|deploy| {
-                let tip = deploy.tip()?.ok_or_else(|| {
-                    Diagnostic::error(
-                        publish::NOT_FOUND,
-                        format!("the deploy branch {} does not exist yet, so there is nothing to diff from", deploy.branch()),
-                    )
-                    .help(format!(
+                let tip = deploy.require_tip().map_err(|mut d| {
+                    d.help = Some(format!(
                         "publish first (gcc build {env} --commit) or name a side: --from src:HEAD"
-                    ))
+                    ));
+                    d
                 })?;
                 Ok(diff::Side {
                     label: format!("{}@{}", deploy.branch(), short(&tip.to_string())),
