@@ -335,6 +335,7 @@ pub fn run(cli: &Cli) -> u8 {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let ctx = |format: Format| Ctx { cli, format, color };
     match &cli.command {
         Command::Check { env, format } => cmd_check(cli, env, *format, color),
         Command::Build {
@@ -354,11 +355,7 @@ pub fn run(cli: &Cli) -> u8 {
                     branch: branch.clone(),
                 },
             });
-            let ctx = Ctx {
-                cli,
-                format: *format,
-                color,
-            };
+            let ctx = ctx(*format);
             git::cmd_build(
                 &ctx,
                 env,
@@ -376,11 +373,7 @@ pub fn run(cli: &Cli) -> u8 {
             deploy,
             format,
         } => {
-            let ctx = Ctx {
-                cli,
-                format: *format,
-                color,
-            };
+            let ctx = ctx(*format);
             git::cmd_pin(
                 &ctx,
                 env,
@@ -396,31 +389,13 @@ pub fn run(cli: &Cli) -> u8 {
             limit,
             deploy,
             format,
-        } => git::cmd_pins(
-            &Ctx {
-                cli,
-                format: *format,
-                color,
-            },
-            env,
-            *limit,
-            deploy,
-        ),
+        } => git::cmd_pins(&ctx(*format), env, *limit, deploy),
         Command::Rollback {
             env,
             to,
             deploy,
             format,
-        } => git::cmd_rollback(
-            &Ctx {
-                cli,
-                format: *format,
-                color,
-            },
-            env,
-            to,
-            deploy,
-        ),
+        } => git::cmd_rollback(&ctx(*format), env, to, deploy),
         Command::Verify {
             env,
             git_ref,
@@ -428,11 +403,7 @@ pub fn run(cli: &Cli) -> u8 {
             deploy,
             format,
         } => {
-            let ctx = Ctx {
-                cli,
-                format: *format,
-                color,
-            };
+            let ctx = ctx(*format);
             git::cmd_verify(&ctx, env, git_ref.as_deref(), *rebuild, deploy)
         }
         Command::Diff {
@@ -448,11 +419,7 @@ pub fn run(cli: &Cli) -> u8 {
             } else {
                 Format::Text
             };
-            let ctx = Ctx {
-                cli,
-                format: f,
-                color,
-            };
+            let ctx = ctx(f);
             let paint = match cli.color {
                 Color::Always => true,
                 Color::Never => false,

@@ -408,28 +408,14 @@ fn field_changes(path: &mut String, a: &Value, b: &Value, out: &mut Vec<FieldCha
             let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
             for k in keys {
                 push_key(path, k);
-                match (ma.get(k), mb.get(k)) {
-                    (Some(x), Some(y)) => field_changes(path, x, y, out),
-                    (x, y) => out.push(FieldChange {
-                        path: path.clone(),
-                        old: x.cloned(),
-                        new: y.cloned(),
-                    }),
-                }
+                child_changes(path, ma.get(k), mb.get(k), out);
                 path.truncate(len);
             }
         }
         (Value::Array(la), Value::Array(lb)) => {
             for i in 0..la.len().max(lb.len()) {
                 path.push_str(&format!("[{i}]"));
-                match (la.get(i), lb.get(i)) {
-                    (Some(x), Some(y)) => field_changes(path, x, y, out),
-                    (x, y) => out.push(FieldChange {
-                        path: path.clone(),
-                        old: x.cloned(),
-                        new: y.cloned(),
-                    }),
-                }
+                child_changes(path, la.get(i), lb.get(i), out);
                 path.truncate(len);
             }
         }
@@ -437,6 +423,23 @@ fn field_changes(path: &mut String, a: &Value, b: &Value, out: &mut Vec<FieldCha
             path: path.clone(),
             old: Some(a.clone()),
             new: Some(b.clone()),
+        }),
+    }
+}
+
+/// One map entry or list item: recurse when on both sides, else it was added or removed.
+fn child_changes(
+    path: &mut String,
+    a: Option<&Value>,
+    b: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    match (a, b) {
+        (Some(x), Some(y)) => field_changes(path, x, y, out),
+        (x, y) => out.push(FieldChange {
+            path: path.clone(),
+            old: x.cloned(),
+            new: y.cloned(),
         }),
     }
 }
