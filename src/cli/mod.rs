@@ -111,7 +111,7 @@ pub enum Command {
     /// Compile an environment into Kubernetes manifests under out/<ENV>/.
     ///
     /// Runs check, then plans (services and what they require, replicas per profile,
-    /// node labels, the HA proof), emits Flux objects and writes the tree atomically:
+    /// node labels, the HA proof), emits Flux or Argo CD objects (the `target:` of the environment) and writes the tree atomically:
     /// the old tree stays untouched if anything fails. Prints the build id, object
     /// counts, the HA proof and the Secrets the cluster must provide.
     Build {
