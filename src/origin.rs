@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use git2::{Oid, Repository};
 
 use crate::compile::input_digests;
-use crate::diag::Diagnostic;
 use crate::load::load;
-use crate::publish::{self, NOT_FOUND, Outcome, Provenance, git_err, open_repo};
+use crate::publish::{self, Outcome, Provenance, git_err, open_repo, rev_commit};
 use crate::source::GitRev;
 
 /// The git repository holding the inputs, and where inside it they live.
@@ -43,21 +42,12 @@ impl SourceRepo {
         self.repo.path()
     }
 
-    /// The commit `rev` names (a branch, tag, `HEAD~2`, a hash).
-    pub fn commit(&self, rev: &str) -> Outcome<Oid> {
-        self.repo
-            .revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map(|c| c.id())
-            .map_err(|e| {
-                Box::new(
-                    Diagnostic::error(
-                        NOT_FOUND,
-                        format!("`{rev}` does not name a commit: {}", e.message()),
-                    )
-                    .help("give a branch, a tag, a commit hash or an expression like HEAD~1"),
-                )
-            })
+    /// The inputs at revision `rev` (a branch, tag, `HEAD~2`, a hash) and what a publish
+    /// of them records.
+    pub fn at(&self, rev: &str) -> Outcome<(GitRev, Provenance)> {
+        let commit = rev_commit(&self.repo, rev)?;
+        let tree = self.tree_at(commit, None)?;
+        Ok((tree, provenance_at(commit, &self.prefix)))
     }
 
     /// The inputs at commit `commit`, below `prefix` (the current prefix when `None`).
@@ -94,7 +84,7 @@ impl SourceRepo {
 }
 
 /// The provenance of a build read straight from commit `commit`: never dirty.
-pub fn provenance_at(commit: Oid, prefix: &str) -> Provenance {
+fn provenance_at(commit: Oid, prefix: &str) -> Provenance {
     Provenance {
         source_commit: Some(commit.to_string()),
         source_path: prefix.to_string(),

@@ -596,12 +596,7 @@ impl Deploy {
 
     /// The commit a git revision names.
     pub fn resolve_rev(&self, rev: &str) -> Outcome<Oid> {
-        self.find_rev(rev).map_err(|e| {
-            Box::new(Diagnostic::error(
-                NOT_FOUND,
-                format!("`{rev}` does not name a commit: {}", e.message()),
-            ))
-        })
+        rev_commit(&self.repo, rev)
     }
 
     /// The branch tip, or `not_found` before the first publish.
@@ -621,10 +616,7 @@ impl Deploy {
     }
 
     fn find_rev(&self, rev: &str) -> Result<Oid, git2::Error> {
-        self.repo
-            .revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map(|c| c.id())
+        peel_rev(&self.repo, rev)
     }
 
     fn find_build_id(&self, spec: &str) -> Outcome<Option<Oid>> {
@@ -659,6 +651,25 @@ impl Deploy {
             )),
         }
     }
+}
+
+fn peel_rev(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id())
+}
+
+/// The commit a git revision names (a branch, tag, `HEAD~2`, a hash), or `not_found`.
+pub fn rev_commit(repo: &Repository, rev: &str) -> Outcome<Oid> {
+    peel_rev(repo, rev).map_err(|e| {
+        Box::new(
+            Diagnostic::error(
+                NOT_FOUND,
+                format!("`{rev}` does not name a commit: {}", e.message()),
+            )
+            .help("give a branch, a tag, a commit hash or an expression like HEAD~1"),
+        )
+    })
 }
 
 fn read_build(c: &git2::Commit<'_>) -> Option<Build> {

@@ -14,7 +14,7 @@ use crate::compile::{compile, input_digests};
 use crate::diag::{self, Diagnostic};
 use crate::diff;
 use crate::load::{Fatal, load};
-use crate::origin::{SourceRepo, deploy_branch, dirty_help, provenance_at};
+use crate::origin::{SourceRepo, deploy_branch, dirty_help};
 use crate::publish::{
     self, DIRTY, Deploy, Outcome, Provenance, Published, build_message, commit_files,
     rollback_message, short, utc, write_files,
@@ -51,17 +51,10 @@ pub(super) fn cmd_build(
     let root = &ctx.cli.root;
     // The tree to read, and what a publish would record about it.
     let (source, mut provenance): (Box<dyn Source>, Option<Provenance>) = match source_ref {
-        Some(rev) => {
-            let at = SourceRepo::discover(root).and_then(|repo| {
-                let commit = repo.commit(rev)?;
-                let tree = repo.tree_at(commit, None)?;
-                Ok((tree, provenance_at(commit, repo.prefix())))
-            });
-            match at {
-                Ok((tree, prov)) => (Box::new(tree), Some(prov)),
-                Err(d) => return ctx.fail(&d, EXIT_USAGE),
-            }
-        }
+        Some(rev) => match SourceRepo::discover(root).and_then(|repo| repo.at(rev)) {
+            Ok((tree, prov)) => (Box::new(tree), Some(prov)),
+            Err(d) => return ctx.fail(&d, EXIT_USAGE),
+        },
         None => (Box::new(WorkDir::new(root)), None),
     };
     let (compiled, build) = match compile_or_report(source.as_ref(), env, ctx.format, ctx.color) {
@@ -556,14 +549,15 @@ fn diff_side(ctx: &Ctx<'_>, env: &str, spec: &str, args: &DeployArgs) -> Result<
         });
     }
     if let Some(rev) = spec.strip_prefix("src:") {
-        let at = SourceRepo::discover(&ctx.cli.root).and_then(|repo| {
-            let commit = repo.commit(rev)?;
-            Ok((commit, repo.tree_at(commit, None)?))
-        });
-        let (commit, tree) = at.map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
+        let (tree, prov) = SourceRepo::discover(&ctx.cli.root)
+            .and_then(|repo| repo.at(rev))
+            .map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
         let files = compiled(&tree)?;
         return Ok(diff::Side {
-            label: format!("src:{rev}@{}", short(&commit.to_string())),
+            label: format!(
+                "src:{rev}@{}",
+                short(prov.source_commit.as_deref().unwrap_or_default())
+            ),
             files,
         });
     }
