@@ -420,6 +420,9 @@ pub struct Service {
     /// Helm values merged last.
     #[serde(default)]
     pub values: serde_json::Map<String, serde_json::Value>,
+    /// Values paths filled from Secrets, beyond the ones the catalog knows.
+    #[serde(default)]
+    pub secrets: Vec<crate::catalog::SecretRef>,
     /// Where it is written.
     #[serde(skip)]
     pub at: Option<Loc>,

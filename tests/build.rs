@@ -462,6 +462,47 @@ fn a_literal_secret_in_values_is_refused() {
 }
 
 #[test]
+fn a_plaintext_secret_anywhere_in_values_is_refused_with_help() {
+    let env = example("environments/aio.yaml").replace(
+        "  keystone: {}",
+        "  keystone:\n    values:\n      conf:\n        keystone:\n          cache:\n            memcache_secret_key: hunter2",
+    );
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    let c = compile(&src, "aio").unwrap();
+    assert!(c.build.is_none());
+    let [d] = &c.diagnostics[..] else {
+        panic!("{:?}", c.diagnostics)
+    };
+    assert_eq!(d.code, "gcc::env::plaintext_secret");
+    let help = d.help.as_deref().unwrap();
+    assert!(
+        help.contains("`services.keystone.secrets`")
+            && help.contains("path: conf.keystone.cache.memcache_secret_key"),
+        "the help shows the Secret reference to write: {help}"
+    );
+}
+
+#[test]
+fn a_secret_declared_by_the_environment_is_filled_from_its_secret() {
+    let declared = "  keystone:\n    secrets:\n      - { path: conf.keystone.cache.memcache_secret_key, secret: keystone-memcache, key: secret-key }";
+    let env = example("environments/aio.yaml").replace("  keystone: {}", declared);
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    let files = compile(&src, "aio").unwrap().build.unwrap().rendered.files;
+    let hr = text(&files["openstack/helmrelease-keystone.yaml"]);
+    assert!(
+        hr.contains("  - kind: Secret\n    name: keystone-memcache\n    targetPath: conf.keystone.cache.memcache_secret_key\n    valuesKey: secret-key\n"),
+        "{hr}"
+    );
+    // Given a literal too, the declared path is refused by name, as a catalogued one is.
+    let env = example("environments/aio.yaml").replace(
+        "  keystone: {}",
+        &format!("{declared}\n    values:\n      conf:\n        keystone:\n          cache:\n            memcache_secret_key: hunter2"),
+    );
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    assert_eq!(codes(&src, "aio"), vec!["gcc::plan::secret_literal"]);
+}
+
+#[test]
 fn an_unknown_release_has_no_chart() {
     let env =
         example("environments/aio.yaml").replace("release: \"2024.1\"", "release: \"2099.1\"");

@@ -1,10 +1,12 @@
 //! Environment: services from the catalog, sane autoscale bounds, storage classes whose
 //! fields fit their provider.
 
+use serde_json::Value;
+
 use super::Ctx;
 use crate::catalog::{Catalog, is_service};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::model::{Environment, Provider};
+use crate::model::{Environment, Loc, Provider, Service};
 
 /// Code: a service the catalog does not have.
 pub const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
@@ -16,6 +18,8 @@ pub const MISSING_EXPORT: &str = "gcc::env::missing_export";
 pub const STORAGE_FIELD: &str = "gcc::env::storage_field";
 /// Code: more than one storage class marked `default: true`.
 pub const MULTIPLE_DEFAULTS: &str = "gcc::env::multiple_default_storage";
+/// Code: `values` hold a literal under a key named like a password, token or key.
+pub const PLAINTEXT_SECRET: &str = "gcc::env::plaintext_secret";
 
 pub(super) fn check(cx: &mut Ctx, env: &Environment) {
     for (name, svc) in &env.services {
@@ -44,6 +48,7 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
             .help("min must not exceed max");
             cx.push(d);
         }
+        plaintext_secrets(cx, name, svc, at);
     }
     let mut first_default = None;
     for (class, sc) in &env.storage {
@@ -99,6 +104,157 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
                     cx.push(d);
                 }
             }
+        }
+    }
+}
+
+/// Refuses literals under secret-looking keys of a service's `values`. Paths that the
+/// catalog or the environment already wire from Secrets are left to the plan stage,
+/// which names the Secret that fills them.
+fn plaintext_secrets(cx: &mut Ctx, name: &str, svc: &Service, at: &Loc) {
+    let wired: Vec<&str> = Catalog::get()
+        .services
+        .get(name)
+        .map(|e| e.secrets.iter().map(|s| s.path.as_str()).collect())
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut path = Vec::new();
+    for (k, v) in &svc.values {
+        walk(k, v, &mut path, &mut found);
+    }
+    for keys in found {
+        let dotted = keys.join(".");
+        if wired.contains(&dotted.as_str()) || svc.secrets.iter().any(|s| s.path == dotted) {
+            continue;
+        }
+        let loc = keys.iter().fold(at.child("values"), |loc, k| loc.child(k));
+        let leaf = keys.last().map_or("", String::as_str);
+        let secret = format!("{name}-{}", leaf.replace('_', "-").to_ascii_lowercase());
+        let d = Diagnostic::error(
+            PLAINTEXT_SECRET,
+            format!("`{dotted}` of {name} looks like a secret, but it is written in plain text"),
+        )
+        .at(cx.label(&loc, "plaintext secret"))
+        .help(format!(
+            "secrets never go in the repository: put the value in a Secret in namespace \
+             openstack, remove it from `values`, and reference it under `services.{name}.secrets` \
+             as `- {{ path: {dotted}, secret: {secret}, key: {leaf} }}`; gcc fills it through \
+             valuesFrom (Flux) or an argocd-vault-plugin placeholder (Argo CD)"
+        ));
+        cx.push(d);
+    }
+}
+
+/// Collects the key paths of literal scalars under secret-looking keys.
+fn walk(key: &str, v: &Value, path: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
+    // Depth is bounded by the loader's nesting limit.
+    path.push(key.to_string());
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                walk(k, v, path, found);
+            }
+        }
+        Value::String(s) if !s.is_empty() && looks_secret(key) => found.push(path.clone()),
+        Value::Number(_) if looks_secret(key) => found.push(path.clone()),
+        _ => {}
+    }
+    path.pop();
+}
+
+/// Words that end a secret's key (`admin_password`, `authToken`, `apikey`).
+const SECRET_WORDS: &[&str] = &["password", "passwd", "passphrase", "token", "apikey"];
+/// `<word>_key` and `<word>_secret` pairs that name a secret (`private_key`,
+/// `client_secret`), where a bare `key` (a toleration's) or `existingSecret` (a name) does not.
+const SECRET_PAIRS: &[(&str, &str)] = &[
+    ("private", "key"),
+    ("secret", "key"),
+    ("access", "key"),
+    ("api", "key"),
+    ("auth", "key"),
+    ("encryption", "key"),
+    ("signing", "key"),
+    ("ssh", "key"),
+    ("master", "key"),
+    ("client", "secret"),
+    ("shared", "secret"),
+    ("app", "secret"),
+    ("consumer", "secret"),
+];
+
+/// Whether a values key names a secret: its last word (split at `_`, `-`, `.` and
+/// camelCase) is a secret word, or its last two words are a secret pair.
+pub fn looks_secret(key: &str) -> bool {
+    let words = words(key);
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if SECRET_WORDS.contains(&last.as_str()) {
+        return true;
+    }
+    words.len() >= 2 && {
+        let pair = (words[words.len() - 2].as_str(), last.as_str());
+        SECRET_PAIRS.iter().any(|&(a, b)| (a, b) == pair)
+    }
+}
+
+/// Lower-case words of a key: `memcacheSecretKey` and `memcache_secret_key` both give
+/// `[memcache, secret, key]`.
+fn words(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_secret;
+
+    #[test]
+    fn secret_keys_are_told_from_names_and_tolerations() {
+        for k in [
+            "password",
+            "admin_password",
+            "rootPassword",
+            "auth-token",
+            "memcache_secret_key",
+            "memcacheSecretKey",
+            "client_secret",
+            "PRIVATE_KEY",
+            "apikey",
+        ] {
+            assert!(looks_secret(k), "{k} should look secret");
+        }
+        for k in [
+            "key",
+            "existingSecret",
+            "secretName",
+            "secretKeyRef",
+            "token_provider",
+            "keystone_authtoken",
+            "passwordFile",
+            "keystone",
+            "",
+        ] {
+            assert!(!looks_secret(k), "{k} should not look secret");
         }
     }
 }

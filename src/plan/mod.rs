@@ -889,9 +889,18 @@ fn openstack_component(
         "endpoints.oslo_cache.statefulset.replicas",
         json!(memcached_replicas),
     );
-    // Layer 4: the environment's values, then secrets out.
+    // Layer 4: the environment's values, then secrets out. The environment may wire
+    // more paths from Secrets; where it names a catalogued path, its Secret wins.
+    let declared: &[catalog::SecretRef] = svc.map_or(&[], |s| &s.secrets);
+    let secret_refs: Vec<catalog::SecretRef> = entry
+        .secrets
+        .iter()
+        .filter(|c| !declared.iter().any(|d| d.path == c.path))
+        .chain(declared)
+        .cloned()
+        .collect();
     if let Some(s) = svc {
-        for sref in &entry.secrets {
+        for sref in &secret_refs {
             if let Some(lit) = values::get(&s.values, &sref.path).filter(|v| !v.is_null()) {
                 let ptr = format!(
                     "{}/values/{}",
@@ -924,7 +933,7 @@ fn openstack_component(
         }
         values::merge(&mut v, &s.values);
     }
-    for sref in &entry.secrets {
+    for sref in &secret_refs {
         values::remove(&mut v, &sref.path);
     }
 
@@ -989,7 +998,7 @@ fn openstack_component(
         depends_on,
         wave: 0,
         values: v,
-        secrets: entry.secrets.clone(),
+        secrets: secret_refs,
         autoscalers,
     })
 }
