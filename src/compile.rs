@@ -52,15 +52,19 @@ pub fn input_digests(loaded: &Loaded) -> BTreeMap<String, String> {
 /// Compiles environment `env` from `source`. `Err` only when the environment cannot be
 /// found or the source cannot be read at all.
 pub fn compile(source: &dyn Source, env: &str) -> Result<Compiled, Fatal> {
-    let loaded = load(source, env)?;
+    Ok(compile_loaded(load(source, env)?))
+}
+
+/// Compiles inputs already loaded (check → plan → emit → render).
+pub fn compile_loaded(loaded: Loaded) -> Compiled {
     let checked = check(&loaded);
     let mut diagnostics = checked.diagnostics;
     let Some(model) = checked.model else {
-        return Ok(Compiled {
+        return Compiled {
             loaded,
             diagnostics,
             build: None,
-        });
+        };
     };
     let planned = plan(&loaded, &model);
     diagnostics.extend(planned.diagnostics);
@@ -75,11 +79,11 @@ pub fn compile(source: &dyn Source, env: &str) -> Result<Compiled, Fatal> {
         }
     });
     diag::sort(&mut diagnostics);
-    Ok(Compiled {
+    Compiled {
         loaded,
         diagnostics,
         build,
-    })
+    }
 }
 
 /// Code: an object could not be rendered (an unsafe file name, a serialisation error).

@@ -259,6 +259,15 @@ fn lock_json(
     })
 }
 
+/// Code: the output tree could not be written.
+pub const WRITE_FAILED: &str = "gcc::build::write_failed";
+
+/// The diagnostic for a [`write_tree`] that failed: nothing in `dir` was changed.
+pub fn write_failed(dir: &Path, e: &io::Error) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(WRITE_FAILED, format!("cannot write {}: {e}", dir.display()))
+        .help("nothing was changed in the output directory; fix the path or its permissions and build again")
+}
+
 /// Writes `files` as the whole content of `dir`, atomically: the new tree is written
 /// beside it (`.<name>.new`), then swapped in with two renames; the old tree is removed
 /// last. A failure before the swap leaves `dir` untouched and removes the partial tree.
@@ -266,6 +275,12 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<(
     if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(io::Error::other(format!(
             "output directory {} is a symbolic link; gcc writes only real directories",
+            dir.display()
+        )));
+    }
+    if fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(io::Error::other(format!(
+            "{} exists and is not a directory; gcc replaces only its own output trees",
             dir.display()
         )));
     }

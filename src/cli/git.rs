@@ -7,8 +7,8 @@ use git2::Oid;
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, WRITE_FAILED,
-    compile_or_report, count, err, out,
+    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, compile_or_report,
+    count, err, out,
 };
 use crate::compile::{compile, input_digests};
 use crate::diag::{self, Diagnostic};
@@ -91,9 +91,7 @@ pub(super) fn cmd_build(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("out").join(env));
     if let Err(e) = write_tree(&dir, &build.rendered.files) {
-        let d = Diagnostic::error(WRITE_FAILED, format!("cannot write {}: {e}", dir.display()))
-            .help("nothing was changed in the output directory; fix the path or its permissions and build again");
-        return ctx.fail(&d, EXIT_USAGE);
+        return ctx.fail(&crate::render::write_failed(&dir, &e), EXIT_USAGE);
     }
     let shown = dir.display().to_string();
     let mut published = None;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod build_all;
 mod git;
 
 use crate::check::{Checked, check};
@@ -33,6 +34,7 @@ Examples:
   gcc build prod --format json    the same, with the summary as JSON on stdout
   gcc build prod --commit         ... and commit the tree to the deploy branch gcc/prod
   gcc build prod --source-ref v1  compile the inputs as they are at git revision v1
+  gcc build --all                 every environment, in parallel; unchanged ones are skipped
   gcc pin prod good               pin the deploy branch tip as gcc/prod/good
   gcc rollback prod --to good     re-publish the pinned build's bytes as a new commit
   gcc verify prod --rebuild       check the tip against its lock and its source commit
@@ -116,8 +118,22 @@ pub enum Command {
     /// counts, the HA proof and the Secrets the cluster must provide.
     Build {
         /// Environment name: environments/<ENV>.yaml.
-        env: String,
-        /// Output directory (default: out/<ENV> under the root).
+        #[arg(required_unless_present = "all")]
+        env: Option<String>,
+        /// Build every environments/*.yaml, in parallel; one failing environment does not
+        /// stop the others. Skips environments whose inputs are unchanged since the build
+        /// in their output directory (same input digests and gcc version in its
+        /// gcc.lock.json, tree intact), unless --force.
+        #[arg(long, conflicts_with_all = ["env", "source_ref", "commit"])]
+        all: bool,
+        /// With --all: rebuild every environment, even an up-to-date one.
+        #[arg(long, requires = "all")]
+        force: bool,
+        /// With --all: how many environments to build at once (default: one per core).
+        #[arg(long, short = 'j', value_name = "N", requires = "all")]
+        jobs: Option<usize>,
+        /// Output directory (default: out/<ENV> under the root). With --all, the
+        /// directory that holds one <ENV>/ per environment (default: out).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Output format of the summary.
@@ -339,7 +355,15 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Check { env, format } => cmd_check(cli, env, *format, color),
         Command::Build {
-            env,
+            env: None,
+            out,
+            format,
+            force,
+            jobs,
+            ..
+        } => build_all::cmd_build_all(&ctx(*format), out.as_deref(), *force, *jobs),
+        Command::Build {
+            env: Some(env),
             out,
             format,
             source_ref,
@@ -347,6 +371,7 @@ pub fn run(cli: &Cli) -> u8 {
             allow_dirty,
             repo,
             branch,
+            ..
         } => {
             let publish = commit.then(|| git::PublishArgs {
                 allow_dirty: *allow_dirty,
@@ -605,9 +630,6 @@ impl Ctx<'_> {
         code
     }
 }
-
-/// Code: the output tree could not be written.
-pub const WRITE_FAILED: &str = "gcc::build::write_failed";
 
 /// Writes to stdout; a closed pipe (`gcc ... | head`) is not an error worth a panic.
 fn out(text: &str) {

@@ -44,3 +44,16 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// A scratch copy of the bundled environments/ and inventory/.
+pub fn example_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["environments", "inventory"] {
+        for (rel, bytes) in read_tree(&repo().join(sub)) {
+            let to = dir.path().join(sub).join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::write(to, bytes).unwrap();
+        }
+    }
+    dir
+}

@@ -1,0 +1,230 @@
+//! Fleet builds: every environment of a tree, in parallel, each one on its own.
+//!
+//! One environment's failure never stops the others. An environment is skipped (unless
+//! forced) when its output's `gcc.lock.json` records the same input digests and gcc
+//! version as now, and the tree still matches that lock byte for byte: an edited or
+//! half-deleted output is rebuilt, never trusted.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use walkdir::WalkDir;
+
+use crate::compile::{compile_loaded, input_digests};
+use crate::diag::{self, Diagnostic, Files};
+use crate::load::{Fatal, load};
+use crate::render::{GCC_VERSION, LOCK_FILE, write_failed, write_tree};
+use crate::source::{EntryKind, Source, WorkDir};
+use crate::verify::verify_files;
+
+/// The directory environments live in.
+pub const ENVIRONMENTS_DIR: &str = "environments";
+
+/// What happened to one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Compiled and written.
+    Built,
+    /// Inputs and gcc version unchanged since the build in the output directory.
+    Skipped,
+    /// The inputs have errors; the output directory was not touched.
+    Invalid,
+    /// It could not be read or written (exit code 2 territory).
+    Failed,
+}
+
+/// The outcome of one environment.
+#[derive(Debug)]
+pub struct EnvReport {
+    /// Environment name.
+    pub env: String,
+    /// Its output directory.
+    pub out: PathBuf,
+    /// What happened.
+    pub status: Status,
+    /// The build id written or kept.
+    pub build_id: Option<String>,
+    /// Errors and warnings (empty for a skipped environment).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The inputs the diagnostics point into (kept only when there are diagnostics).
+    pub files: Files,
+}
+
+/// The environments of a tree: `environments/*.yaml`, by name.
+pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
+    let mut envs: Vec<String> = source
+        .list(ENVIRONMENTS_DIR)?
+        .into_iter()
+        .filter(|(_, kind)| *kind == EntryKind::File)
+        .filter_map(|(name, _)| name.strip_suffix(".yaml").map(str::to_string))
+        .filter(|name| !name.is_empty() && !name.starts_with('.'))
+        .collect();
+    envs.sort();
+    Ok(envs)
+}
+
+/// Builds one environment of the tree at `root` into `out`, unless it is up to date
+/// there and `force` is off.
+pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
+    let mut report = EnvReport {
+        env: env.to_string(),
+        out: out.to_path_buf(),
+        status: Status::Failed,
+        build_id: None,
+        diagnostics: Vec::new(),
+        files: Files::default(),
+    };
+    let loaded = match load(&WorkDir::new(root), env) {
+        Ok(l) => l,
+        Err(Fatal(d)) => {
+            report.diagnostics.push(*d);
+            return report;
+        }
+    };
+    if !force && let Some(id) = up_to_date(out, &input_digests(&loaded)) {
+        report.status = Status::Skipped;
+        report.build_id = Some(id);
+        return report;
+    }
+    let mut compiled = compile_loaded(loaded);
+    report.diagnostics = std::mem::take(&mut compiled.diagnostics);
+    match compiled.build {
+        None => report.status = Status::Invalid,
+        Some(build) => match write_tree(out, &build.rendered.files) {
+            Ok(()) => {
+                report.status = Status::Built;
+                report.build_id = Some(build.rendered.build_id);
+            }
+            Err(e) => report.diagnostics.push(write_failed(out, &e)),
+        },
+    }
+    if !report.diagnostics.is_empty() {
+        report.files = compiled.loaded.files;
+    }
+    report
+}
+
+/// Builds `envs` of the tree at `root` in parallel on the current rayon pool, each into
+/// `out_for(env)`. `on_done` sees each report as it finishes (for progress); the
+/// reports come back in the order of `envs`.
+pub fn build_all(
+    root: &Path,
+    envs: &[String],
+    out_for: impl Fn(&str) -> PathBuf + Sync,
+    force: bool,
+    on_done: impl Fn(&EnvReport) + Sync,
+) -> Vec<EnvReport> {
+    envs.par_iter()
+        .map(|env| {
+            let report = build_env(root, env, &out_for(env), force);
+            on_done(&report);
+            report
+        })
+        .collect()
+}
+
+/// The build id of the tree in `out` when its lock records exactly `inputs` and this gcc
+/// version and every file matches the lock; `None` when anything differs or is missing.
+pub fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct LockHead {
+        gcc_version: String,
+        inputs: BTreeMap<String, String>,
+    }
+    let lock: LockHead = serde_json::from_slice(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
+    if lock.gcc_version != GCC_VERSION || &lock.inputs != inputs {
+        return None;
+    }
+    let files = read_tree(out).ok()?;
+    let v = verify_files(&files, None);
+    v.ok().then_some(v.computed_build_id)
+}
+
+/// Every regular file under `dir`, by `/`-separated relative path. A symbolic link
+/// anywhere in the tree is an error: gcc never writes one.
+pub fn read_tree(dir: &Path) -> io::Result<BTreeMap<String, Vec<u8>>> {
+    let mut files = BTreeMap::new();
+    for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::other)?;
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            return Err(io::Error::other(format!(
+                "{} is a symbolic link",
+                entry.path().display()
+            )));
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .map_err(io::Error::other)?
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.insert(rel, std::fs::read(entry.path())?);
+    }
+    Ok(files)
+}
+
+/// Counts by status, for the closing line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Built and written.
+    pub built: usize,
+    /// Up to date, left alone.
+    pub skipped: usize,
+    /// Inputs with errors.
+    pub invalid: usize,
+    /// Unreadable or unwritable.
+    pub failed: usize,
+}
+
+impl Tally {
+    /// Counts `reports`.
+    pub fn of(reports: &[EnvReport]) -> Self {
+        let mut t = Self::default();
+        for r in reports {
+            match r.status {
+                Status::Built => t.built += 1,
+                Status::Skipped => t.skipped += 1,
+                Status::Invalid => t.invalid += 1,
+                Status::Failed => t.failed += 1,
+            }
+        }
+        t
+    }
+}
+
+/// One report as JSON: name, status, output, build id, diagnostics.
+pub fn report_json(r: &EnvReport) -> serde_json::Value {
+    serde_json::json!({
+        "environment": r.env,
+        "status": r.status,
+        "out": r.out.display().to_string(),
+        "build_id": r.build_id,
+        "diagnostics": diag::report_json(&r.files, &r.diagnostics)["diagnostics"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_tree_refuses_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
+        let files = read_tree(dir.path()).unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["a/x.yaml"]);
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("a/y.yaml")).unwrap();
+        assert!(read_tree(dir.path()).is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! `gcc build --all`: every environment in parallel, failures isolated, unchanged
+//! environments skipped unless --force.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{example_tree, gcc, read_tree, text};
+
+fn lines(out: &[u8]) -> Vec<String> {
+    text(out).lines().map(str::to_string).collect()
+}
+
+fn statuses(root: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec!["build", "--all", "--format", "json"];
+    all.extend_from_slice(args);
+    let o = gcc(root, &all);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let by_env = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["environment"].as_str().unwrap().to_string(),
+                e["status"].clone(),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>();
+    (o.status.code(), serde_json::Value::Object(by_env))
+}
+
+#[test]
+fn all_builds_every_environment_like_single_builds_do() {
+    let tree = example_tree();
+    let root = tree.path();
+    let o = gcc(root, &["build", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        lines(&o.stdout),
+        ["3 environments: 3 built, 0 up to date, 0 invalid, 0 failed"]
+    );
+    // Not a terminal: one plain line per environment, no bar.
+    let progress = lines(&o.stderr);
+    assert_eq!(progress.len(), 3, "{progress:?}");
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.starts_with("[") && l.contains("] prod: built "))
+    );
+    for env in ["aio", "argocd", "prod"] {
+        let single = tempfile::tempdir().unwrap();
+        let dir = single.path().join(env);
+        let o = gcc(root, &["build", env, "--out", dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(
+            read_tree(&root.join("out").join(env)),
+            read_tree(&dir),
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn one_failing_environment_does_not_stop_the_others() {
+    let tree = example_tree();
+    let root = tree.path();
+    let env = fs::read_to_string(root.join("environments/aio.yaml")).unwrap();
+    fs::write(
+        root.join("environments/broken.yaml"),
+        env.replace("profile: aio", "profile: huge"),
+    )
+    .unwrap();
+    let o = gcc(root, &["build", "--all"]);
+    assert_eq!(o.status.code(), Some(1), "invalid input exits 1");
+    assert_eq!(
+        lines(&o.stdout),
+        [
+            "4 environments: 3 built, 0 up to date, 1 invalid, 0 failed",
+            "invalid: broken"
+        ]
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("== broken (invalid)") && err.contains("environments/broken.yaml:"),
+        "{err}"
+    );
+    assert!(root.join("out/prod/gcc.lock.json").is_file());
+    assert!(
+        !root.join("out/broken").exists(),
+        "nothing written for the invalid one"
+    );
+
+    // An output directory that cannot be written is a failure of that environment only: exit 2.
+    fs::remove_dir_all(root.join("out/prod")).unwrap();
+    fs::write(root.join("out/prod"), "a file where a directory must go").unwrap();
+    let (code, s) = statuses(root, &["--force"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "built", "argocd": "built", "broken": "invalid", "prod": "failed"})
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("out/prod")).unwrap(),
+        "a file where a directory must go"
+    );
+}
+
+#[test]
+fn unchanged_environments_are_skipped_unless_forced() {
+    let tree = example_tree();
+    let root = tree.path();
+    let (code, s) = statuses(root, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "built", "argocd": "built", "prod": "built"})
+    );
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "skipped", "argocd": "skipped", "prod": "skipped"})
+    );
+
+    // An input edit rebuilds the environments that read it, and only those.
+    let inv = root.join("inventory/laundry-lab.yaml");
+    let mut text = fs::read_to_string(&inv).unwrap();
+    text.push_str("# a comment changes the digest\n");
+    fs::write(&inv, text).unwrap();
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "skipped", "argocd": "built", "prod": "built"})
+    );
+
+    // A tampered or half-deleted output is rebuilt, never trusted.
+    fs::write(root.join("out/aio/kustomization.yaml"), "edited by hand\n").unwrap();
+    fs::remove_file(root.join("out/prod/gcc.lock.json")).unwrap();
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "built", "argocd": "skipped", "prod": "built"})
+    );
+
+    // Another gcc version built it: rebuilt.
+    let lock = root.join("out/argocd/gcc.lock.json");
+    let old = fs::read_to_string(&lock).unwrap();
+    let version = format!("\"gcc_version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(old.contains(&version));
+    fs::write(&lock, old.replace(&version, "\"gcc_version\": \"0.0.1\"")).unwrap();
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "skipped", "argocd": "built", "prod": "skipped"})
+    );
+
+    let (_, s) = statuses(root, &["--force", "-j", "1"]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "built", "argocd": "built", "prod": "built"})
+    );
+}
+
+#[test]
+fn all_refuses_what_it_cannot_do() {
+    let empty = tempfile::tempdir().unwrap();
+    let o = gcc(empty.path(), &["build", "--all"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("gcc::build::no_environments"));
+    for args in [
+        &["build", "prod", "--all"][..],
+        &["build", "--all", "--commit"],
+        &["build", "prod", "--force"],
+        &["build"],
+    ] {
+        assert_eq!(gcc(empty.path(), args).status.code(), Some(2), "{args:?}");
+    }
+}
