@@ -33,7 +33,7 @@ pub enum Status {
     Skipped,
     /// The inputs have errors; the output directory was not touched.
     Invalid,
-    /// It could not be read or written (exit code 2 territory).
+    /// An input could not be read, or the output not written (exit code 2).
     Failed,
 }
 
@@ -93,6 +93,7 @@ pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
     let mut compiled = compile_loaded(loaded);
     report.diagnostics = std::mem::take(&mut compiled.diagnostics);
     match compiled.build {
+        None if crate::compile::refused(&report.diagnostics) => {}
         None => report.status = Status::Invalid,
         Some(build) => match write_tree(out, &build.rendered.files) {
             Ok(()) => {

@@ -14,6 +14,10 @@ use crate::yaml::{self, Doc};
 pub const TOO_LARGE: &str = "gcc::load::too_large";
 /// Code: an input file is not UTF-8.
 pub const NOT_UTF8: &str = "gcc::load::not_utf8";
+/// Code: an input file holds a NUL byte: it is binary (or UTF-16), not YAML text.
+pub const NUL_BYTE: &str = "gcc::load::nul_byte";
+/// Code: an input file has CR (Windows) line endings.
+pub const CRLF: &str = "gcc::load::crlf";
 /// Code: the environment asked for does not exist (a usage error).
 pub const UNKNOWN_ENVIRONMENT: &str = "gcc::load::unknown_environment";
 /// Code: a file could not be read.
@@ -251,15 +255,16 @@ type ReadFile = (FileId, bool);
 /// Reads `path`, registers its text and checks size and encoding; the result says
 /// whether the text is usable (parse it) or already reported.
 fn read_file(source: &dyn Source, path: &str, loaded: &mut Loaded) -> Result<ReadFile, Fatal> {
-    let bytes = source.read(path).map_err(|e| io_error(path, &e))?;
+    let bytes = source
+        .read_limited(path, MAX_FILE_BYTES + 1)
+        .map_err(|e| io_error(path, &e))?;
     if bytes.len() > MAX_FILE_BYTES {
         let id = loaded.files.add(path, "");
         loaded.diagnostics.push(
             Diagnostic::error(
                 TOO_LARGE,
                 format!(
-                    "{path} is {} bytes, more than the {} MiB an input file may have",
-                    bytes.len(),
+                    "{path} is larger than the {} MiB an input file may have",
                     MAX_FILE_BYTES / (1024 * 1024)
                 ),
             )
@@ -274,7 +279,26 @@ fn read_file(source: &dyn Source, path: &str, loaded: &mut Loaded) -> Result<Rea
                 .strip_prefix('\u{feff}')
                 .map(str::to_string)
                 .unwrap_or(text);
-            Ok((loaded.files.add(path, text), true))
+            let nul = text.find('\0');
+            let cr = text.find('\r');
+            let id = loaded.files.add(path, text);
+            let refusal = if let Some(at) = nul {
+                Diagnostic::error(NUL_BYTE, format!("{path} holds a NUL byte: it is binary, not YAML text"))
+                    .at(Label::new(id, at..at + 1, "NUL byte"))
+                    .help("check that this is the file you meant (a binary or UTF-16 file?) and save it as UTF-8 text")
+            } else if let Some(at) = cr {
+                Diagnostic::error(CRLF, format!("{path} has Windows (CRLF) line endings"))
+                    .at(Label::new(id, at..at + 1, "carriage return"))
+                    .help(format!(
+                        "gcc reads LF line endings only, so that every checkout of a commit has the \
+                         same input digests and build id: convert it (`sed -i 's/\\r$//' {path}`) and add \
+                         `*.yaml text eol=lf` to .gitattributes"
+                    ))
+            } else {
+                return Ok((id, true));
+            };
+            loaded.diagnostics.push(refusal);
+            Ok((id, false))
         }
         Err(err) => {
             let at = err.utf8_error().valid_up_to();

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
 
 use crate::emit::{Emitted, Section};
 use crate::plan::Plan;
@@ -299,6 +300,21 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<(
         parent
     };
     fs::create_dir_all(&parent)?;
+    // Mode bits are honoured even by root: a tree marked read-only is not replaced, and
+    // an old tree that could not be removed after the swap would leave two trees behind.
+    let old_dirs = WalkDir::new(dir).into_iter().filter_map(Result::ok);
+    for d in std::iter::once(parent.clone()).chain(
+        old_dirs
+            .filter(|e| e.file_type().is_dir())
+            .map(|e| e.into_path()),
+    ) {
+        if fs::metadata(&d).is_ok_and(|m| m.permissions().readonly()) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} is read-only", d.display()),
+            ));
+        }
+    }
     let staging = parent.join(format!(".{name}.new"));
     let old = parent.join(format!(".{name}.old"));
     for leftover in [&staging, &old] {
@@ -361,6 +377,27 @@ mod tests {
             y,
             "apiVersion: v1\nkind: K\nmetadata:\n  name: \"n\"\n  namespace: ns\n  labels:\n    x: \"y\"\nspec:\n  a: \"on\"\n  b: \"no\"\n  c: \"0777\"\ndata:\n  k: \"1_000\"\n"
         );
+    }
+
+    #[test]
+    fn a_write_failing_half_way_leaves_the_old_tree_and_no_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let old = BTreeMap::from([("kept.yaml".to_string(), b"old".to_vec())]);
+        write_tree(&out, &old).unwrap();
+        // `a` is written as a file, then `a/b` needs `a` to be a directory.
+        let clash = BTreeMap::from([
+            ("a".to_string(), b"file".to_vec()),
+            ("a/b".to_string(), b"under it".to_vec()),
+            ("z.yaml".to_string(), b"never reached".to_vec()),
+        ]);
+        assert!(write_tree(&out, &clash).is_err());
+        assert_eq!(fs::read(out.join("kept.yaml")).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["env"], "no staging tree left behind");
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub enum EntryKind {
 pub trait Source {
     /// Reads the whole file at `path`.
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// Reads at most `limit` bytes of the file at `path`, so that an oversized input is
+    /// never held whole in memory; a result of `limit` bytes means "at least that many".
+    fn read_limited(&self, path: &str, limit: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read(path)?;
+        bytes.truncate(limit);
+        Ok(bytes)
+    }
     /// Tells whether `path` is a file, a directory, or absent (`None`).
     fn kind(&self, path: &str) -> Option<EntryKind>;
     /// Lists the direct children of the directory `path`: `(name, kind)`, sorted by name.
@@ -72,6 +79,15 @@ impl WorkDir {
 impl Source for WorkDir {
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         std::fs::read(self.full(path)?)
+    }
+
+    fn read_limited(&self, path: &str, limit: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(self.full(path)?)?
+            .take(limit as u64)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn kind(&self, path: &str) -> Option<EntryKind> {

@@ -137,7 +137,7 @@ fn non_utf8_inventory_is_reported_at_the_byte() {
     bytes.extend_from_slice(b"\n");
     let dir = tree(&bytes);
     let o = gcc(dir.path(), &["check", "aio", "--format", "json"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a file gcc will not read exits 2");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let d = &v["diagnostics"][0];
     assert_eq!(d["code"], "gcc::load::not_utf8");
@@ -153,7 +153,7 @@ fn oversized_inventory_is_refused_without_parsing() {
     big.resize(gcc::load::MAX_FILE_BYTES + 10, b'#');
     let dir = tree(&big);
     let o = gcc(dir.path(), &["check", "aio"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("gcc::load::too_large"),
         "{}",

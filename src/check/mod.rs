@@ -13,6 +13,7 @@ mod raw;
 mod refs;
 mod topology;
 
+pub use names::PATH_ESCAPE;
 pub use topology::BASE_QUORUM;
 
 use std::collections::BTreeSet;

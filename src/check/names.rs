@@ -10,6 +10,8 @@ use crate::model::{Environment, Inventory, Loc};
 pub const INVALID_NAME: &str = "gcc::inventory::invalid_name";
 /// Code: two items of one kind share a name.
 pub const DUPLICATE_NAME: &str = "gcc::inventory::duplicate_name";
+/// Code: a name that, as a file name in the output, would leave the output directory.
+pub const PATH_ESCAPE: &str = "gcc::inventory::path_escape";
 /// Code: a storage class name that Kubernetes would refuse.
 pub const INVALID_CLASS_NAME: &str = "gcc::env::invalid_name";
 
@@ -27,6 +29,11 @@ pub fn is_dns_label(s: &str) -> bool {
 /// True for a DNS-1123 subdomain: dot-separated labels, at most 253 characters.
 pub fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// True for a name that is a path: it holds a separator, a NUL or a `..`, or is `.`.
+pub fn is_path_like(s: &str) -> bool {
+    s.contains(['/', '\\', '\0']) || s.contains("..") || s == "."
 }
 
 /// A suggestion that fixes the common mistakes (case, `_`, spaces).
@@ -99,7 +106,15 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     for (kind, items) in &kinds {
         let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
         for (name, at) in items {
-            if !is_dns_label(name) {
+            if is_path_like(name) {
+                let d = Diagnostic::error(
+                    PATH_ESCAPE,
+                    format!("{kind} name `{name}` is a path: as a file name it would leave the output directory"),
+                )
+                .at(cx.label(at, "path, not a name"))
+                .help("names become file and object names in the output; use a DNS-1123 label (lowercase letters, digits, '-')");
+                cx.push(d);
+            } else if !is_dns_label(name) {
                 let d = Diagnostic::error(
                     INVALID_NAME,
                     format!("{kind} name `{name}` is not a DNS-1123 label"),
@@ -129,9 +144,16 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         }
     }
     for (class, sc) in &env.storage {
-        if !is_dns_subdomain(class)
-            && let Some(at) = &sc.at
-        {
+        let Some(at) = &sc.at else { continue };
+        if is_path_like(class) {
+            let d = Diagnostic::error(
+                PATH_ESCAPE,
+                format!("storage class name `{class}` is a path: as a file name it would leave the output directory"),
+            )
+            .at(cx.key_label(at, "path, not a name"))
+            .help("names become file and object names in the output; use a Kubernetes name (lowercase letters, digits, '-', '.')");
+            cx.push(d);
+        } else if !is_dns_subdomain(class) {
             let d = Diagnostic::error(
                 INVALID_CLASS_NAME,
                 format!("storage class name `{class}` is not a valid Kubernetes name"),

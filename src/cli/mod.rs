@@ -48,7 +48,9 @@ Examples:
   gcc schema inventory > inventory.schema.json
 
 Exit codes: 0 ok, 1 invalid input or failed verification (diagnostics on stderr),
-2 usage, I/O or git error (a publish that lost a race, a dirty source, an unknown pin).";
+2 usage, I/O or git error (a publish that lost a race, a dirty source, an unknown pin), or
+an input file gcc refuses to read (over 16 MiB, binary, not UTF-8, CRLF, an alias bomb,
+nesting deeper than 64).";
 
 /// gcc, the GitOps Cloud Compiler: inventory + environment in, Kubernetes manifests out.
 #[derive(Debug, Parser)]
@@ -513,7 +515,7 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
     if model.is_some() {
         EXIT_OK
     } else {
-        EXIT_INVALID
+        invalid_exit(&diagnostics)
     }
 }
 
@@ -551,8 +553,18 @@ fn compile_or_report(
                     color,
                 )),
             }
-            Err(EXIT_INVALID)
+            Err(invalid_exit(&compiled.diagnostics))
         }
+    }
+}
+
+/// Exit code of inputs with errors: 2 when a file could not be read at all (see
+/// [`crate::compile::REFUSED`]), else 1.
+fn invalid_exit(diags: &[Diagnostic]) -> u8 {
+    if crate::compile::refused(diags) {
+        EXIT_USAGE
+    } else {
+        EXIT_INVALID
     }
 }
 
