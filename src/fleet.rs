@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use walkdir::WalkDir;
 
 use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
-use crate::render::{GCC_VERSION, LOCK_FILE, write_failed, write_tree};
+use crate::render::{GCC_VERSION, LOCK_FILE, read_tree, write_failed, write_tree};
 use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
 
@@ -145,35 +144,6 @@ pub fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<Strin
     v.ok().then_some(v.computed_build_id)
 }
 
-/// Every regular file under `dir`, by `/`-separated relative path. A symbolic link
-/// anywhere in the tree is an error: gcc never writes one.
-pub fn read_tree(dir: &Path) -> io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut files = BTreeMap::new();
-    for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
-        let entry = entry.map_err(io::Error::other)?;
-        let kind = entry.file_type();
-        if kind.is_symlink() {
-            return Err(io::Error::other(format!(
-                "{} is a symbolic link",
-                entry.path().display()
-            )));
-        }
-        if !kind.is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .map_err(io::Error::other)?
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.insert(rel, std::fs::read(entry.path())?);
-    }
-    Ok(files)
-}
-
 /// Counts by status, for the closing line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Tally {
@@ -212,20 +182,4 @@ pub fn report_json(r: &EnvReport) -> serde_json::Value {
         "build_id": r.build_id,
         "diagnostics": diag::report_json(&r.files, &r.diagnostics)["diagnostics"],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_tree_refuses_symbolic_links() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("a")).unwrap();
-        std::fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
-        let files = read_tree(dir.path()).unwrap();
-        assert_eq!(files.keys().collect::<Vec<_>>(), ["a/x.yaml"]);
-        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("a/y.yaml")).unwrap();
-        assert!(read_tree(dir.path()).is_err());
-    }
 }

@@ -269,9 +269,39 @@ pub fn write_failed(dir: &Path, e: &io::Error) -> crate::diag::Diagnostic {
         .help("nothing was changed in the output directory; fix the path or its permissions and build again")
 }
 
+/// Every regular file under `dir`, by `/`-separated relative path. A symbolic link
+/// anywhere in the tree is an error: gcc never writes one.
+pub fn read_tree(dir: &Path) -> io::Result<BTreeMap<String, Vec<u8>>> {
+    let mut files = BTreeMap::new();
+    for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::other)?;
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            return Err(io::Error::other(format!(
+                "{} is a symbolic link",
+                entry.path().display()
+            )));
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .map_err(io::Error::other)?
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.insert(rel, std::fs::read(entry.path())?);
+    }
+    Ok(files)
+}
+
 /// Writes `files` as the whole content of `dir`, atomically: the new tree is written
 /// beside it (`.<name>.new`), then swapped in with two renames; the old tree is removed
 /// last. A failure before the swap leaves `dir` untouched and removes the partial tree.
+/// A `dir` that already holds exactly `files` is left alone.
 pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<()> {
     if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(io::Error::other(format!(
@@ -284,6 +314,9 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<(
             "{} exists and is not a directory; gcc replaces only its own output trees",
             dir.display()
         )));
+    }
+    if read_tree(dir).is_ok_and(|old| &old == files) {
+        return Ok(()); // already this tree: no churn for file watchers, no write at all
     }
     let name = dir
         .file_name()
@@ -377,6 +410,36 @@ mod tests {
             y,
             "apiVersion: v1\nkind: K\nmetadata:\n  name: \"n\"\n  namespace: ns\n  labels:\n    x: \"y\"\nspec:\n  a: \"on\"\n  b: \"no\"\n  c: \"0777\"\ndata:\n  k: \"1_000\"\n"
         );
+    }
+
+    #[test]
+    fn read_tree_refuses_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
+        let files = read_tree(dir.path()).unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["a/x.yaml"]);
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("a/y.yaml")).unwrap();
+        assert!(read_tree(dir.path()).is_err());
+    }
+
+    #[test]
+    fn an_identical_tree_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let files = BTreeMap::from([("a/x.yaml".to_string(), b"x".to_vec())]);
+        write_tree(&out, &files).unwrap();
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
+        let before = inode(&out.join("a/x.yaml"));
+        write_tree(&out, &files).unwrap();
+        assert_eq!(
+            inode(&out.join("a/x.yaml")),
+            before,
+            "same file, not a new one"
+        );
+        let changed = BTreeMap::from([("a/x.yaml".to_string(), b"y".to_vec())]);
+        write_tree(&out, &changed).unwrap();
+        assert_eq!(fs::read(out.join("a/x.yaml")).unwrap(), b"y");
     }
 
     #[test]

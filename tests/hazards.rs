@@ -258,6 +258,8 @@ fn an_output_directory_that_is_a_symlink_is_refused() {
 #[test]
 fn a_read_only_output_directory_is_refused() {
     let site = Site::new();
+    // A changed input, so that the new tree differs (an identical one is never rewritten).
+    site.append("environments/aio.yaml", b"# edited\n");
     let out = site.path("out/aio");
     fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
     site.refused(&[], "gcc::build::write_failed", "out/aio is read-only");

@@ -1,0 +1,127 @@
+//! Per-stage benchmarks on the bundled `prod` example, and the whole pipeline on
+//! generated sites of 10 to 10,000 nodes (1,000 subnets, IPv4 and IPv6).
+//!
+//! ```sh
+//! cargo bench --bench stages
+//! ```
+//!
+//! Results and the machine they ran on: BENCHMARKS.md.
+
+mod fleet;
+
+use std::collections::BTreeMap;
+
+use divan::{Bencher, black_box};
+use gcc::compile::input_digests;
+use gcc::source::{MemSource, WorkDir};
+
+fn main() {
+    divan::main();
+}
+
+/// The bundled repository (environments/, inventory/).
+fn repo() -> WorkDir {
+    WorkDir::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A generated site with `nodes` nodes and 1,000 subnets, as environment `gen`.
+fn site(nodes: usize) -> MemSource {
+    let shape = fleet::Shape {
+        nodes,
+        subnets: 1000,
+    };
+    MemSource::new()
+        .with("environments/gen.yaml", fleet::environment("gen", false))
+        .with("inventory/gen.yaml", fleet::inventory("gen", shape))
+}
+
+mod prod {
+    use super::*;
+
+    #[divan::bench]
+    fn load(b: Bencher) {
+        let src = repo();
+        b.bench(|| gcc::load::load(black_box(&src), "prod").unwrap());
+    }
+
+    #[divan::bench]
+    fn check(b: Bencher) {
+        let loaded = gcc::load::load(&repo(), "prod").unwrap();
+        b.bench(|| gcc::check::check(black_box(&loaded)));
+    }
+
+    #[divan::bench]
+    fn plan(b: Bencher) {
+        let loaded = gcc::load::load(&repo(), "prod").unwrap();
+        let model = gcc::check::check(&loaded).model.unwrap();
+        b.bench(|| gcc::plan::plan(black_box(&loaded), black_box(&model)));
+    }
+
+    #[divan::bench]
+    fn emit(b: Bencher) {
+        let loaded = gcc::load::load(&repo(), "prod").unwrap();
+        let model = gcc::check::check(&loaded).model.unwrap();
+        let plan = gcc::plan::plan(&loaded, &model).plan.unwrap();
+        b.bench(|| gcc::emit::emit(black_box(&plan)));
+    }
+
+    #[divan::bench]
+    fn render(b: Bencher) {
+        let loaded = gcc::load::load(&repo(), "prod").unwrap();
+        let model = gcc::check::check(&loaded).model.unwrap();
+        let plan = gcc::plan::plan(&loaded, &model).plan.unwrap();
+        let emitted = gcc::emit::emit(&plan);
+        let digests = input_digests(&loaded);
+        b.bench(|| gcc::render::render(black_box(&plan), black_box(&emitted), &digests).unwrap());
+    }
+
+    #[divan::bench]
+    fn write(b: Bencher) {
+        let files: BTreeMap<String, Vec<u8>> = gcc::compile::compile(&repo(), "prod")
+            .unwrap()
+            .build
+            .unwrap()
+            .rendered
+            .files;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prod");
+        b.bench(|| gcc::render::write_tree(&out, black_box(&files)).unwrap());
+    }
+
+    /// load → check → plan → emit → render, no write.
+    #[divan::bench]
+    fn compile(b: Bencher) {
+        let src = repo();
+        b.bench(|| {
+            gcc::compile::compile(black_box(&src), "prod")
+                .unwrap()
+                .build
+                .unwrap()
+        });
+    }
+}
+
+mod nodes {
+    use super::*;
+
+    const NODES: &[usize] = &[10, 100, 1_000, 10_000];
+
+    /// load + check: parsing, schema, and the address and pool checks.
+    #[divan::bench(args = NODES, sample_count = 10)]
+    fn check(b: Bencher, n: usize) {
+        let src = site(n);
+        b.bench(|| gcc::check::check(&gcc::load::load(black_box(&src), "gen").unwrap()));
+    }
+
+    /// The whole pipeline, no write.
+    #[divan::bench(args = NODES, sample_count = 10)]
+    fn compile(b: Bencher, n: usize) {
+        let src = site(n);
+        b.bench(|| {
+            gcc::compile::compile(black_box(&src), "gen")
+                .unwrap()
+                .build
+                .unwrap()
+        });
+    }
+}
