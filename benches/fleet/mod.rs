@@ -31,7 +31,7 @@ fn mgmt(n: u32) -> Ipv4Addr {
 
 /// Extra subnet `s` (0-based): its CIDR, gateway, DHCP pool and the address of host `k`.
 fn extra(s: usize, k: usize) -> (String, String, (String, String), String) {
-    if s % 2 == 0 {
+    if s.is_multiple_of(2) {
         let i = s / 2;
         let net = format!("172.{}.{}", 16 + i / 256, i % 256);
         (
