@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# gcc build prod vs kubectl kustomize over gcc's own output, side by side in one run.
+#
+#   scripts/bench-vs-kustomize.sh [RUNS] [OUT_PARENT]
+#
+# RUNS (default 30) runs of each; OUT_PARENT (default a fresh mktemp -d) is where the
+# output tree goes, so the same run can be repeated on tmpfs (/dev/shm) and on disk.
+# Three gcc cases, each timed as whole processes (start-up included):
+#   cold:  build into an empty directory (compile + write every file)
+#   warm:  build again, inputs unchanged (compile, compare, nothing written)
+#   check: gcc check prod (load + check only)
+# and kubectl kustomize over the tree gcc wrote. Prints the medians and the ratios;
+# exits 1 when the warm build is not at least 10x faster than kustomize.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-30}
+parent=${2:-$(mktemp -d)}
+command -v kubectl >/dev/null || { echo "kubectl not found" >&2; exit 2; }
+cargo build --release --locked --quiet
+gcc=$PWD/target/release/gcc
+out="$parent/gcc-bench-prod"
+
+# Median wall time in milliseconds of RUNS runs of "$@" (a setup step may precede each).
+median_ms() {
+  local setup=$1; shift
+  local times=()
+  for _ in $(seq "$runs"); do
+    eval "$setup"
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    times+=($(( (t1 - t0) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f\n", m / 1000 }'
+}
+
+"$gcc" build prod --out "$out" >/dev/null
+files=$(find "$out" -type f | wc -l)
+cold=$(median_ms "rm -rf '$out'" "$gcc" build prod --out "$out")
+warm=$(median_ms ":" "$gcc" build prod --out "$out")
+check=$(median_ms ":" "$gcc" check prod)
+kust=$(median_ms ":" kubectl kustomize "$out")
+rm -rf "$out"
+
+echo "machine: $(nproc) cores, $(uname -srm), $(df -T "$parent" | awk 'NR == 2 { print $2 }') at $parent"
+echo "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
+echo "runs: $runs each; the tree: $files files"
+printf '%-34s %9s ms\n' "gcc build prod (cold, writes all)" "$cold" \
+  "gcc build prod (warm, unchanged)" "$warm" \
+  "gcc check prod" "$check" \
+  "kubectl kustomize out/prod" "$kust"
+awk -v k="$kust" -v c="$cold" -v w="$warm" 'BEGIN {
+  printf "kustomize / gcc build (cold): %.1fx\n", k / c
+  printf "kustomize / gcc build (warm): %.1fx\n", k / w
+  exit !(k / w >= 10) }'
