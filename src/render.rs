@@ -11,7 +11,6 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -368,10 +367,10 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<(
         for d in dirs {
             fs::create_dir_all(staging.join(d))?;
         }
-        // File creation is the kernel's work; on a journalled disk it is most of a build.
-        files
-            .par_iter()
-            .try_for_each(|(path, bytes)| fs::write(staging.join(path), bytes))
+        for (path, bytes) in files {
+            fs::write(staging.join(path), bytes)?;
+        }
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = fs::remove_dir_all(&staging);
