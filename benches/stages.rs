@@ -24,12 +24,9 @@ fn repo() -> WorkDir {
     WorkDir::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A generated site with `nodes` nodes and 1,000 subnets, as environment `gen`.
-fn site(nodes: usize) -> MemSource {
-    let shape = fleet::Shape {
-        nodes,
-        subnets: 1000,
-    };
+/// A generated site with `nodes` nodes and `subnets` subnets, as environment `gen`.
+fn site(nodes: usize, subnets: usize) -> MemSource {
+    let shape = fleet::Shape { nodes, subnets };
     MemSource::new()
         .with("environments/gen.yaml", fleet::environment("gen", false))
         .with("inventory/gen.yaml", fleet::inventory("gen", shape))
@@ -85,6 +82,24 @@ mod prod {
             .files;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prod");
+        b.with_inputs(|| {
+            let _ = std::fs::remove_dir_all(&out);
+        })
+        .bench_values(|()| gcc::render::write_tree(&out, black_box(&files)).unwrap());
+    }
+
+    /// The output already holds exactly this tree: read back, compared, left alone.
+    #[divan::bench]
+    fn write_unchanged(b: Bencher) {
+        let files: BTreeMap<String, Vec<u8>> = gcc::compile::compile(&repo(), "prod")
+            .unwrap()
+            .build
+            .unwrap()
+            .rendered
+            .files;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prod");
+        gcc::render::write_tree(&out, &files).unwrap();
         b.bench(|| gcc::render::write_tree(&out, black_box(&files)).unwrap());
     }
 
@@ -106,17 +121,44 @@ mod nodes {
 
     const NODES: &[usize] = &[10, 100, 1_000, 10_000];
 
-    /// load + check: parsing, schema, and the address and pool checks.
+    /// load + check on sites of 8 subnets: parsing, schema, names, and the address, MAC
+    /// and pool checks, all sort-and-sweep.
     #[divan::bench(args = NODES, sample_count = 10)]
     fn check(b: Bencher, n: usize) {
-        let src = site(n);
+        let src = site(n, 8);
         b.bench(|| gcc::check::check(&gcc::load::load(black_box(&src), "gen").unwrap()));
     }
 
     /// The whole pipeline, no write.
     #[divan::bench(args = NODES, sample_count = 10)]
     fn compile(b: Bencher, n: usize) {
-        let src = site(n);
+        let src = site(n, 8);
+        b.bench(|| {
+            gcc::compile::compile(black_box(&src), "gen")
+                .unwrap()
+                .build
+                .unwrap()
+        });
+    }
+}
+
+mod subnets {
+    use super::*;
+
+    const SUBNETS: &[usize] = &[10, 100, 1_000];
+
+    /// load + check on sites of 1,000 nodes, half the subnets IPv4 and half IPv6, each
+    /// with a DHCP pool.
+    #[divan::bench(args = SUBNETS, sample_count = 10)]
+    fn check(b: Bencher, n: usize) {
+        let src = site(1_000, n);
+        b.bench(|| gcc::check::check(&gcc::load::load(black_box(&src), "gen").unwrap()));
+    }
+
+    /// The largest site: 5,000 nodes on 1,000 subnets, the whole pipeline.
+    #[divan::bench(sample_count = 10)]
+    fn compile_5000_nodes(b: Bencher) {
+        let src = site(5_000, 1_000);
         b.bench(|| {
             gcc::compile::compile(black_box(&src), "gen")
                 .unwrap()

@@ -2,6 +2,8 @@
 //! environments skipped unless --force.
 
 mod common;
+#[path = "../benches/fleet/mod.rs"]
+mod generator;
 
 use std::fs;
 use std::path::Path;
@@ -176,4 +178,35 @@ fn all_refuses_what_it_cannot_do() {
     ] {
         assert_eq!(gcc(empty.path(), args).status.code(), Some(2), "{args:?}");
     }
+}
+
+#[test]
+fn generated_sites_compile_cleanly_at_every_shape() {
+    // The benchmark generator's sites must be valid, or the benchmarks measure refusals.
+    for (nodes, subnets) in [(3, 1), (4, 2), (50, 8), (300, 41), (1200, 3)] {
+        let shape = generator::Shape { nodes, subnets };
+        for argocd in [false, true] {
+            let src = gcc::source::MemSource::new()
+                .with(
+                    "environments/gen.yaml",
+                    generator::environment("gen", argocd),
+                )
+                .with("inventory/gen.yaml", generator::inventory("gen", shape));
+            let c = gcc::compile::compile(&src, "gen").unwrap();
+            let text = gcc::diag::render_text(&c.loaded.files, &c.diagnostics, false);
+            assert!(
+                c.diagnostics.is_empty(),
+                "{nodes} nodes, {subnets} subnets:\n{text}"
+            );
+            let build = c.build.expect("builds");
+            let node_files = build
+                .rendered
+                .files
+                .keys()
+                .filter(|p| p.starts_with("nodes/node-"))
+                .count();
+            assert_eq!(node_files, nodes, "one node object per generated node");
+        }
+    }
+    assert_eq!(generator::node_counts(3, 3, 300), [3, 30, 300]);
 }
