@@ -9,6 +9,8 @@
 #   cold:  build into an empty directory (compile + write every file)
 #   warm:  build again, inputs unchanged (compile, compare, nothing written)
 #   check: gcc check prod (load + check only)
+#   copy:  cp -r of the tree gcc wrote into a new directory: what merely writing those
+#          files costs on this filesystem, whatever program writes them
 # and kubectl kustomize over the tree gcc wrote. Prints the medians and the ratios;
 # exits 1 when the warm build is not at least 10x faster than kustomize.
 set -euo pipefail
@@ -42,6 +44,12 @@ files=$(find "$out" -type f | wc -l)
 n=0
 cold=$(median_ms 'n=$((n + 1))' '"$gcc" build prod --out "$out-cold-$n"')
 rm -rf "$out"-cold-*
+# The disk's floor for writing that tree at all: cp -r of it from tmpfs, new directory each run.
+snapshot=$(mktemp -d /dev/shm/gcc-bench-XXXXXX 2>/dev/null || mktemp -d)
+cp -r "$out" "$snapshot/prod"
+n=0
+copy=$(median_ms 'n=$((n + 1))' 'cp -r "$snapshot/prod" "$out-copy-$n"')
+rm -rf "$out"-copy-* "$snapshot"
 warm=$(median_ms : '"$gcc" build prod --out "$out"')
 check=$(median_ms : '"$gcc" check prod')
 kust=$(median_ms : 'kubectl kustomize "$out"')
@@ -51,6 +59,7 @@ echo "machine: $(nproc) cores, $(uname -srm), $(df -T "$parent" | awk 'NR == 2 {
 echo "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
 echo "runs: $runs each; the tree: $files files"
 printf '%-34s %9s ms\n' "gcc build prod (cold, writes all)" "$cold" \
+  "cp -r of that tree (the disk floor)" "$copy" \
   "gcc build prod (warm, unchanged)" "$warm" \
   "gcc check prod" "$check" \
   "kubectl kustomize out/prod" "$kust"
