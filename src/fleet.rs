@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
+use crate::origin::deploy_branch;
 use crate::render::{GCC_VERSION, LOCK_FILE, read_tree, write_failed, write_tree};
 use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
@@ -51,6 +52,10 @@ pub struct EnvReport {
     pub diagnostics: Vec<Diagnostic>,
     /// The inputs the diagnostics point into (kept only when there are diagnostics).
     pub files: Files,
+    /// sha256 of every input read (empty when the environment could not be loaded).
+    pub inputs: BTreeMap<String, String>,
+    /// Its deploy branch: `publish.branch`, else `gcc/<env>`.
+    pub branch: String,
 }
 
 /// The environments of a tree: `environments/*.yaml`, by name.
@@ -76,6 +81,8 @@ pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
         build_id: None,
         diagnostics: Vec::new(),
         files: Files::default(),
+        inputs: BTreeMap::new(),
+        branch: deploy_branch(None, None, env),
     };
     let loaded = match load(&WorkDir::new(root), env) {
         Ok(l) => l,
@@ -84,7 +91,9 @@ pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
             return report;
         }
     };
-    if !force && let Some(id) = up_to_date(out, &input_digests(&loaded)) {
+    report.inputs = input_digests(&loaded);
+    report.branch = deploy_branch(None, Some(&loaded), env);
+    if !force && let Some(id) = up_to_date(out, &report.inputs) {
         report.status = Status::Skipped;
         report.build_id = Some(id);
         return report;

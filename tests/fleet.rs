@@ -173,6 +173,7 @@ fn all_refuses_what_it_cannot_do() {
     for args in [
         &["build", "prod", "--all"][..],
         &["build", "--all", "--commit"],
+        &["build", "--all", "--commit", "--branch", "one-for-all"],
         &["build", "prod", "--force"],
         &["build"],
     ] {
@@ -209,4 +210,101 @@ fn generated_sites_compile_cleanly_at_every_shape() {
         }
     }
     assert_eq!(generator::node_counts(3, 3, 300), [3, 30, 300]);
+}
+
+/// Runs git in `dir` with a fixed identity and no user or system configuration.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "ops")
+        .env("GIT_AUTHOR_EMAIL", "ops@example.net")
+        .env("GIT_COMMITTER_NAME", "ops")
+        .env("GIT_COMMITTER_EMAIL", "ops@example.net")
+        .output()
+        .expect("run git");
+    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    text(&o.stdout).trim_end().to_string()
+}
+
+fn lock_build_id(dir: &Path) -> String {
+    let lock: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("gcc.lock.json")).unwrap()).unwrap();
+    lock["build_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn all_with_commit_publishes_each_environment_to_its_branch() {
+    let tree = example_tree();
+    let root = tree.path();
+    fs::write(root.join(".gitignore"), "out/\n").unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "inputs"]);
+
+    let o = gcc(root, &["build", "--all", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    for (env, branch) in [
+        ("aio", "gcc/aio"),
+        ("argocd", "gcc/argocd"),
+        ("prod", "gcc/prod"),
+    ] {
+        assert!(
+            stdout.contains(&format!("published {env} build ")),
+            "{stdout}"
+        );
+        let message = git(root, &["log", "-1", "--format=%B", branch]);
+        let id = lock_build_id(&root.join("out").join(env));
+        assert!(
+            message.contains(&format!("Build-Id: {id}")),
+            "{branch}: {message}"
+        );
+        // The branch holds exactly the tree written to out/<env>.
+        let listed = git(root, &["ls-tree", "-r", "--name-only", branch]);
+        let on_disk: Vec<String> = read_tree(&root.join("out").join(env)).into_keys().collect();
+        assert_eq!(listed.lines().collect::<Vec<_>>(), on_disk, "{branch}");
+    }
+
+    // Nothing changed: skipped builds, nothing committed.
+    let tips = git(root, &["rev-parse", "gcc/aio", "gcc/argocd", "gcc/prod"]);
+    let o = gcc(root, &["build", "--all", "--commit"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        git(root, &["rev-parse", "gcc/aio", "gcc/argocd", "gcc/prod"]),
+        tips
+    );
+    assert!(text(&o.stdout).contains("3 environments: 0 built, 3 up to date"));
+
+    // An uncommitted edit refuses the environments that read it, before building them;
+    // the others still publish (here: stay up to date). Exit 2.
+    let inv = root.join("inventory/aio-lab.yaml");
+    let mut edited = fs::read_to_string(&inv).unwrap();
+    edited.push_str("# not committed\n");
+    fs::write(&inv, edited).unwrap();
+    let aio_before = read_tree(&root.join("out/aio"));
+    let (code, s) = statuses(root, &["--commit"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "failed", "argocd": "skipped", "prod": "skipped"})
+    );
+    assert_eq!(
+        read_tree(&root.join("out/aio")),
+        aio_before,
+        "refused before it was built"
+    );
+    assert_eq!(
+        git(root, &["rev-parse", "gcc/aio", "gcc/argocd", "gcc/prod"]),
+        tips
+    );
+
+    // --allow-dirty publishes it, and the commit says so.
+    let o = gcc(root, &["build", "--all", "--commit", "--allow-dirty"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let message = git(root, &["log", "-1", "--format=%B", "gcc/aio"]);
+    assert!(message.contains("Source-Dirty: true"), "{message}");
 }

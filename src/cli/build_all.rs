@@ -1,16 +1,44 @@
-//! `gcc build --all`: the fleet, in parallel, with progress and one closing summary.
+//! `gcc build --all`: the fleet, in parallel, with progress and one closing summary;
+//! with `--commit`, each environment then published to its own deploy branch.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use super::git::publish_line;
 use super::{Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
-use crate::diag::{self, Diagnostic};
+use crate::compile::input_digests;
+use crate::diag::{self, Diagnostic, Files};
 use crate::fleet::{self, EnvReport, Status, Tally};
+use crate::load::load;
+use crate::origin::{SourceRepo, dirty_help};
+use crate::publish::{DIRTY, Deploy, Provenance, Published, build_message, write_files};
+use crate::render::{GCC_VERSION, read_tree};
 use crate::source::WorkDir;
+
+/// `build --all --commit` options.
+pub(super) struct FleetPublish {
+    /// Publish environments whose inputs have uncommitted changes.
+    pub allow_dirty: bool,
+    /// The repository holding the deploy branches (default: the inputs').
+    pub repo: Option<PathBuf>,
+}
+
+/// `build --all` options.
+pub(super) struct FleetArgs<'a> {
+    /// The directory holding one `<env>/` per environment.
+    pub out: Option<&'a Path>,
+    /// Rebuild up-to-date environments too.
+    pub force: bool,
+    /// Worker threads (default: one per core).
+    pub jobs: Option<usize>,
+    /// Publish after building.
+    pub publish: Option<FleetPublish>,
+}
 
 /// Code: the tree has no environments/ directory or no environment in it.
 pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
@@ -76,12 +104,7 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-pub(super) fn cmd_build_all(
-    ctx: &Ctx<'_>,
-    out_dir: Option<&Path>,
-    force: bool,
-    jobs: Option<usize>,
-) -> u8 {
+pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
     let root = &ctx.cli.root;
     let envs = match fleet::environments(&WorkDir::new(root)) {
         Ok(envs) if !envs.is_empty() => envs,
@@ -94,9 +117,46 @@ pub(super) fn cmd_build_all(
             return ctx.fail(&d, EXIT_USAGE);
         }
     };
-    let base = out_dir.map_or_else(|| root.join("out"), Path::to_path_buf);
+    // With --commit, environments whose inputs are not committed are refused before
+    // anything is built, as a single `build --commit` refuses before it writes.
+    let mut provenance: BTreeMap<String, Provenance> = BTreeMap::new();
+    let mut refused: Vec<EnvReport> = Vec::new();
+    if let Some(p) = &args.publish {
+        let source = match SourceRepo::discover(root) {
+            Ok(repo) => Some(repo),
+            Err(_) if p.allow_dirty => None,
+            Err(d) => return ctx.fail(&d, EXIT_USAGE),
+        };
+        for env in &envs {
+            let Ok(loaded) = load(&WorkDir::new(root), env) else {
+                continue; // the build reports it
+            };
+            let prov = match &source {
+                Some(repo) => repo.provenance(env, &input_digests(&loaded)),
+                None => Provenance {
+                    dirty: true,
+                    ..Provenance::default()
+                },
+            };
+            if prov.dirty && !p.allow_dirty {
+                let d = Diagnostic::error(
+                    DIRTY,
+                    format!("the inputs of {env} are not committed; refusing to publish it"),
+                )
+                .help(dirty_help(&prov.source_path));
+                refused.push(refusal(env, out_base(root, args.out).join(env), d));
+            }
+            provenance.insert(env.clone(), prov);
+        }
+    }
+    let todo: Vec<String> = envs
+        .iter()
+        .filter(|e| !refused.iter().any(|r| &r.env == *e))
+        .cloned()
+        .collect();
+    let base = out_base(root, args.out);
     let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
+        .num_threads(args.jobs.unwrap_or(0))
         .build()
     {
         Ok(p) => p,
@@ -105,30 +165,68 @@ pub(super) fn cmd_build_all(
             return EXIT_USAGE;
         }
     };
-    let progress = Progress::new(envs.len(), ctx);
-    let reports = pool.install(|| {
+    let progress = Progress::new(todo.len(), ctx);
+    let mut reports = pool.install(|| {
         fleet::build_all(
             root,
-            &envs,
+            &todo,
             |env| base.join(env),
-            force,
+            args.force,
             |r| progress.done(r),
         )
     });
     progress.finish();
+    reports.extend(refused);
+    reports.sort_by(|a, b| a.env.cmp(&b.env));
+    let mut published: BTreeMap<String, Published> = BTreeMap::new();
+    if let Some(p) = &args.publish {
+        let repo = p.repo.clone().unwrap_or_else(|| root.clone());
+        for r in reports
+            .iter_mut()
+            .filter(|r| matches!(r.status, Status::Built | Status::Skipped))
+        {
+            let prov = provenance.get(&r.env).cloned().unwrap_or_default();
+            match publish_one(&repo, r, &prov) {
+                Ok(outcome) => {
+                    published.insert(r.env.clone(), outcome);
+                }
+                Err(d) => {
+                    r.status = Status::Failed;
+                    r.diagnostics.push(*d);
+                }
+            }
+        }
+    }
     let tally = Tally::of(&reports);
     match ctx.format {
         Format::Json => {
-            let v = json!({
-                "environments": reports.iter().map(fleet::report_json).collect::<Vec<_>>(),
-                "summary": tally,
-            });
-            out(&format!("{v}\n"));
+            let envs: Vec<_> = reports
+                .iter()
+                .map(|r| {
+                    let mut v = fleet::report_json(r);
+                    if let Some(p) = published.get(&r.env) {
+                        let mut pj = json!(p);
+                        pj["branch"] = json!(r.branch);
+                        pj["provenance"] = json!(provenance.get(&r.env));
+                        v["publish"] = pj;
+                    }
+                    v
+                })
+                .collect();
+            out(&format!(
+                "{}\n",
+                json!({ "environments": envs, "summary": tally })
+            ));
         }
         Format::Text => {
             for r in reports.iter().filter(|r| !r.diagnostics.is_empty()) {
                 err(&format!("== {} ({})\n", r.env, status_word(r.status)));
                 err(&diag::render_text(&r.files, &r.diagnostics, ctx.color));
+            }
+            for r in &reports {
+                if let (Some(p), Some(id)) = (published.get(&r.env), &r.build_id) {
+                    out(&publish_line(&r.env, &r.branch, id, p));
+                }
             }
             out(&summary_text(&reports, tally));
         }
@@ -140,6 +238,43 @@ pub(super) fn cmd_build_all(
     } else {
         EXIT_OK
     }
+}
+
+fn out_base(root: &Path, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(|| root.join("out"), Path::to_path_buf)
+}
+
+/// The report of an environment refused before its build.
+fn refusal(env: &str, out: PathBuf, d: Diagnostic) -> EnvReport {
+    EnvReport {
+        env: env.to_string(),
+        out,
+        status: Status::Failed,
+        build_id: None,
+        diagnostics: vec![d],
+        files: Files::default(),
+        inputs: BTreeMap::new(),
+        branch: String::new(),
+    }
+}
+
+/// Commits the tree in `r.out` (just built, or verified against its lock) to the
+/// environment's deploy branch.
+fn publish_one(
+    repo: &Path,
+    r: &EnvReport,
+    prov: &Provenance,
+) -> crate::publish::Outcome<Published> {
+    let files = read_tree(&r.out).map_err(|e| {
+        Box::new(Diagnostic::error(
+            crate::load::IO,
+            format!("cannot read back {}: {e}", r.out.display()),
+        ))
+    })?;
+    let id = r.build_id.as_deref().unwrap_or_default();
+    let deploy = Deploy::open(repo, &r.env, &r.branch)?;
+    let tree = write_files(deploy.repo(), &files)?;
+    deploy.publish(tree, &build_message(&r.env, id, GCC_VERSION, prov))
 }
 
 fn summary_text(reports: &[EnvReport], t: Tally) -> String {

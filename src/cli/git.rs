@@ -132,7 +132,7 @@ pub(super) fn cmd_build(
     EXIT_OK
 }
 
-fn publish_line(env: &str, branch: &str, build_id: &str, p: &Published) -> String {
+pub(super) fn publish_line(env: &str, branch: &str, build_id: &str, p: &Published) -> String {
     match p {
         Published::Committed { commit, parent } => format!(
             "published {env} build {} to {branch}: commit {}{}\n",

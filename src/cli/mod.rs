@@ -35,6 +35,7 @@ Examples:
   gcc build prod --commit         ... and commit the tree to the deploy branch gcc/prod
   gcc build prod --source-ref v1  compile the inputs as they are at git revision v1
   gcc build --all                 every environment, in parallel; unchanged ones are skipped
+  gcc build --all --commit        ... then publish each to its own deploy branch
   gcc pin prod good               pin the deploy branch tip as gcc/prod/good
   gcc rollback prod --to good     re-publish the pinned build's bytes as a new commit
   gcc verify prod --rebuild       check the tip against its lock and its source commit
@@ -126,7 +127,9 @@ pub enum Command {
         /// stop the others. Skips environments whose inputs are unchanged since the build
         /// in their output directory (same input digests and gcc version in its
         /// gcc.lock.json, tree intact), unless --force.
-        #[arg(long, conflicts_with_all = ["env", "source_ref", "commit"])]
+        /// With --commit, each built or up-to-date environment is then published to its
+        /// own deploy branch.
+        #[arg(long, conflicts_with_all = ["env", "source_ref", "branch"])]
         all: bool,
         /// With --all: rebuild every environment, even an up-to-date one.
         #[arg(long, requires = "all")]
@@ -362,8 +365,22 @@ pub fn run(cli: &Cli) -> u8 {
             format,
             force,
             jobs,
+            commit,
+            allow_dirty,
+            repo,
             ..
-        } => build_all::cmd_build_all(&ctx(*format), out.as_deref(), *force, *jobs),
+        } => {
+            let opts = build_all::FleetArgs {
+                out: out.as_deref(),
+                force: *force,
+                jobs: *jobs,
+                publish: commit.then_some(build_all::FleetPublish {
+                    allow_dirty: *allow_dirty,
+                    repo: repo.clone(),
+                }),
+            };
+            build_all::cmd_build_all(&ctx(*format), &opts)
+        }
         Command::Build {
             env: Some(env),
             out,
