@@ -24,6 +24,16 @@ fn repo() -> WorkDir {
     WorkDir::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The rendered files of `prod`.
+fn prod_files() -> BTreeMap<String, Vec<u8>> {
+    gcc::compile::compile(&repo(), "prod")
+        .unwrap()
+        .build
+        .unwrap()
+        .rendered
+        .files
+}
+
 /// A generated site with `nodes` nodes and `subnets` subnets, as environment `gen`.
 fn site(nodes: usize, subnets: usize) -> MemSource {
     let shape = fleet::Shape { nodes, subnets };
@@ -74,12 +84,7 @@ mod prod {
 
     #[divan::bench]
     fn write(b: Bencher) {
-        let files: BTreeMap<String, Vec<u8>> = gcc::compile::compile(&repo(), "prod")
-            .unwrap()
-            .build
-            .unwrap()
-            .rendered
-            .files;
+        let files = prod_files();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prod");
         b.with_inputs(|| {
@@ -91,12 +96,7 @@ mod prod {
     /// The output already holds exactly this tree: read back, compared, left alone.
     #[divan::bench]
     fn write_unchanged(b: Bencher) {
-        let files: BTreeMap<String, Vec<u8>> = gcc::compile::compile(&repo(), "prod")
-            .unwrap()
-            .build
-            .unwrap()
-            .rendered
-            .files;
+        let files = prod_files();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prod");
         gcc::render::write_tree(&out, &files).unwrap();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::Ctx;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Label};
 use crate::model::{Environment, Inventory, Loc};
 
 /// Code: a name that is not a DNS-1123 label.
@@ -34,6 +34,18 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 /// True for a name that is a path: it holds a separator, a NUL or a `..`, or is `.`.
 pub fn is_path_like(s: &str) -> bool {
     s.contains(['/', '\\', '\0']) || s.contains("..") || s == "."
+}
+
+/// The refusal of a name that is a path.
+fn path_escape(kind: &str, name: &str, at: Label) -> Diagnostic {
+    Diagnostic::error(
+        PATH_ESCAPE,
+        format!(
+            "{kind} name `{name}` is a path: as a file name it would leave the output directory"
+        ),
+    )
+    .at(at)
+    .help("names become file and object names in the output; use lowercase letters, digits and '-'")
 }
 
 /// A suggestion that fixes the common mistakes (case, `_`, spaces).
@@ -107,13 +119,8 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
         for (name, at) in items {
             if is_path_like(name) {
-                let d = Diagnostic::error(
-                    PATH_ESCAPE,
-                    format!("{kind} name `{name}` is a path: as a file name it would leave the output directory"),
-                )
-                .at(cx.label(at, "path, not a name"))
-                .help("names become file and object names in the output; use a DNS-1123 label (lowercase letters, digits, '-')");
-                cx.push(d);
+                let label = cx.label(at, "path, not a name");
+                cx.push(path_escape(kind, name, label));
             } else if !is_dns_label(name) {
                 let d = Diagnostic::error(
                     INVALID_NAME,
@@ -146,13 +153,8 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     for (class, sc) in &env.storage {
         let Some(at) = &sc.at else { continue };
         if is_path_like(class) {
-            let d = Diagnostic::error(
-                PATH_ESCAPE,
-                format!("storage class name `{class}` is a path: as a file name it would leave the output directory"),
-            )
-            .at(cx.key_label(at, "path, not a name"))
-            .help("names become file and object names in the output; use a Kubernetes name (lowercase letters, digits, '-', '.')");
-            cx.push(d);
+            let label = cx.key_label(at, "path, not a name");
+            cx.push(path_escape("storage class", class, label));
         } else if !is_dns_subdomain(class) {
             let d = Diagnostic::error(
                 INVALID_CLASS_NAME,
