@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::Ctx;
 use crate::catalog::{Catalog, is_service};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::model::{Environment, Loc, Provider, Service};
+use crate::model::{Environment, Loc, Profile, Provider, Service};
+use crate::plan::HPA_MIN;
 
 /// Code: a service the catalog does not have.
 pub const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
@@ -18,6 +19,9 @@ pub const MISSING_EXPORT: &str = "gcc::env::missing_export";
 pub const STORAGE_FIELD: &str = "gcc::env::storage_field";
 /// Code: more than one storage class marked `default: true`.
 pub const MULTIPLE_DEFAULTS: &str = "gcc::env::multiple_default_storage";
+/// Code (warning): in `base`, `replicas` or `autoscale` below the two replicas HA needs;
+/// gcc raises them.
+pub const BELOW_HA: &str = "gcc::env::below_ha";
 /// Code: `values` hold a literal under a key named like a password, token or key.
 pub const PLAINTEXT_SECRET: &str = "gcc::env::plaintext_secret";
 
@@ -47,6 +51,9 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
             .also(cx.label(&scale.child("max"), "max"))
             .help("min must not exceed max");
             cx.push(d);
+        }
+        if env.profile == Profile::Base {
+            below_ha(cx, name, svc, at);
         }
         plaintext_secrets(cx, name, svc, at);
     }
@@ -104,6 +111,42 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
                     cx.push(d);
                 }
             }
+        }
+    }
+}
+
+/// Warns where `base` overrides what the environment asked for: API replicas and HPA
+/// bounds below [`HPA_MIN`] would not survive the loss of a machine, so the plan raises
+/// them to it.
+fn below_ha(cx: &mut Ctx, name: &str, svc: &Service, at: &Loc) {
+    let scale = svc.autoscale.as_ref();
+    let asked = [
+        ("replicas", at.child("replicas"), svc.replicas),
+        (
+            "autoscale min",
+            at.child("autoscale").child("min"),
+            scale.and_then(|a| a.min),
+        ),
+        (
+            "autoscale max",
+            at.child("autoscale").child("max"),
+            scale.and_then(|a| a.max),
+        ),
+    ];
+    for (what, loc, value) in asked {
+        if let Some(n) = value.filter(|n| *n < HPA_MIN) {
+            let d = Diagnostic::warning(
+                BELOW_HA,
+                format!(
+                    "`{name}` {what} {n} is below the {HPA_MIN} replicas `base` needs to survive \
+                     the loss of a machine; gcc uses {HPA_MIN}"
+                ),
+            )
+            .at(cx.label(&loc, format!("raised to {HPA_MIN}")))
+            .help(format!(
+                "set it to {HPA_MIN} or more, or use profile aio for a single-node cloud"
+            ));
+            cx.push(d);
         }
     }
 }
