@@ -113,7 +113,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Compile an environment into Kubernetes manifests under out/<ENV>/.
+    /// Compile an environment (or, with --all, every one) into manifests under out/<ENV>/.
     ///
     /// Runs check, then plans (services and what they require, replicas per profile,
     /// node labels, the HA proof), emits Flux or Argo CD objects (the `target:` of the environment) and writes the tree atomically:
