@@ -117,38 +117,13 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
             return ctx.fail(&d, EXIT_USAGE);
         }
     };
-    // With --commit, environments whose inputs are not committed are refused before
-    // anything is built, as a single `build --commit` refuses before it writes.
-    let mut provenance: BTreeMap<String, Provenance> = BTreeMap::new();
-    let mut refused: Vec<EnvReport> = Vec::new();
-    if let Some(p) = &args.publish {
-        let source = match SourceRepo::discover(root) {
-            Ok(repo) => Some(repo),
-            Err(_) if p.allow_dirty => None,
-            Err(d) => return ctx.fail(&d, EXIT_USAGE),
-        };
-        for env in &envs {
-            let Ok(loaded) = load(&WorkDir::new(root), env) else {
-                continue; // the build reports it
-            };
-            let prov = match &source {
-                Some(repo) => repo.provenance(env, &input_digests(&loaded)),
-                None => Provenance {
-                    dirty: true,
-                    ..Provenance::default()
-                },
-            };
-            if prov.dirty && !p.allow_dirty {
-                let d = Diagnostic::error(
-                    DIRTY,
-                    format!("the inputs of {env} are not committed; refusing to publish it"),
-                )
-                .help(dirty_help(&prov.source_path));
-                refused.push(refusal(env, out_base(root, args.out).join(env), d));
-            }
-            provenance.insert(env.clone(), prov);
-        }
-    }
+    let (provenance, refused) = match &args.publish {
+        Some(p) => match refuse_dirty(ctx, &envs, &out_base(root, args.out), p) {
+            Ok(x) => x,
+            Err(code) => return code,
+        },
+        None => (BTreeMap::new(), Vec::new()),
+    };
     let todo: Vec<String> = envs
         .iter()
         .filter(|e| !refused.iter().any(|r| &r.env == *e))
@@ -178,25 +153,13 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
     progress.finish();
     reports.extend(refused);
     reports.sort_by(|a, b| a.env.cmp(&b.env));
-    let mut published: BTreeMap<String, Published> = BTreeMap::new();
-    if let Some(p) = &args.publish {
-        let repo = p.repo.clone().unwrap_or_else(|| root.clone());
-        for r in reports
-            .iter_mut()
-            .filter(|r| matches!(r.status, Status::Built | Status::Skipped))
-        {
-            let prov = provenance.get(&r.env).cloned().unwrap_or_default();
-            match publish_one(&repo, r, &prov) {
-                Ok(outcome) => {
-                    published.insert(r.env.clone(), outcome);
-                }
-                Err(d) => {
-                    r.status = Status::Failed;
-                    r.diagnostics.push(*d);
-                }
-            }
+    let published = match &args.publish {
+        Some(p) => {
+            let repo = p.repo.clone().unwrap_or_else(|| root.clone());
+            publish_all(&repo, &mut reports, &provenance)
         }
-    }
+        None => BTreeMap::new(),
+    };
     let tally = Tally::of(&reports);
     match ctx.format {
         Format::Json => {
@@ -238,6 +201,73 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// With --commit: the provenance of every environment that loads, and a refusal for each
+/// whose inputs are not committed (unless --allow-dirty). Refused environments are not
+/// built, as a single `build --commit` refuses before it writes.
+fn refuse_dirty(
+    ctx: &Ctx<'_>,
+    envs: &[String],
+    base: &Path,
+    p: &FleetPublish,
+) -> Result<(BTreeMap<String, Provenance>, Vec<EnvReport>), u8> {
+    let root = &ctx.cli.root;
+    let source = match SourceRepo::discover(root) {
+        Ok(repo) => Some(repo),
+        Err(_) if p.allow_dirty => None,
+        Err(d) => return Err(ctx.fail(&d, EXIT_USAGE)),
+    };
+    let mut provenance = BTreeMap::new();
+    let mut refused = Vec::new();
+    for env in envs {
+        let Ok(loaded) = load(&WorkDir::new(root), env) else {
+            continue; // the build reports it
+        };
+        let prov = match &source {
+            Some(repo) => repo.provenance(env, &input_digests(&loaded)),
+            None => Provenance {
+                dirty: true,
+                ..Provenance::default()
+            },
+        };
+        if prov.dirty && !p.allow_dirty {
+            let d = Diagnostic::error(
+                DIRTY,
+                format!("the inputs of {env} are not committed; refusing to publish it"),
+            )
+            .help(dirty_help(&prov.source_path));
+            refused.push(refusal(env, base.join(env), d));
+        }
+        provenance.insert(env.clone(), prov);
+    }
+    Ok((provenance, refused))
+}
+
+/// Publishes every built or up-to-date environment, one after another (a git repository
+/// is not shared between threads); a failure marks that environment failed.
+fn publish_all(
+    repo: &Path,
+    reports: &mut [EnvReport],
+    provenance: &BTreeMap<String, Provenance>,
+) -> BTreeMap<String, Published> {
+    let mut published = BTreeMap::new();
+    for r in reports
+        .iter_mut()
+        .filter(|r| matches!(r.status, Status::Built | Status::Skipped))
+    {
+        let prov = provenance.get(&r.env).cloned().unwrap_or_default();
+        match publish_one(repo, r, &prov) {
+            Ok(outcome) => {
+                published.insert(r.env.clone(), outcome);
+            }
+            Err(d) => {
+                r.status = Status::Failed;
+                r.diagnostics.push(*d);
+            }
+        }
+    }
+    published
 }
 
 fn out_base(root: &Path, out: Option<&Path>) -> PathBuf {
