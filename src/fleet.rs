@@ -58,6 +58,23 @@ pub struct EnvReport {
     pub branch: String,
 }
 
+impl EnvReport {
+    /// A failed environment with `diagnostics`, before anything about it is known; the
+    /// branch is the default one until its environment file is read.
+    pub fn failed(env: &str, out: &Path, diagnostics: Vec<Diagnostic>) -> Self {
+        EnvReport {
+            env: env.to_string(),
+            out: out.to_path_buf(),
+            status: Status::Failed,
+            build_id: None,
+            diagnostics,
+            files: Files::default(),
+            inputs: BTreeMap::new(),
+            branch: deploy_branch(None, None, env),
+        }
+    }
+}
+
 /// The environments of a tree: `environments/*.yaml`, by name.
 pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
     let mut envs: Vec<String> = source
@@ -74,16 +91,7 @@ pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
 /// Builds one environment of the tree at `root` into `out`, unless it is up to date
 /// there and `force` is off.
 pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
-    let mut report = EnvReport {
-        env: env.to_string(),
-        out: out.to_path_buf(),
-        status: Status::Failed,
-        build_id: None,
-        diagnostics: Vec::new(),
-        files: Files::default(),
-        inputs: BTreeMap::new(),
-        branch: deploy_branch(None, None, env),
-    };
+    let mut report = EnvReport::failed(env, out, Vec::new());
     let loaded = match load(&WorkDir::new(root), env) {
         Ok(l) => l,
         Err(Fatal(d)) => {

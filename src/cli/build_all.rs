@@ -12,7 +12,7 @@ use serde_json::json;
 use super::git::publish_line;
 use super::{Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
 use crate::compile::input_digests;
-use crate::diag::{self, Diagnostic, Files};
+use crate::diag::{self, Diagnostic};
 use crate::fleet::{self, EnvReport, Status, Tally};
 use crate::load::load;
 use crate::origin::{SourceRepo, dirty_help};
@@ -117,8 +117,9 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
             return ctx.fail(&d, EXIT_USAGE);
         }
     };
+    let base = args.out.map_or_else(|| root.join("out"), Path::to_path_buf);
     let (provenance, refused) = match &args.publish {
-        Some(p) => match refuse_dirty(ctx, &envs, &out_base(root, args.out), p) {
+        Some(p) => match refuse_dirty(ctx, &envs, &base, p) {
             Ok(x) => x,
             Err(code) => return code,
         },
@@ -129,7 +130,6 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
         .filter(|e| !refused.iter().any(|r| &r.env == *e))
         .cloned()
         .collect();
-    let base = out_base(root, args.out);
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
@@ -237,7 +237,7 @@ fn refuse_dirty(
                 format!("the inputs of {env} are not committed; refusing to publish it"),
             )
             .help(dirty_help(&prov.source_path));
-            refused.push(refusal(env, base.join(env), d));
+            refused.push(EnvReport::failed(env, &base.join(env), vec![d]));
         }
         provenance.insert(env.clone(), prov);
     }
@@ -268,24 +268,6 @@ fn publish_all(
         }
     }
     published
-}
-
-fn out_base(root: &Path, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(|| root.join("out"), Path::to_path_buf)
-}
-
-/// The report of an environment refused before its build.
-fn refusal(env: &str, out: PathBuf, d: Diagnostic) -> EnvReport {
-    EnvReport {
-        env: env.to_string(),
-        out,
-        status: Status::Failed,
-        build_id: None,
-        diagnostics: vec![d],
-        files: Files::default(),
-        inputs: BTreeMap::new(),
-        branch: String::new(),
-    }
 }
 
 /// Commits the tree in `r.out` (just built, or verified against its lock) to the
