@@ -273,41 +273,25 @@ fn a_read_only_output_directory_is_refused() {
 #[test]
 fn a_file_standing_where_a_directory_must_go_fails_cleanly() {
     let site = Site::new();
-    // The output's parent is a file.
-    fs::write(site.path("out/blocker"), "a file").unwrap();
-    let o = gcc(
-        site.root(),
-        &[
-            "build",
-            "aio",
-            "--out",
-            site.path("out/blocker/aio").to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("gcc::build::write_failed"));
-    assert_eq!(
-        fs::read_to_string(site.path("out/blocker")).unwrap(),
-        "a file"
-    );
-    fs::remove_file(site.path("out/blocker")).unwrap();
-    // The output itself is a file: refused, not replaced.
-    fs::write(site.path("out/plain"), "a file").unwrap();
-    let o = gcc(
-        site.root(),
-        &[
-            "build",
-            "aio",
-            "--out",
-            site.path("out/plain").to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(squash(&text(&o.stderr)).contains("existsandisnotadirectory"));
-    assert_eq!(
-        fs::read_to_string(site.path("out/plain")).unwrap(),
-        "a file"
-    );
-    fs::remove_file(site.path("out/plain")).unwrap();
+    // The output's parent is a file; then the output itself is a file (refused, not
+    // replaced). Either way: exit 2, the error, the file as it was.
+    for (file, out, message) in [
+        ("out/blocker", "out/blocker/aio", "gcc::build::write_failed"),
+        ("out/plain", "out/plain", "existsandisnotadirectory"),
+    ] {
+        fs::write(site.path(file), "a file").unwrap();
+        let o = gcc(
+            site.root(),
+            &["build", "aio", "--out", site.path(out).to_str().unwrap()],
+        );
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        assert!(
+            squash(&text(&o.stderr)).contains(message),
+            "{}",
+            text(&o.stderr)
+        );
+        assert_eq!(fs::read_to_string(site.path(file)).unwrap(), "a file");
+        fs::remove_file(site.path(file)).unwrap();
+    }
     site.assert_intact();
 }
