@@ -90,7 +90,7 @@ mod prod {
         b.with_inputs(|| {
             let _ = std::fs::remove_dir_all(&out);
         })
-        .bench_values(|()| gcc::render::write_tree(&out, black_box(&files)).unwrap());
+        .bench_values(|()| gcc::ops::outdir::write_tree(&out, black_box(&files)).unwrap());
     }
 
     /// The output already holds exactly this tree: read back, compared, left alone.
@@ -99,8 +99,8 @@ mod prod {
         let files = prod_files();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prod");
-        gcc::render::write_tree(&out, &files).unwrap();
-        b.bench(|| gcc::render::write_tree(&out, black_box(&files)).unwrap());
+        gcc::ops::outdir::write_tree(&out, &files).unwrap();
+        b.bench(|| gcc::ops::outdir::write_tree(&out, black_box(&files)).unwrap());
     }
 
     /// load → check → plan → emit → render, no write.

@@ -15,8 +15,9 @@ use serde::Serialize;
 use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
+use crate::ops::outdir::{Placement, read_tree, tidy, write_tree};
 use crate::origin::deploy_branch;
-use crate::render::{GCC_VERSION, LOCK_FILE, read_tree, write_failed, write_tree};
+use crate::render::{GCC_VERSION, LOCK_FILE};
 use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
 
@@ -89,8 +90,15 @@ pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
 }
 
 /// Builds one environment of the tree at `root` into `out`, unless it is up to date
-/// there and `force` is off.
-pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
+/// there and `force` is off. `placement` says where outputs may not go; the
+/// environment's own inputs are added to it before anything is written.
+pub fn build_env(
+    root: &Path,
+    env: &str,
+    out: &Path,
+    force: bool,
+    placement: &Placement,
+) -> EnvReport {
     let mut report = EnvReport::failed(env, out, Vec::new());
     let loaded = match load(&WorkDir::new(root), env) {
         Ok(l) => l,
@@ -101,7 +109,19 @@ pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
     };
     report.inputs = input_digests(&loaded);
     report.branch = deploy_branch(None, Some(&loaded), env);
+    let mut placement = placement.clone();
+    for rel in report.inputs.keys() {
+        placement.input(root, rel);
+    }
+    if let Err(d) = placement.check(&[(env, out)]) {
+        report.diagnostics.push(*d);
+        return report;
+    }
     if !force && let Some(id) = up_to_date(out, &report.inputs) {
+        if let Err(e) = tidy(out) {
+            report.diagnostics.push(e.diagnostic(out));
+            return report;
+        }
         report.status = Status::Skipped;
         report.build_id = Some(id);
         return report;
@@ -116,7 +136,7 @@ pub fn build_env(root: &Path, env: &str, out: &Path, force: bool) -> EnvReport {
                 report.status = Status::Built;
                 report.build_id = Some(build.rendered.build_id);
             }
-            Err(e) => report.diagnostics.push(write_failed(out, &e)),
+            Err(e) => report.diagnostics.push(e.diagnostic(out)),
         },
     }
     if !report.diagnostics.is_empty() {
@@ -133,11 +153,12 @@ pub fn build_all(
     envs: &[String],
     out_for: impl Fn(&str) -> PathBuf + Sync,
     force: bool,
+    placement: &Placement,
     on_done: impl Fn(&EnvReport) + Sync,
 ) -> Vec<EnvReport> {
     envs.par_iter()
         .map(|env| {
-            let report = build_env(root, env, &out_for(env), force);
+            let report = build_env(root, env, &out_for(env), force, placement);
             on_done(&report);
             report
         })

@@ -13,6 +13,7 @@ pub mod emit;
 pub mod fleet;
 pub mod load;
 pub mod model;
+pub mod ops;
 pub mod origin;
 pub mod plan;
 pub mod publish;

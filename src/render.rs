@@ -1,20 +1,16 @@
 //! Stage 5, render: objects → canonical YAML files, `kustomization.yaml`, hashes, the
-//! lock file and the build id; and the atomic write of the tree.
+//! lock file and the build id. Writing the tree is `ops::outdir`.
 //!
 //! Canonical YAML: `apiVersion`, `kind`, `metadata` (`name`, `namespace`, `labels`,
 //! `annotations`, then the rest), `spec`, then the remaining keys; every other map
 //! sorted by key; LF line ends; one trailing newline. The emitter is serde-saphyr, which
 //! quotes every string a YAML 1.1 reader (kubectl) would misread.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use walkdir::WalkDir;
 
 use crate::emit::{Emitted, Section};
 use crate::plan::Plan;
@@ -260,140 +256,6 @@ fn lock_json(
     })
 }
 
-/// Code: the output tree could not be written.
-pub const WRITE_FAILED: &str = "gcc::build::write_failed";
-
-/// The diagnostic for a [`write_tree`] that failed: nothing in `dir` was changed.
-pub fn write_failed(dir: &Path, e: &io::Error) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(WRITE_FAILED, format!("cannot write {}: {e}", dir.display()))
-        .help("nothing was changed in the output directory; fix the path or its permissions and build again")
-}
-
-/// Every regular file under `dir`, by `/`-separated relative path. A symbolic link
-/// anywhere in the tree is an error: gcc never writes one.
-pub fn read_tree(dir: &Path) -> io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut files = BTreeMap::new();
-    for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
-        let entry = entry.map_err(io::Error::other)?;
-        let kind = entry.file_type();
-        if kind.is_symlink() {
-            return Err(io::Error::other(format!(
-                "{} is a symbolic link",
-                entry.path().display()
-            )));
-        }
-        if !kind.is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .map_err(io::Error::other)?
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.insert(rel, std::fs::read(entry.path())?);
-    }
-    Ok(files)
-}
-
-/// Writes `files` as the whole content of `dir`, atomically: the new tree is written
-/// beside it (`.<name>.new`), then swapped in with two renames; the old tree is removed
-/// last. A failure before the swap leaves `dir` untouched and removes the partial tree.
-/// A `dir` that already holds exactly `files` is left alone.
-pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> io::Result<()> {
-    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(io::Error::other(format!(
-            "output directory {} is a symbolic link; gcc writes only real directories",
-            dir.display()
-        )));
-    }
-    if fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
-        return Err(io::Error::other(format!(
-            "{} exists and is not a directory; gcc replaces only its own output trees",
-            dir.display()
-        )));
-    }
-    if read_tree(dir).is_ok_and(|old| &old == files) {
-        return Ok(()); // already this tree: no churn for file watchers, no write at all
-    }
-    let name = dir
-        .file_name()
-        .ok_or_else(|| io::Error::other(format!("output directory {} has no name", dir.display())))?
-        .to_string_lossy()
-        .into_owned();
-    let parent = dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let parent = if parent.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        parent
-    };
-    fs::create_dir_all(&parent)?;
-    // Mode bits are honoured even by root: a tree marked read-only is not replaced, and
-    // an old tree that could not be removed after the swap would leave two trees behind.
-    let old_dirs = WalkDir::new(dir).into_iter().filter_map(Result::ok);
-    for d in std::iter::once(parent.clone()).chain(
-        old_dirs
-            .filter(|e| e.file_type().is_dir())
-            .map(|e| e.into_path()),
-    ) {
-        if fs::metadata(&d).is_ok_and(|m| m.permissions().readonly()) {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} is read-only", d.display()),
-            ));
-        }
-    }
-    let staging = parent.join(format!(".{name}.new"));
-    let old = parent.join(format!(".{name}.old"));
-    for leftover in [&staging, &old] {
-        if fs::symlink_metadata(leftover).is_ok() {
-            fs::remove_dir_all(leftover)?;
-        }
-    }
-    let result = (|| {
-        let mut dirs = BTreeSet::new();
-        for path in files.keys() {
-            validate_output_path(path).map_err(io::Error::other)?;
-            if let Some((d, _)) = path.rsplit_once('/') {
-                dirs.insert(d.to_string());
-            }
-        }
-        fs::create_dir_all(&staging)?;
-        for d in dirs {
-            fs::create_dir_all(staging.join(d))?;
-        }
-        for (path, bytes) in files {
-            fs::write(staging.join(path), bytes)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    let had_old = fs::symlink_metadata(dir).is_ok();
-    if had_old && let Err(e) = fs::rename(dir, &old) {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    if let Err(e) = fs::rename(&staging, dir) {
-        if had_old {
-            let _ = fs::rename(&old, dir);
-        }
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    if had_old {
-        fs::remove_dir_all(&old)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,57 +272,6 @@ mod tests {
             y,
             "apiVersion: v1\nkind: K\nmetadata:\n  name: \"n\"\n  namespace: ns\n  labels:\n    x: \"y\"\nspec:\n  a: \"on\"\n  b: \"no\"\n  c: \"0777\"\ndata:\n  k: \"1_000\"\n"
         );
-    }
-
-    #[test]
-    fn read_tree_refuses_symbolic_links() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("a")).unwrap();
-        fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
-        let files = read_tree(dir.path()).unwrap();
-        assert_eq!(files.keys().collect::<Vec<_>>(), ["a/x.yaml"]);
-        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("a/y.yaml")).unwrap();
-        assert!(read_tree(dir.path()).is_err());
-    }
-
-    #[test]
-    fn an_identical_tree_is_not_rewritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("env");
-        let files = BTreeMap::from([("a/x.yaml".to_string(), b"x".to_vec())]);
-        write_tree(&out, &files).unwrap();
-        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
-        let before = inode(&out.join("a/x.yaml"));
-        write_tree(&out, &files).unwrap();
-        assert_eq!(
-            inode(&out.join("a/x.yaml")),
-            before,
-            "same file, not a new one"
-        );
-        let changed = BTreeMap::from([("a/x.yaml".to_string(), b"y".to_vec())]);
-        write_tree(&out, &changed).unwrap();
-        assert_eq!(fs::read(out.join("a/x.yaml")).unwrap(), b"y");
-    }
-
-    #[test]
-    fn a_write_failing_half_way_leaves_the_old_tree_and_no_staging() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("env");
-        let old = BTreeMap::from([("kept.yaml".to_string(), b"old".to_vec())]);
-        write_tree(&out, &old).unwrap();
-        // `a` is written as a file, then `a/b` needs `a` to be a directory.
-        let clash = BTreeMap::from([
-            ("a".to_string(), b"file".to_vec()),
-            ("a/b".to_string(), b"under it".to_vec()),
-            ("z.yaml".to_string(), b"never reached".to_vec()),
-        ]);
-        assert!(write_tree(&out, &clash).is_err());
-        assert_eq!(fs::read(out.join("kept.yaml")).unwrap(), b"old");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["env"], "no staging tree left behind");
     }
 
     #[test]
@@ -497,35 +308,5 @@ mod tests {
             build_id([]),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-    }
-
-    #[test]
-    fn write_tree_replaces_and_refuses_symlinks() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("prod");
-        let mut files = BTreeMap::new();
-        files.insert("a/x.yaml".to_string(), b"1\n".to_vec());
-        write_tree(&out, &files).unwrap();
-        fs::write(out.join("stale.yaml"), "old").unwrap();
-        files.insert("b.yaml".to_string(), b"2\n".to_vec());
-        write_tree(&out, &files).unwrap();
-        assert!(!out.join("stale.yaml").exists());
-        assert_eq!(fs::read(out.join("b.yaml")).unwrap(), b"2\n");
-        let names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("prod")]);
-        #[cfg(unix)]
-        {
-            let link = tmp.path().join("link");
-            std::os::unix::fs::symlink(&out, &link).unwrap();
-            assert!(write_tree(&link, &files).is_err());
-        }
-        // A file where a directory must go: the old tree survives.
-        let mut bad = files.clone();
-        bad.insert("../escape.yaml".into(), vec![]);
-        assert!(write_tree(&out, &bad).is_err());
-        assert_eq!(fs::read(out.join("b.yaml")).unwrap(), b"2\n");
     }
 }

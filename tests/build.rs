@@ -26,7 +26,7 @@ fn build_example(env: &str) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) {
-    gcc::render::write_tree(dir, files).unwrap();
+    gcc::ops::outdir::write_tree(dir, files).unwrap();
 }
 
 #[test]

@@ -138,12 +138,21 @@ fn unchanged_environments_are_skipped_unless_forced() {
 
     // A tampered or half-deleted output is rebuilt, never trusted.
     fs::write(root.join("out/aio/kustomization.yaml"), "edited by hand\n").unwrap();
-    fs::remove_file(root.join("out/prod/gcc.lock.json")).unwrap();
+    fs::remove_file(root.join("out/prod/kustomization.yaml")).unwrap();
     let (_, s) = statuses(root, &[]);
     assert_eq!(
         s,
         serde_json::json!({"aio": "built", "argocd": "skipped", "prod": "built"})
     );
+    // Without its lock, nothing says the tree is gcc's: refused, left as it is.
+    fs::remove_file(root.join("out/prod/gcc.lock.json")).unwrap();
+    let (code, s) = statuses(root, &["--force"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(s["prod"], "failed");
+    assert!(root.join("out/prod/kustomization.yaml").is_file());
+    fs::remove_dir_all(root.join("out/prod")).unwrap();
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(s["prod"], "built");
 
     // Another gcc version built it: rebuilt.
     let lock = root.join("out/argocd/gcc.lock.json");

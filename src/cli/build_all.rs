@@ -15,9 +15,10 @@ use crate::compile::input_digests;
 use crate::diag::{self, Diagnostic};
 use crate::fleet::{self, EnvReport, Status, Tally};
 use crate::load::load;
+use crate::ops::outdir::{Placement, read_tree};
 use crate::origin::{SourceRepo, dirty_help};
 use crate::publish::{DIRTY, Deploy, Provenance, Published, build_message, write_files};
-use crate::render::{GCC_VERSION, read_tree};
+use crate::render::GCC_VERSION;
 use crate::source::WorkDir;
 
 /// `build --all --commit` options.
@@ -118,6 +119,18 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
         }
     };
     let base = args.out.map_or_else(|| root.join("out"), Path::to_path_buf);
+    let mut placement = Placement::for_root(root);
+    if let Some(repo) = args.publish.as_ref().and_then(|p| p.repo.as_ref()) {
+        placement.repository(repo);
+    }
+    let outs: Vec<(String, PathBuf)> = envs.iter().map(|e| (e.clone(), base.join(e))).collect();
+    let named: Vec<(&str, &Path)> = outs
+        .iter()
+        .map(|(e, d)| (e.as_str(), d.as_path()))
+        .collect();
+    if let Err(d) = placement.check(&named) {
+        return ctx.fail(&d, EXIT_USAGE);
+    }
     let (provenance, refused) = match &args.publish {
         Some(p) => match refuse_dirty(ctx, &envs, &base, p) {
             Ok(x) => x,
@@ -147,6 +160,7 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
             &todo,
             |env| base.join(env),
             args.force,
+            &placement,
             |r| progress.done(r),
         )
     });

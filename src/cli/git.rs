@@ -14,12 +14,13 @@ use crate::compile::{compile, input_digests};
 use crate::diag::{self, Diagnostic};
 use crate::diff;
 use crate::load::{Fatal, load};
+use crate::ops::outdir::{Placement, write_tree};
 use crate::origin::{SourceRepo, deploy_branch, dirty_help};
 use crate::publish::{
     self, DIRTY, Deploy, Outcome, Provenance, Published, build_message, commit_files,
     rollback_message, short, utc, write_files,
 };
-use crate::render::{GCC_VERSION, write_tree};
+use crate::render::GCC_VERSION;
 use crate::report;
 use crate::source::{Source, WorkDir};
 use crate::verify::{self, MISMATCH, Verification, compare, verify_files};
@@ -90,8 +91,18 @@ pub(super) fn cmd_build(
     let dir = out_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("out").join(env));
+    let mut placement = Placement::for_root(root);
+    if let Some(repo) = publish.and_then(|p| p.deploy.repo.as_ref()) {
+        placement.repository(repo);
+    }
+    for rel in input_digests(&compiled.loaded).keys() {
+        placement.input(root, rel);
+    }
+    if let Err(d) = placement.check(&[(env, &dir)]) {
+        return ctx.fail(&d, EXIT_USAGE);
+    }
     if let Err(e) = write_tree(&dir, &build.rendered.files) {
-        return ctx.fail(&crate::render::write_failed(&dir, &e), EXIT_USAGE);
+        return ctx.fail(&e.diagnostic(&dir), EXIT_USAGE);
     }
     let shown = dir.display().to_string();
     let mut published = None;

@@ -1,0 +1,384 @@
+//! What gcc never does (README.md, "What gcc never does"): replace what it did not
+//! write, read outside the source tree, publish where a build does not belong. Each
+//! test runs the attack or the slip, asserts the refusal (exit 2, the code, the path
+//! named) and that nothing changed: a checksum of the whole site, `.git` included, and
+//! `git for-each-ref`, before and after.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{repo, text};
+use tempfile::TempDir;
+
+/// A git repository holding the bundled example, committed, with one good aio build in
+/// out/aio; the process runs inside it, so `--out .` means the repository.
+struct Site {
+    dir: TempDir,
+    home: TempDir,
+}
+
+/// Everything under a directory: path → sha256 of the bytes (or of the link target),
+/// with directories listed too, so that an emptied directory counts as a change.
+type Snapshot = (BTreeMap<String, String>, String);
+
+impl Site {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["environments", "inventory"] {
+            for (rel, bytes) in common::read_tree(&repo().join(sub)) {
+                let to = dir.path().join(sub).join(rel);
+                fs::create_dir_all(to.parent().unwrap()).unwrap();
+                fs::write(to, bytes).unwrap();
+            }
+        }
+        fs::write(dir.path().join(".gitignore"), "out/\n").unwrap();
+        let site = Site {
+            dir,
+            home: tempfile::tempdir().unwrap(),
+        };
+        site.git(&["init", "-q", "-b", "main"]);
+        site.git(&["config", "user.name", "Ops"]);
+        site.git(&["config", "user.email", "ops@example.net"]);
+        site.git(&["add", "-A"]);
+        site.git(&["commit", "-q", "-m", "inputs"]);
+        site.ok(&["build", "aio"]);
+        site
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(self.root())
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+        text(&o.stdout).trim_end().to_string()
+    }
+
+    /// gcc run inside the site (`-C .`), with an isolated HOME.
+    fn gcc(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gcc"))
+            .current_dir(self.root())
+            .args(["-C", "."])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.gcc(args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "gcc {args:?}: {}",
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        (checksums(self.root()), self.git(&["for-each-ref"]))
+    }
+
+    /// Runs gcc and asserts exit 2, `code` and every one of `named` on stderr, and that
+    /// nothing under the site or in its refs changed.
+    fn refused(&self, args: &[&str], code: &str, named: &[&str]) -> String {
+        self.refused_beside(args, code, named, &[])
+    }
+
+    /// [`Site::refused`], also asserting that the directories `beside` did not change.
+    fn refused_beside(
+        &self,
+        args: &[&str],
+        code: &str,
+        named: &[&str],
+        beside: &[&Path],
+    ) -> String {
+        let before = self.snapshot();
+        let outside: Vec<_> = beside.iter().map(|d| checksums(d)).collect();
+        let o = self.gcc(args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "gcc {args:?}:\n{err}");
+        assert!(err.contains(code), "no {code} in:\n{err}");
+        for n in named {
+            assert!(
+                squash(&err).contains(&squash(n)),
+                "`{n}` not named in:\n{err}"
+            );
+        }
+        let after = self.snapshot();
+        assert_eq!(
+            changes(&before.0, &after.0),
+            Vec::<String>::new(),
+            "gcc {args:?} changed the site"
+        );
+        assert_eq!(after.1, before.1, "gcc {args:?} changed the refs");
+        for (d, sums) in beside.iter().zip(outside) {
+            let now = checksums(d);
+            assert_eq!(
+                changes(&sums, &now),
+                Vec::<String>::new(),
+                "gcc {args:?} changed {}",
+                d.display()
+            );
+        }
+        err
+    }
+}
+
+/// The paths added, removed or changed between two checksums.
+fn changes(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}: {:?} -> {:?}", a.get(k), b.get(k)))
+        .collect()
+}
+
+fn checksums(dir: &Path) -> BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let t = e.file_type();
+            let sum = if t.is_symlink() {
+                format!("link {}", fs::read_link(e.path()).unwrap().display())
+            } else if t.is_file() {
+                hex::encode(Sha256::digest(fs::read(e.path()).unwrap()))
+            } else {
+                "dir".into()
+            };
+            (rel, sum)
+        })
+        .collect()
+}
+
+/// Text without whitespace or miette's gutter, so a message matches however it wrapped.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '│')
+        .collect()
+}
+
+const OVERLAP: &str = "gcc::build::output_overlaps";
+const NOT_OURS: &str = "gcc::build::not_gcc_output";
+
+#[test]
+fn out_may_not_be_the_repository_or_hold_it() {
+    let site = Site::new();
+    fs::write(site.path("uncommitted.txt"), "work in progress").unwrap();
+    let root = site.root().to_str().unwrap().to_string();
+    site.refused(
+        &["build", "prod", "--out", &root],
+        OVERLAP,
+        &["it is the source root"],
+    );
+    site.refused(
+        &["build", "prod", "--out", "."],
+        OVERLAP,
+        &["it is the source root"],
+    );
+    let parent = site.root().parent().unwrap().to_str().unwrap().to_string();
+    site.refused(
+        &["build", "prod", "--out", &parent],
+        OVERLAP,
+        &["it holds the source root"],
+    );
+}
+
+#[test]
+fn out_may_not_be_a_git_directory_or_inside_one() {
+    let site = Site::new();
+    site.refused(
+        &["build", "prod", "--out", ".git"],
+        OVERLAP,
+        &["it is", "git directory"],
+    );
+    site.refused(
+        &["build", "prod", "--out", ".git/refs"],
+        OVERLAP,
+        &["inside", "git directory"],
+    );
+    // A deploy repository named with --repo is kept just the same.
+    let deploy = tempfile::tempdir().unwrap();
+    git2_init(deploy.path());
+    let git = deploy.path().join(".git");
+    site.refused_beside(
+        &[
+            "build",
+            "prod",
+            "--commit",
+            "--repo",
+            deploy.path().to_str().unwrap(),
+            "--out",
+            git.to_str().unwrap(),
+        ],
+        OVERLAP,
+        &["the git directory of the deploy repository"],
+        &[deploy.path()],
+    );
+}
+
+fn git2_init(dir: &Path) {
+    let o = Command::new("git")
+        .args(["init", "-q"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+#[test]
+fn out_may_not_be_an_input_directory() {
+    let site = Site::new();
+    fs::write(site.path("environments/wip.yaml"), "# not committed yet\n").unwrap();
+    for (out, named) in [
+        ("inventory", "it is the input directory inventory/"),
+        ("environments", "it is the input directory environments/"),
+        (
+            "inventory/generated",
+            "it is inside the input directory inventory/",
+        ),
+        ("out/../environments", "environments/"),
+    ] {
+        site.refused(&["build", "prod", "--out", out], OVERLAP, &[named, out]);
+    }
+    assert!(site.path("environments/wip.yaml").exists());
+}
+
+#[test]
+fn out_may_not_replace_a_directory_gcc_did_not_write() {
+    let site = Site::new();
+    let userdata = tempfile::tempdir().unwrap();
+    fs::create_dir(userdata.path().join("photos")).unwrap();
+    fs::write(userdata.path().join("photos/cat.jpg"), "meow").unwrap();
+    let target = userdata.path().to_str().unwrap();
+    site.refused_beside(
+        &["build", "prod", "--out", target],
+        NOT_OURS,
+        &[target, "no gcc.lock.json", "`photos/cat.jpg`"],
+        &[userdata.path()],
+    );
+    // A gcc tree with a stranger in it: the stranger is named, and kept.
+    fs::write(site.path("out/aio/notes.md"), "my notes").unwrap();
+    fs::write(site.path("environments/aio.yaml"), {
+        let mut s = fs::read_to_string(site.path("environments/aio.yaml")).unwrap();
+        s.push_str("# changed, so the tree differs\n");
+        s
+    })
+    .unwrap();
+    site.refused(
+        &["build", "aio"],
+        NOT_OURS,
+        &["out/aio", "`notes.md`", "holds files gcc did not write"],
+    );
+    // In a fleet, aio fails on its own (the other environments build) and is kept.
+    let aio = checksums(&site.path("out/aio"));
+    let o = site.gcc(&["build", "--all"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("`notes.md`"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        changes(&aio, &checksums(&site.path("out/aio"))),
+        Vec::<String>::new()
+    );
+    // A gcc output, even an edited one, is gcc's to replace.
+    fs::remove_file(site.path("out/aio/notes.md")).unwrap();
+    fs::write(site.path("out/aio/kustomization.yaml"), "edited").unwrap();
+    site.ok(&["build", "aio"]);
+    // An empty directory is fine too.
+    let empty = tempfile::tempdir().unwrap();
+    site.ok(&["build", "aio", "--out", empty.path().to_str().unwrap()]);
+    assert!(empty.path().join("gcc.lock.json").is_file());
+}
+
+#[test]
+fn a_fleet_whose_outputs_would_replace_inputs_is_refused_before_anything_moves() {
+    let site = Site::new();
+    fs::copy(
+        site.path("environments/aio.yaml"),
+        site.path("environments/inventory.yaml"),
+    )
+    .unwrap();
+    // `--out .` puts environment `inventory` into ./inventory: refused, and so is the
+    // whole run; aio's output (./aio) is not written either.
+    site.refused(
+        &["build", "--all", "--out", "."],
+        OVERLAP,
+        &[
+            "refusing to write inventory into",
+            "it is the input directory inventory/",
+        ],
+    );
+    assert!(!site.path("aio").exists());
+}
+
+#[test]
+fn leftover_staging_trees_are_cleaned_even_when_nothing_changed() {
+    let site = Site::new();
+    let tree = common::read_tree(&site.path("out/aio"));
+    // What a build killed mid-write leaves beside the output: staging (lock first) and
+    // an old tree half removed (lock last).
+    for leftover in ["out/.aio.new", "out/.aio.old"] {
+        fs::create_dir_all(site.path(leftover).join("cluster")).unwrap();
+        fs::write(site.path(leftover).join("gcc.lock.json"), "{\"partial").unwrap();
+        fs::write(site.path(leftover).join("cluster/x.yaml"), "x").unwrap();
+    }
+    site.ok(&["build", "aio"]);
+    assert_eq!(names(&site.path("out")), ["aio"]);
+    assert_eq!(
+        common::read_tree(&site.path("out/aio")),
+        tree,
+        "the tree itself untouched"
+    );
+    // The fleet's up-to-date skip cleans them too.
+    site.ok(&["build", "--all"]);
+    fs::create_dir_all(site.path("out/.aio.new/cluster")).unwrap();
+    let o = site.ok(&["build", "--all"]);
+    assert!(o.contains("up to date"), "{o}");
+    assert!(!site.path("out/.aio.new").exists());
+    // A `.aio.new` gcc did not leave is refused, not removed.
+    fs::create_dir_all(site.path("out/.aio.new")).unwrap();
+    fs::write(site.path("out/.aio.new/mine.txt"), "mine").unwrap();
+    site.refused(&["build", "aio"], NOT_OURS, &["out/.aio.new", "`mine.txt`"]);
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
