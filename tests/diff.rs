@@ -267,7 +267,7 @@ fn moving_a_dhcp_pool_changes_inputs_but_no_object_and_a_vip_pool_changes_metall
     let inv = replace(
         &example(INV),
         "{ name: primary, start: 10.20.2.10, end: 10.20.2.50 }",
-        "{ name: primary, start: 10.20.2.60, end: 10.20.2.99 }",
+        "{ name: primary, start: 10.20.2.100, end: 10.20.2.150 }",
     );
     let d = diff(
         "prod",
@@ -281,7 +281,7 @@ fn moving_a_dhcp_pool_changes_inputs_but_no_object_and_a_vip_pool_changes_metall
     let f = fields(&d, "IPAddressPool metallb-system/primary");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].1, "\"10.20.2.10-10.20.2.50\"");
-    assert_eq!(f[0].2, "\"10.20.2.60-10.20.2.99\"");
+    assert_eq!(f[0].2, "\"10.20.2.100-10.20.2.150\"");
 }
 
 #[test]
