@@ -81,7 +81,7 @@ pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
     let mut envs: Vec<String> = source
         .list(ENVIRONMENTS_DIR)?
         .into_iter()
-        .filter(|(_, kind)| *kind == EntryKind::File)
+        .filter(|(_, kind)| matches!(kind, EntryKind::File | EntryKind::Outside))
         .filter_map(|(name, _)| name.strip_suffix(".yaml").map(str::to_string))
         .filter(|name| !name.is_empty() && !name.starts_with('.'))
         .collect();

@@ -20,6 +20,8 @@ pub const NUL_BYTE: &str = "gcc::load::nul_byte";
 pub const CRLF: &str = "gcc::load::crlf";
 /// Code: the environment asked for does not exist (a usage error).
 pub const UNKNOWN_ENVIRONMENT: &str = "gcc::load::unknown_environment";
+/// Code: an input is a symbolic link that leaves the source tree.
+pub const LINK_OUTSIDE: &str = "gcc::load::link_outside";
 /// Code: a file could not be read.
 pub const IO: &str = "gcc::load::io";
 /// Code: the environment names an inventory that does not exist.
@@ -109,6 +111,7 @@ pub fn load(source: &dyn Source, env: &str) -> Result<Loaded, Fatal> {
         ..Loaded::default()
     };
     let env_path = format!("environments/{env}.yaml");
+    refuse_outside(source, &env_path)?;
     if !is_plain_name(env) || source.kind(&env_path) != Some(EntryKind::File) {
         let known = list_names(source, "environments", EntryKind::File);
         let help = if known.is_empty() {
@@ -150,6 +153,10 @@ fn load_inventory(
     let file_path = format!("inventory/{name}.yaml");
     let dir_path = format!("inventory/{name}");
     let plain = is_plain_name(name);
+    if plain {
+        refuse_outside(source, &file_path)?;
+        refuse_outside(source, &dir_path)?;
+    }
     let as_file = plain && source.kind(&file_path) == Some(EntryKind::File);
     let as_dir = plain && source.kind(&dir_path) == Some(EntryKind::Dir);
     let paths = match (as_file, as_dir) {
@@ -222,6 +229,7 @@ fn collect_yaml(source: &dyn Source, dir: &str, out: &mut Vec<String>) -> Result
             EntryKind::Dir => collect_yaml(source, &path, out)?,
             EntryKind::File if name.ends_with(".yaml") || name.ends_with(".yml") => out.push(path),
             EntryKind::File => {}
+            EntryKind::Outside => refuse_outside(source, &path)?,
         }
     }
     Ok(())
@@ -238,11 +246,33 @@ fn list_names(source: &dyn Source, dir: &str, kind: EntryKind) -> Vec<String> {
         .filter_map(|(n, _)| match kind {
             EntryKind::File => n.strip_suffix(".yaml").map(str::to_string),
             EntryKind::Dir => Some(n),
+            EntryKind::Outside => None,
         })
         .collect()
 }
 
+/// Refuses `path` when it is a symbolic link that leaves the source tree: the link is
+/// named, its target's content never read.
+fn refuse_outside(source: &dyn Source, path: &str) -> Result<(), Fatal> {
+    if source.kind(path) != Some(EntryKind::Outside) {
+        return Ok(());
+    }
+    match source.read_limited(path, 0) {
+        Err(e) => Err(io_error(path, &e)),
+        Ok(_) => Ok(()),
+    }
+}
+
 fn io_error(path: &str, err: &std::io::Error) -> Fatal {
+    if let Some(link) = crate::source::LinkOutside::of(err) {
+        return Fatal(Box::new(
+            Diagnostic::error(LINK_OUTSIDE, format!("refusing to read {path}: {link}")).help(
+                "gcc follows symbolic links only inside the source tree, the same in the \
+                       working directory and in git; copy the file in, or point the link at a \
+                       file inside the tree",
+            ),
+        ));
+    }
     Fatal(Box::new(
         Diagnostic::error(IO, format!("cannot read {path}: {err}"))
             .help("check that the file exists and is readable"),

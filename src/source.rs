@@ -4,10 +4,15 @@
 //! system. Three trees: the working directory ([`WorkDir`]), a git revision read
 //! straight from the object database ([`GitRev`]: no checkout, no work tree), and an
 //! in-memory map ([`MemSource`], for tests and generated fleets).
+//!
+//! Symbolic links follow one rule in every tree, so that a work tree and its commit
+//! build the same: a link whose target, taken relative to the link, stays inside the
+//! tree is followed; one that leaves it (or is absolute) is [`EntryKind::Outside`], and
+//! reading it is refused without ever opening the target.
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// What a path in a [`Source`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -16,6 +21,101 @@ pub enum EntryKind {
     File,
     /// A directory.
     Dir,
+    /// A symbolic link that leaves the tree: never followed, never read.
+    Outside,
+}
+
+/// The error a read of an [`EntryKind::Outside`] path returns (inside an `io::Error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOutside {
+    /// The link, as a path in the tree.
+    pub link: String,
+    /// What it points to, as written in the link.
+    pub target: String,
+}
+
+impl std::fmt::Display for LinkOutside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is a symbolic link to `{}`, outside the source tree",
+            self.link, self.target
+        )
+    }
+}
+
+impl std::error::Error for LinkOutside {}
+
+impl LinkOutside {
+    /// The `LinkOutside` an I/O error carries, if it is one.
+    pub fn of(e: &io::Error) -> Option<&LinkOutside> {
+        e.get_ref()?.downcast_ref::<LinkOutside>()
+    }
+
+    fn error(self) -> io::Error {
+        io::Error::new(io::ErrorKind::PermissionDenied, self)
+    }
+}
+
+/// What one path of a tree is, the last component not followed.
+enum Node {
+    /// A file, a directory, or nothing (the caller finds out which).
+    Plain,
+    /// A symbolic link with this target text.
+    Link(String),
+}
+
+/// Where `path` leads once every link on the way is followed: a path inside the tree,
+/// or the first link that leaves it. `lookup` says what a path is without following it.
+fn resolve(
+    path: &str,
+    lookup: impl Fn(&str) -> io::Result<Node>,
+) -> io::Result<Result<String, LinkOutside>> {
+    validate_rel_path(path)?;
+    let mut todo: std::collections::VecDeque<String> =
+        path.split('/').map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(seg) = todo.pop_front() {
+        match seg.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop(); // only ever reached through a link: checked below
+                continue;
+            }
+            _ => done.push(seg),
+        }
+        let here = done.join("/");
+        let Node::Link(target) = lookup(&here)? else {
+            continue;
+        };
+        hops += 1;
+        if hops > 40 {
+            return Err(io::Error::other(format!(
+                "{path}: too many levels of symbolic links"
+            )));
+        }
+        done.pop();
+        // The target must stay inside at every step: `a/../../x` leaves even if it
+        // comes back, and an absolute target is outside by definition.
+        let mut depth = done.len() as isize;
+        let escapes = target.starts_with('/')
+            || target.split('/').any(|seg| {
+                match seg {
+                    "" | "." => {}
+                    ".." => depth -= 1,
+                    _ => depth += 1,
+                }
+                depth < 0
+            });
+        if escapes || target.is_empty() || target.contains('\\') || target.contains('\0') {
+            return Ok(Err(LinkOutside { link: here, target }));
+        }
+        for seg in target.split('/').rev() {
+            todo.push_front(seg.to_string());
+        }
+    }
+    Ok(Ok(done.join("/")))
 }
 
 /// A read-only tree of files addressed by relative, `/`-separated paths.
@@ -68,11 +168,26 @@ impl WorkDir {
         Self { root: root.into() }
     }
 
+    /// The real path of `path` below the root, links followed inside the tree; a link
+    /// that leaves it is an error carrying [`LinkOutside`].
     fn full(&self, path: &str) -> io::Result<PathBuf> {
-        validate_rel_path(path)?;
-        let rel = Path::new(path);
-        debug_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
-        Ok(self.root.join(rel))
+        match self.resolved(path)? {
+            Ok(rel) => Ok(self.root.join(rel)),
+            Err(outside) => Err(outside.error()),
+        }
+    }
+
+    fn resolved(&self, path: &str) -> io::Result<Result<String, LinkOutside>> {
+        resolve(path, |p| {
+            let full = self.root.join(p);
+            match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = std::fs::read_link(&full)?;
+                    Ok(Node::Link(target.to_string_lossy().into_owned()))
+                }
+                _ => Ok(Node::Plain),
+            }
+        })
     }
 }
 
@@ -91,7 +206,11 @@ impl Source for WorkDir {
     }
 
     fn kind(&self, path: &str) -> Option<EntryKind> {
-        let meta = std::fs::metadata(self.full(path).ok()?).ok()?;
+        let rel = match self.resolved(path).ok()? {
+            Ok(rel) => rel,
+            Err(_) => return Some(EntryKind::Outside),
+        };
+        let meta = std::fs::metadata(self.root.join(rel)).ok()?;
         if meta.is_dir() {
             Some(EntryKind::Dir)
         } else if meta.is_file() {
@@ -108,11 +227,10 @@ impl Source for WorkDir {
             let Ok(name) = entry.file_name().into_string() else {
                 continue; // names that are not UTF-8 cannot be inputs
             };
-            let meta = std::fs::metadata(entry.path())?;
-            let kind = if meta.is_dir() {
-                EntryKind::Dir
-            } else {
-                EntryKind::File
+            let kind = match self.resolved(&format!("{path}/{name}"))? {
+                Err(_) => EntryKind::Outside,
+                Ok(rel) if std::fs::metadata(self.root.join(&rel))?.is_dir() => EntryKind::Dir,
+                Ok(_) => EntryKind::File,
             };
             out.push((name, kind));
         }
@@ -167,10 +285,32 @@ impl GitRev {
         })
     }
 
-    fn entry(&self, path: &str) -> io::Result<git2::Object<'_>> {
-        let full = self.full(path)?;
+    /// `path` with every link on the way followed, as [`WorkDir`] follows them.
+    fn resolved(&self, path: &str) -> io::Result<Result<String, LinkOutside>> {
         let tree = self.repo.find_tree(self.tree).map_err(git_io)?;
-        let entry = tree.get_path(Path::new(&full)).map_err(git_io)?;
+        resolve(path, |p| {
+            let Ok(entry) = tree.get_path(Path::new(&self.full(p)?)) else {
+                return Ok(Node::Plain);
+            };
+            if entry.filemode() != 0o120000 {
+                return Ok(Node::Plain);
+            }
+            let blob = self.repo.find_blob(entry.id()).map_err(git_io)?;
+            Ok(Node::Link(
+                String::from_utf8_lossy(blob.content()).into_owned(),
+            ))
+        })
+    }
+
+    fn entry(&self, path: &str) -> io::Result<git2::Object<'_>> {
+        let rel = self.resolved(path)?.map_err(LinkOutside::error)?;
+        let tree = self.repo.find_tree(self.tree).map_err(git_io)?;
+        let entry = if rel.is_empty() {
+            return Ok(tree.into_object());
+        } else {
+            tree.get_path(Path::new(&self.full(&rel)?))
+                .map_err(git_io)?
+        };
         entry.to_object(&self.repo).map_err(git_io)
     }
 }
@@ -203,7 +343,11 @@ impl Source for GitRev {
     }
 
     fn kind(&self, path: &str) -> Option<EntryKind> {
-        git_kind(self.entry(path).ok()?.kind())
+        match self.entry(path) {
+            Ok(object) => git_kind(object.kind()),
+            Err(e) if LinkOutside::of(&e).is_some() => Some(EntryKind::Outside),
+            Err(_) => None,
+        }
     }
 
     fn list(&self, path: &str) -> io::Result<Vec<(String, EntryKind)>> {
@@ -213,7 +357,11 @@ impl Source for GitRev {
             .ok_or_else(|| io::Error::other(format!("{path}: not a directory")))?;
         let mut out: Vec<(String, EntryKind)> = tree
             .iter()
-            .filter_map(|e| Some((e.name().ok()?.to_string(), git_kind(e.kind())?)))
+            .filter_map(|e| {
+                let name = e.name().ok()?.to_string();
+                let kind = self.kind(&format!("{path}/{name}"))?;
+                Some((name, kind))
+            })
             .collect();
         out.sort();
         Ok(out)
@@ -352,5 +500,42 @@ mod tests {
         assert_eq!(src.read("environments/prod.yaml").unwrap(), b"x: 1\n");
         assert_eq!(src.kind("environments"), Some(EntryKind::Dir));
         assert!(src.read("../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn links_are_followed_inside_the_tree_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f.yaml"), "in").unwrap();
+        std::fs::write(dir.path().join("secret"), "out").unwrap();
+        let link =
+            |target: &str, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+        link("b/f.yaml", "a/in.yaml");
+        link("../a/b", "a/dir");
+        link("../../secret", "a/up.yaml");
+        link("b/../../../secret", "a/zigzag.yaml");
+        link("/etc/hostname", "a/abs.yaml");
+        link("loop.yaml", "a/loop.yaml");
+        let src = WorkDir::new(&root);
+        assert_eq!(src.read("a/in.yaml").unwrap(), b"in");
+        assert_eq!(src.read("a/dir/f.yaml").unwrap(), b"in");
+        assert_eq!(src.kind("a/dir"), Some(EntryKind::Dir));
+        for out in ["a/up.yaml", "a/zigzag.yaml", "a/abs.yaml"] {
+            assert_eq!(src.kind(out), Some(EntryKind::Outside), "{out}");
+            let e = src.read(out).unwrap_err();
+            assert_eq!(LinkOutside::of(&e).unwrap().link, out);
+        }
+        assert!(
+            src.read("a/loop.yaml")
+                .unwrap_err()
+                .to_string()
+                .contains("too many levels")
+        );
+        assert!(src.list("a").is_err(), "an entry that resolves to nothing fails the listing");
+        std::fs::remove_file(root.join("a/loop.yaml")).unwrap();
+        let names: Vec<_> = src.list("a").unwrap();
+        assert!(names.contains(&("up.yaml".to_string(), EntryKind::Outside)));
+        assert!(names.contains(&("dir".to_string(), EntryKind::Dir)));
     }
 }

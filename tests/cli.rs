@@ -168,7 +168,7 @@ fn unreadable_inventory_entry_is_an_io_error() {
     std::fs::remove_file(dir.path().join("inventory/aio-lab.yaml")).unwrap();
     std::fs::create_dir(dir.path().join("inventory/aio-lab")).unwrap();
     std::os::unix::fs::symlink(
-        "/nonexistent/gcc-test",
+        "nonexistent.yaml",
         dir.path().join("inventory/aio-lab/x.yaml"),
     )
     .unwrap();

@@ -382,3 +382,120 @@ fn names(dir: &Path) -> Vec<String> {
     n.sort();
     n
 }
+
+const LINK_OUTSIDE: &str = "gcc::load::link_outside";
+
+/// Points environment `env` (a copy of aio) at inventory `inv`.
+fn env_naming(site: &Site, env: &str, inv: &str) {
+    let aio = fs::read_to_string(site.path("environments/aio.yaml")).unwrap();
+    let text = aio.replace("inventory: aio-lab", &format!("inventory: {inv}"));
+    assert_ne!(text, aio);
+    fs::write(site.path(&format!("environments/{env}.yaml")), text).unwrap();
+}
+
+#[test]
+fn a_link_out_of_the_tree_is_refused_and_its_target_never_quoted() {
+    let site = Site::new();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = secrets.path().join(".git-credentials");
+    fs::write(&creds, "https://ops:ghp_SECRETTOKEN@github.com\n").unwrap();
+    std::os::unix::fs::symlink(&creds, site.path("inventory/x.yaml")).unwrap();
+    env_naming(&site, "evil", "x");
+    for verb in ["check", "build"] {
+        let err = site.refused(
+            &[verb, "evil"],
+            LINK_OUTSIDE,
+            &["inventory/x.yaml", "outside the source tree"],
+        );
+        assert!(!err.contains("ghp_"), "the target's content leaked:\n{err}");
+    }
+    let o = site.gcc(&["check", "evil", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(all.contains(LINK_OUTSIDE) && !all.contains("ghp_"), "{all}");
+
+    // A relative link that climbs out is the same, and so is a linked directory.
+    fs::remove_file(site.path("inventory/x.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../x.yaml", site.path("inventory/x.yaml")).unwrap();
+    site.refused(&["check", "evil"], LINK_OUTSIDE, &["`../../x.yaml`"]);
+    fs::remove_file(site.path("inventory/x.yaml")).unwrap();
+    let lab = tempfile::tempdir().unwrap();
+    fs::copy(
+        site.path("inventory/aio-lab.yaml"),
+        lab.path().join("site.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(lab.path(), site.path("inventory/x")).unwrap();
+    site.refused(
+        &["build", "evil"],
+        LINK_OUTSIDE,
+        &["inventory/x is a symbolic link"],
+    );
+    // A link out inside an inventory directory is refused, not skipped.
+    fs::remove_file(site.path("inventory/x")).unwrap();
+    fs::create_dir(site.path("inventory/x")).unwrap();
+    fs::copy(
+        site.path("inventory/aio-lab.yaml"),
+        site.path("inventory/x/site.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&creds, site.path("inventory/x/more.yaml")).unwrap();
+    site.refused(&["build", "evil"], LINK_OUTSIDE, &["inventory/x/more.yaml"]);
+    // And an environment file that is such a link.
+    std::os::unix::fs::symlink(&creds, site.path("environments/leak.yaml")).unwrap();
+    site.refused(
+        &["check", "leak"],
+        LINK_OUTSIDE,
+        &["environments/leak.yaml"],
+    );
+    let o = site.gcc(&["build", "--all", "--format", "json"]);
+    assert!(text(&o.stdout).contains(LINK_OUTSIDE) && !text(&o.stdout).contains("ghp_"));
+}
+
+#[test]
+fn a_committed_link_out_of_the_tree_is_refused_at_a_revision_too() {
+    let site = Site::new();
+    std::os::unix::fs::symlink("../../../etc/hostname", site.path("inventory/x.yaml")).unwrap();
+    env_naming(&site, "evil", "x");
+    site.git(&["add", "-A"]);
+    site.git(&["commit", "-q", "-m", "a link out"]);
+    site.refused(
+        &["build", "evil", "--source-ref", "HEAD"],
+        LINK_OUTSIDE,
+        &["inventory/x.yaml", "`../../../etc/hostname`"],
+    );
+    site.refused(&["build", "evil"], LINK_OUTSIDE, &["inventory/x.yaml"]);
+}
+
+#[test]
+fn a_link_inside_the_tree_is_followed_alike_in_the_work_tree_and_in_git() {
+    let site = Site::new();
+    std::os::unix::fs::symlink("aio.yaml", site.path("environments/aio2.yaml")).unwrap();
+    fs::create_dir(site.path("inventory/shared")).unwrap();
+    std::os::unix::fs::symlink("../aio-lab.yaml", site.path("inventory/shared/site.yaml")).unwrap();
+    env_naming(&site, "aio3", "shared");
+    site.git(&["add", "-A"]);
+    site.git(&["commit", "-q", "-m", "links inside"]);
+    for env in ["aio2", "aio3"] {
+        let work = site.ok(&["build", env, "--format", "json"]);
+        let git = site.ok(&[
+            "build",
+            env,
+            "--source-ref",
+            "HEAD",
+            "--format",
+            "json",
+            "--out",
+            &format!("out/{env}-git"),
+        ]);
+        let id =
+            |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["build_id"].clone();
+        assert_eq!(
+            id(&work),
+            id(&git),
+            "{env}: the work tree and HEAD build alike"
+        );
+        // Clean: the link's target is what both read, so publishing needs no --allow-dirty.
+        site.ok(&["build", env, "--commit"]);
+    }
+}
