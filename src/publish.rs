@@ -29,6 +29,11 @@ pub const NOT_FOUND: &str = "gcc::publish::not_found";
 pub const PIN_EXISTS: &str = "gcc::publish::pin_exists";
 /// Code: a commit that is not a gcc build (no `Build-Id:` trailer).
 pub const NOT_A_BUILD: &str = "gcc::publish::not_a_build";
+/// Code: the deploy branch is not gcc's to publish on (checked out, not a deploy
+/// branch, another environment's, or shared by two environments of a fleet).
+pub const FOREIGN_BRANCH: &str = "gcc::publish::foreign_branch";
+/// Code: a `--to` or `--ref` that names two different builds (a pin and a build id).
+pub const AMBIGUOUS: &str = "gcc::publish::ambiguous";
 /// Code: libgit2 failed (a corrupt repository, a permission problem).
 pub const GIT: &str = "gcc::publish::git";
 
@@ -208,6 +213,28 @@ pub fn default_branch(env: &str, configured: Option<&str>) -> String {
         .unwrap_or_else(|| format!("gcc/{env}"))
 }
 
+/// A deploy branch name as git's rules for branches accept it: `refs/heads/` is stripped
+/// (the second value says so), `HEAD`, a leading `-` and anything `git check-ref-format
+/// --branch` refuses are errors.
+pub fn branch_name(raw: &str) -> Outcome<(String, bool)> {
+    let (name, stripped) = match raw.strip_prefix("refs/heads/") {
+        Some(rest) => (rest, true),
+        None => (raw, false),
+    };
+    let valid = !name.is_empty()
+        && name != "HEAD"
+        && !name.starts_with('-')
+        && git2::Reference::is_valid_name(&format!("refs/heads/{name}"));
+    if valid {
+        Ok((name.to_string(), stripped))
+    } else {
+        Err(Box::new(
+            Diagnostic::error(BAD_NAME, format!("`{raw}` is not a valid git branch name"))
+                .help("use letters, digits, `-`, `_`, `.` and `/`, not starting with `-`, e.g. `gcc/prod` (set it with publish.branch or --branch)"),
+        ))
+    }
+}
+
 /// Opens the repository containing `path` (searching upwards).
 pub fn open_repo(path: &Path) -> Outcome<Repository> {
     Repository::discover(path).map_err(|e| {
@@ -302,20 +329,65 @@ impl Deploy {
         Self::new(repo, env, branch)
     }
 
-    /// The deploy branch `branch` of environment `env` in `repo`.
+    /// The deploy branch `branch` of environment `env` in `repo`; `branch` is checked
+    /// with [`branch_name`] (a `refs/heads/` prefix is dropped).
     pub fn new(repo: Repository, env: &str, branch: &str) -> Outcome<Self> {
-        if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
-            return Err(Box::new(Diagnostic::error(
-                BAD_NAME,
-                format!("`{branch}` is not a valid git branch name"),
-            )
-            .help("use letters, digits, `-`, `_`, `.` and `/`, e.g. `gcc/prod` (set it with publish.branch or --branch)")));
-        }
+        let (branch, _) = branch_name(branch)?;
         Ok(Self {
             repo,
             env: env.to_string(),
-            branch: branch.to_string(),
+            branch,
         })
+    }
+
+    /// Refuses to publish onto a branch that is not this environment's deploy branch:
+    /// the branch HEAD is on, a branch whose tip is not a gcc build, or one whose tip is
+    /// another environment's build. A branch that does not exist yet is fine.
+    pub fn check_owned(&self) -> Outcome<()> {
+        let refuse = |why: String, help: &str| {
+            Err(Box::new(
+                Diagnostic::error(
+                    FOREIGN_BRANCH,
+                    format!(
+                        "refusing to publish {} onto {}: {why}",
+                        self.env, self.branch
+                    ),
+                )
+                .help(format!("nothing was published; {help}")),
+            ))
+        };
+        let head = self.repo.find_reference("HEAD").ok();
+        if head
+            .as_ref()
+            .and_then(|h| h.symbolic_target().ok().flatten())
+            == Some(self.refname().as_str())
+        {
+            return refuse(
+                "it is the branch checked out in the repository (HEAD)".into(),
+                "a deploy branch holds manifests only; name another with publish.branch or --branch",
+            );
+        }
+        let Some(tip) = self.tip()? else {
+            return Ok(());
+        };
+        let commit = self.repo.find_commit(tip).map_err(git_err)?;
+        match read_build(&commit) {
+            None => refuse(
+                format!(
+                    "its tip {} is not a gcc build (no Build-Id trailer)",
+                    short(&tip.to_string())
+                ),
+                "a deploy branch holds gcc builds only; name another with publish.branch or --branch",
+            ),
+            Some(b) if !b.environment.is_empty() && b.environment != self.env => refuse(
+                format!(
+                    "it is the deploy branch of environment `{}` (its tip's Environment trailer)",
+                    b.environment
+                ),
+                "give each environment its own branch: set publish.branch, or remove a copied one",
+            ),
+            Some(_) => Ok(()),
+        }
     }
 
     /// The repository.
@@ -348,6 +420,7 @@ impl Deploy {
     /// Writes a commit of `tree` on top of the current tip (not yet on the branch).
     /// When the tip already has this tree, nothing is written.
     pub fn stage(&self, tree: Oid, message: &str) -> Outcome<Staged> {
+        self.check_owned()?;
         let parent = self.tip()?;
         let parent_commit = match parent {
             Some(p) => Some(self.repo.find_commit(p).map_err(git_err)?),
@@ -445,13 +518,16 @@ impl Deploy {
             ))
         })?;
         if !build.environment.is_empty() && build.environment != self.env {
-            return Err(Box::new(Diagnostic::error(
-                NOT_A_BUILD,
-                format!(
-                    "commit {short_id} is a build of environment {}, not {}",
-                    build.environment, self.env
-                ),
-            )));
+            return Err(Box::new(
+                Diagnostic::error(
+                    FOREIGN_BRANCH,
+                    format!(
+                        "commit {short_id} is a build of environment `{}`, not of {}",
+                        build.environment, self.env
+                    ),
+                )
+                .help("its Environment trailer says so; check publish.branch of both environments"),
+            ));
         }
         Ok(build)
     }
@@ -506,10 +582,13 @@ impl Deploy {
     /// Pins `commit` (a build) as `gcc/<env>/<name>`; an existing pin needs `force`.
     pub fn pin(&self, name: &str, commit: Oid, force: bool) -> Outcome<Pin> {
         let tag = format!("gcc/{}/{name}", self.env);
-        if name.contains('/') || !git2::Reference::is_valid_name(&format!("refs/tags/{tag}")) {
+        if name.contains('/')
+            || name.starts_with('-')
+            || !git2::Reference::is_valid_name(&format!("refs/tags/{tag}"))
+        {
             return Err(Box::new(
                 Diagnostic::error(BAD_NAME, format!("`{name}` is not a valid pin name")).help(
-                    "use letters, digits, `-`, `_` and `.`, e.g. `good` or `2026-11-release`",
+                    "use letters, digits, `-`, `_` and `.`, not starting with `-`, e.g. `good` or `2026-11-release`",
                 ),
             ));
         }
@@ -548,15 +627,37 @@ impl Deploy {
 
     /// Resolves what a user names: a pin, then a build id (prefix, at least 7 hex digits)
     /// on the branch, then any git revision.
+    /// A spec that is both a pin and a build id prefix of two different builds is
+    /// ambiguous and refused, naming both.
     pub fn resolve(&self, spec: &str) -> Outcome<Oid> {
         let pin = format!("{}{spec}", self.pin_prefix());
-        if git2::Reference::is_valid_name(&pin)
-            && let Ok(r) = self.repo.find_reference(&pin)
-        {
-            return r.peel_to_commit().map(|c| c.id()).map_err(git_err);
-        }
-        if let Some(found) = self.find_build_id(spec)? {
-            return Ok(found);
+        let pinned = match self.repo.find_reference(&pin) {
+            Ok(r) if git2::Reference::is_valid_name(&pin) => {
+                Some(r.peel_to_commit().map(|c| c.id()).map_err(git_err)?)
+            }
+            _ => None,
+        };
+        let by_id = self.find_build_id(spec)?;
+        match (pinned, by_id) {
+            (Some(p), Some(b)) if self.tree_of(p)? != self.tree_of(b)? => {
+                let id = self.build(b)?.build_id;
+                return Err(Box::new(
+                    Diagnostic::error(
+                        AMBIGUOUS,
+                        format!(
+                            "`{spec}` is ambiguous: the pin gcc/{}/{spec} (commit {}) and build {} (commit {})",
+                            self.env,
+                            short(&p.to_string()),
+                            short(&id),
+                            short(&b.to_string())
+                        ),
+                    )
+                    .help("give more digits of the build id, or rename the pin (`gcc pin --force` moves one)"),
+                ));
+            }
+            (Some(p), _) => return Ok(p),
+            (None, Some(b)) => return Ok(b),
+            (None, None) => {}
         }
         self.find_rev(spec).map_err(|_| {
             Box::new(
@@ -613,6 +714,13 @@ impl Deploy {
                 )),
             )
         })
+    }
+
+    fn tree_of(&self, commit: Oid) -> Outcome<Oid> {
+        self.repo
+            .find_commit(commit)
+            .map(|c| c.tree_id())
+            .map_err(git_err)
     }
 
     fn find_rev(&self, rev: &str) -> Result<Oid, git2::Error> {
@@ -783,10 +891,10 @@ mod tests {
         let three =
             write_files(&repo, &BTreeMap::from([("a".to_string(), b"3".to_vec())])).unwrap();
         let deploy = Deploy::new(repo, "prod", "gcc/prod").unwrap();
-        deploy.publish(one, "one").unwrap();
+        deploy.publish(one, "one\n\nBuild-Id: 1\n").unwrap();
         // Two publishers read the same tip, then both try to land.
-        let a = deploy.stage(two, "two").unwrap();
-        let b = deploy.stage(three, "three").unwrap();
+        let a = deploy.stage(two, "two\n\nBuild-Id: 2\n").unwrap();
+        let b = deploy.stage(three, "three\n\nBuild-Id: 3\n").unwrap();
         assert!(matches!(
             deploy.land(&a).unwrap(),
             Published::Committed { .. }
@@ -816,5 +924,27 @@ mod tests {
             Deploy::new(repo, "prod", "bad..name").err().unwrap().code,
             BAD_NAME
         );
+    }
+
+    #[test]
+    fn branch_names_follow_gits_rules_for_branches() {
+        assert_eq!(branch_name("gcc/prod").unwrap(), ("gcc/prod".into(), false));
+        assert_eq!(
+            branch_name("refs/heads/gcc/prod").unwrap(),
+            ("gcc/prod".into(), true)
+        );
+        for bad in [
+            "HEAD",
+            "-x",
+            "",
+            "refs/heads/",
+            "a..b",
+            "a b",
+            "x.lock",
+            "a/",
+            "@{u}",
+        ] {
+            assert_eq!(branch_name(bad).unwrap_err().code, BAD_NAME, "{bad:?}");
+        }
     }
 }

@@ -532,7 +532,10 @@ mod tests {
                 .to_string()
                 .contains("too many levels")
         );
-        assert!(src.list("a").is_err(), "an entry that resolves to nothing fails the listing");
+        assert!(
+            src.list("a").is_err(),
+            "an entry that resolves to nothing fails the listing"
+        );
         std::fs::remove_file(root.join("a/loop.yaml")).unwrap();
         let names: Vec<_> = src.list("a").unwrap();
         assert!(names.contains(&("up.yaml".to_string(), EntryKind::Outside)));

@@ -496,6 +496,169 @@ fn a_link_inside_the_tree_is_followed_alike_in_the_work_tree_and_in_git() {
             "{env}: the work tree and HEAD build alike"
         );
         // Clean: the link's target is what both read, so publishing needs no --allow-dirty.
-        site.ok(&["build", env, "--commit"]);
+        site.ok(&["build", env, "--commit", "--branch", &format!("gcc/{env}")]);
     }
+}
+
+const FOREIGN: &str = "gcc::publish::foreign_branch";
+const BAD_NAME: &str = "gcc::publish::bad_name";
+
+#[test]
+fn publishing_onto_the_checked_out_or_a_source_branch_is_refused() {
+    let site = Site::new();
+    site.refused(
+        &["build", "aio", "--commit", "--branch", "main"],
+        FOREIGN,
+        &["onto main", "checked out"],
+    );
+    site.git(&["branch", "feature"]);
+    site.refused(
+        &["build", "aio", "--commit", "--branch", "feature"],
+        FOREIGN,
+        &["onto feature", "is not a gcc build"],
+    );
+    // A rollback onto it is refused the same way.
+    site.ok(&["build", "aio", "--commit"]);
+    site.ok(&["pin", "aio", "good"]);
+    site.refused(
+        &["rollback", "aio", "--to", "good", "--branch", "main"],
+        FOREIGN,
+        &["checked out"],
+    );
+}
+
+#[test]
+fn branch_names_git_refuses_are_refused_and_refs_heads_is_stripped() {
+    let site = Site::new();
+    for bad in ["HEAD", "-x", "a..b", "refs/heads/", "x.lock"] {
+        site.refused(
+            &["build", "aio", "--commit", &format!("--branch={bad}")],
+            BAD_NAME,
+            &[&format!("`{bad}` is not a valid git branch name")],
+        );
+    }
+    let o = site.gcc(&[
+        "build",
+        "aio",
+        "--commit",
+        "--branch",
+        "refs/heads/deploy/aio",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("read as the branch name `deploy/aio`"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("to deploy/aio:"),
+        "{}",
+        text(&o.stdout)
+    );
+    let refs = site.git(&["for-each-ref", "--format=%(refname)"]);
+    assert!(refs.lines().any(|r| r == "refs/heads/deploy/aio"), "{refs}");
+    assert!(!refs.contains("refs/heads/refs/"), "{refs}");
+    // Pins follow git's rules too.
+    for bad in ["-x", "a..b", "x.lock", "a/b"] {
+        site.refused(
+            &["pin", "aio", "--branch", "deploy/aio", "--", bad],
+            BAD_NAME,
+            &["is not a valid pin name"],
+        );
+    }
+}
+
+#[test]
+fn a_copied_environment_never_publishes_onto_the_original_branch() {
+    let site = Site::new();
+    site.ok(&["build", "aio", "--commit"]);
+    // staging.yaml is a copy of aio.yaml, publish.branch gcc/aio included.
+    fs::copy(
+        site.path("environments/aio.yaml"),
+        site.path("environments/staging.yaml"),
+    )
+    .unwrap();
+    site.git(&["add", "-A"]);
+    site.git(&["commit", "-q", "-m", "staging"]);
+    site.refused(
+        &["build", "staging", "--commit"],
+        FOREIGN,
+        &["onto gcc/aio", "environment `aio`"],
+    );
+    // The fleet finds the shared branch before anything is built.
+    fs::remove_dir_all(site.path("out")).unwrap();
+    site.refused(
+        &["build", "--all", "--commit"],
+        FOREIGN,
+        &["environments aio and staging share the deploy branch gcc/aio"],
+    );
+    assert!(!site.path("out").exists(), "nothing built");
+    // A staging build published on a branch of its own is not prod's to vouch for.
+    site.ok(&["build", "staging", "--commit", "--branch", "gcc/staging"]);
+    let o = site.gcc(&["verify", "aio", "--ref", "gcc/staging"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("is a build of environment `staging`, not of aio"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_pin_named_like_a_build_id_prefix_is_ambiguous() {
+    let site = Site::new();
+    site.ok(&["build", "aio", "--commit"]);
+    let first =
+        serde_json::from_str::<serde_json::Value>(&site.ok(&["pins", "aio", "--format", "json"]))
+            .unwrap()["builds"][0]["build_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    // A second, different build on the tip.
+    edit_first(&site, "environments/aio.yaml");
+    site.git(&["commit", "-qam", "second"]);
+    site.ok(&["build", "aio", "--commit"]);
+    let prefix = &first[..8];
+    site.ok(&["pin", "aio", prefix]); // pins the tip, which is not build `prefix`
+    site.refused(
+        &["rollback", "aio", "--to", prefix],
+        "gcc::publish::ambiguous",
+        &[
+            &format!("`{prefix}` is ambiguous"),
+            &format!("gcc/aio/{prefix}"),
+        ],
+    );
+    // More digits pick the build.
+    site.ok(&["rollback", "aio", "--to", &first[..12]]);
+}
+
+/// Changes environment `rel` so that it compiles to a different tree.
+fn edit_first(site: &Site, rel: &str) {
+    let p = site.path(rel);
+    let s = fs::read_to_string(&p).unwrap();
+    let changed = s.replacen("  horizon: {}\n", "", 1);
+    assert_ne!(changed, s);
+    fs::write(&p, changed).unwrap();
+}
+
+#[test]
+fn verify_rebuild_names_the_trailer_of_a_missing_source_commit() {
+    let site = Site::new();
+    let deploy = tempfile::tempdir().unwrap();
+    git2_init(deploy.path());
+    let repo = deploy.path().to_str().unwrap();
+    site.ok(&["build", "aio", "--commit", "--repo", repo]);
+    // The source commit disappears: amended and pruned.
+    let source = site.git(&["rev-parse", "HEAD"]);
+    site.git(&["commit", "-q", "--amend", "-m", "rewritten"]);
+    site.git(&["reflog", "expire", "--expire=now", "--all"]);
+    site.git(&["gc", "-q", "--prune=now"]);
+    let o = site.gcc(&["verify", "aio", "--rebuild", "--repo", repo]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("the Source-Commit trailer of deploy commit"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("names {source}")), "{err}");
 }

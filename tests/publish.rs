@@ -303,7 +303,7 @@ fn pins_need_force_to_move_and_unknown_targets_are_named() {
     // A prod build is not an aio build.
     let other = site.gcc_code(&["rollback", "aio", "--to", "gcc/prod"], 2);
     assert!(
-        other.contains("is a build of environment prod, not aio"),
+        other.contains("is a build of environment `prod`, not of aio"),
         "{other}"
     );
     // An invalid branch name.

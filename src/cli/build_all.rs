@@ -16,8 +16,10 @@ use crate::diag::{self, Diagnostic};
 use crate::fleet::{self, EnvReport, Status, Tally};
 use crate::load::load;
 use crate::ops::outdir::{Placement, read_tree};
-use crate::origin::{SourceRepo, dirty_help};
-use crate::publish::{DIRTY, Deploy, Provenance, Published, build_message, write_files};
+use crate::origin::{SourceRepo, deploy_branch, dirty_help};
+use crate::publish::{
+    DIRTY, Deploy, FOREIGN_BRANCH, Provenance, Published, build_message, write_files,
+};
 use crate::render::GCC_VERSION;
 use crate::source::WorkDir;
 
@@ -234,10 +236,26 @@ fn refuse_dirty(
     };
     let mut provenance = BTreeMap::new();
     let mut refused = Vec::new();
+    let mut branches: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for env in envs {
         let Ok(loaded) = load(&WorkDir::new(root), env) else {
             continue; // the build reports it
         };
+        let branch = deploy_branch(None, Some(&loaded), env);
+        let deploy_repo = p.repo.clone().unwrap_or_else(|| root.clone());
+        let deploy = Deploy::open(&deploy_repo, env, &branch).inspect(|d| {
+            branches
+                .entry(d.branch().to_string())
+                .or_default()
+                .push(env);
+        });
+        match deploy.and_then(|d| d.check_owned()) {
+            Ok(()) => {}
+            Err(d) => {
+                refused.push(EnvReport::failed(env, &base.join(env), vec![*d]));
+                continue;
+            }
+        }
         let prov = match &source {
             Some(repo) => repo.provenance(env, &input_digests(&loaded)),
             None => Provenance {
@@ -254,6 +272,17 @@ fn refuse_dirty(
             refused.push(EnvReport::failed(env, &base.join(env), vec![d]));
         }
         provenance.insert(env.clone(), prov);
+    }
+    if let Some((branch, envs)) = branches.iter().find(|(_, e)| e.len() > 1) {
+        let d = Diagnostic::error(
+            FOREIGN_BRANCH,
+            format!(
+                "refusing to publish: environments {} share the deploy branch {branch}",
+                envs.join(" and ")
+            ),
+        )
+        .help("nothing was built or published; give each environment its own publish.branch (the default is gcc/<env>)");
+        return Err(ctx.fail(&d, EXIT_USAGE));
     }
     Ok((provenance, refused))
 }

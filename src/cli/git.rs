@@ -39,7 +39,19 @@ fn open_deploy(ctx: &Ctx<'_>, env: &str, args: &DeployArgs) -> Outcome<Deploy> {
     let loaded = load(&WorkDir::new(&ctx.cli.root), env).ok();
     let branch = deploy_branch(args.branch.as_deref(), loaded.as_ref(), env);
     let repo: PathBuf = args.repo.clone().unwrap_or_else(|| ctx.cli.root.clone());
+    note_stripped(ctx, &branch);
     Deploy::open(&repo, env, &branch)
+}
+
+/// Says, in text mode, that a `refs/heads/` prefix was dropped from a branch name.
+fn note_stripped(ctx: &Ctx<'_>, branch: &str) {
+    if ctx.format == Format::Text
+        && let Ok((name, true)) = publish::branch_name(branch)
+    {
+        err(&format!(
+            "note: `{branch}` is read as the branch name `{name}` (refs/heads/ dropped)\n"
+        ));
+    }
 }
 
 pub(super) fn cmd_build(
@@ -88,6 +100,19 @@ pub(super) fn cmd_build(
         }
         provenance = Some(prov);
     }
+    // Where it would be published is checked before anything is written.
+    let deploy = match publish {
+        Some(p) => {
+            let branch = deploy_branch(p.deploy.branch.as_deref(), Some(&compiled.loaded), env);
+            note_stripped(ctx, &branch);
+            let repo = p.deploy.repo.clone().unwrap_or_else(|| root.clone());
+            match Deploy::open(&repo, env, &branch).and_then(|d| d.check_owned().map(|()| d)) {
+                Ok(d) => Some(d),
+                Err(d) => return ctx.fail(&d, EXIT_USAGE),
+            }
+        }
+        None => None,
+    };
     let dir = out_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("out").join(env));
@@ -106,16 +131,12 @@ pub(super) fn cmd_build(
     }
     let shown = dir.display().to_string();
     let mut published = None;
-    if let (Some(p), Some(prov)) = (publish, &provenance) {
-        let branch = deploy_branch(p.deploy.branch.as_deref(), Some(&compiled.loaded), env);
-        let repo = p.deploy.repo.clone().unwrap_or_else(|| root.clone());
+    if let (Some(deploy), Some(prov)) = (&deploy, &provenance) {
         let message = build_message(env, &build.rendered.build_id, GCC_VERSION, prov);
-        let result = Deploy::open(&repo, env, &branch).and_then(|deploy| {
-            let tree = write_files(deploy.repo(), &build.rendered.files)?;
-            deploy.publish(tree, &message)
-        });
+        let result = write_files(deploy.repo(), &build.rendered.files)
+            .and_then(|tree| Ok((deploy.branch().to_string(), deploy.publish(tree, &message)?)));
         match result {
-            Ok(p) => published = Some((branch, p)),
+            Ok(p) => published = Some(p),
             Err(d) => return ctx.fail(&d, EXIT_USAGE),
         }
     }
@@ -405,6 +426,11 @@ pub(super) fn cmd_verify(
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
     let build = deploy.build(commit);
+    if let Err(d) = &build
+        && d.code == publish::FOREIGN_BRANCH
+    {
+        return ctx.fail(d, EXIT_INVALID);
+    }
     let claimed = build.as_ref().ok().map(|b| b.build_id.as_str());
     let v = verify_files(&files, claimed);
     let mut ok = v.ok();
@@ -482,7 +508,17 @@ fn rebuild_and_compare(
         let oid = Oid::from_str(source).map_err(|e| {
             Diagnostic::error(publish::GIT, format!("bad Source-Commit `{source}`: {e}"))
         })?;
-        repo.tree_at(oid, Some(&build.source_path))
+        repo.tree_at(oid, Some(&build.source_path)).map_err(|d| {
+            Box::new(Diagnostic::error(
+                publish::GIT,
+                format!(
+                    "the Source-Commit trailer of deploy commit {} names {source}, which the source \
+                     repository does not have ({}); fetch it, or verify in a clone that has it",
+                    short(&build.commit),
+                    d.message.trim_start_matches("git: ")
+                ),
+            ))
+        })
     });
     let tree = match tree {
         Ok(t) => t,
