@@ -232,6 +232,122 @@ pub fn error_count(diags: &[Diagnostic]) -> usize {
     diags.iter().filter(|d| d.is_error()).count()
 }
 
+/// The longest quoted value (between backticks) a message shows whole, in bytes.
+pub const MAX_QUOTE: usize = 200;
+/// The longest source line a snippet shows whole, in bytes.
+pub const MAX_LINE: usize = 300;
+/// Lines only a little over [`MAX_LINE`] are shown whole: the ellipsis and byte count
+/// would make them longer.
+const CUT_SLACK: usize = 64;
+/// The longest message, help or label text shown whole, in bytes.
+const MAX_TEXT: usize = 4000;
+
+/// `s` cut to at most `max` bytes (at a character boundary), with an ellipsis and the
+/// full length in bytes when it was cut.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len()).into()
+}
+
+/// A message with every backtick-quoted value over [`MAX_QUOTE`] bytes clipped, and the
+/// whole capped, so that a huge input value never floods a terminal or a CI log.
+pub fn clip_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_TEXT + 64));
+    for (i, part) in s.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts sit between backticks.
+        out.push_str(&if i % 2 == 1 {
+            clip(part, MAX_QUOTE)
+        } else {
+            part.into()
+        });
+    }
+    clip(&out, MAX_TEXT).into_owned()
+}
+
+/// A file's text for a snippet: lines over [`MAX_LINE`] bytes cut, with the map from
+/// offsets in the original text to offsets in the cut one.
+struct Clipped {
+    text: Arc<str>,
+    /// Per cut line: where the cut starts and the line ends (original offsets), and
+    /// the net bytes removed by this and every earlier cut.
+    cuts: Vec<(usize, usize, usize)>,
+}
+
+impl Clipped {
+    fn new(text: &Arc<str>) -> Self {
+        if !text.split('\n').any(|l| l.len() > MAX_LINE + CUT_SLACK) {
+            return Clipped {
+                text: text.clone(),
+                cuts: Vec::new(),
+            };
+        }
+        let mut out = String::new();
+        let mut cuts = Vec::new();
+        let mut removed = 0usize;
+        let mut at = 0usize;
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+                at += 1;
+            }
+            if line.len() > MAX_LINE + CUT_SLACK {
+                let clipped = clip(line, MAX_LINE);
+                let mut keep = MAX_LINE;
+                while !line.is_char_boundary(keep) {
+                    keep -= 1;
+                }
+                out.push_str(&clipped);
+                removed += line.len() - clipped.len();
+                cuts.push((at + keep, at + line.len(), removed));
+            } else {
+                out.push_str(line);
+            }
+            at += line.len();
+        }
+        Clipped {
+            text: out.into(),
+            cuts,
+        }
+    }
+
+    /// Where original offset `p` is in the cut text (inside a cut: where the cut starts).
+    fn map(&self, p: usize) -> usize {
+        let i = self.cuts.partition_point(|c| c.0 <= p);
+        if i == 0 {
+            return p;
+        }
+        let (start, end, removed) = self.cuts[i - 1];
+        let before = if i >= 2 { self.cuts[i - 2].2 } else { 0 };
+        if p < end { start - before } else { p - removed }
+    }
+
+    fn span(&self, r: &Range<usize>) -> SourceSpan {
+        let (a, b) = (self.map(r.start), self.map(r.end.max(r.start)));
+        (a, b.saturating_sub(a)).into()
+    }
+}
+
+/// The [`Clipped`] text of each file a render touches, computed once.
+#[derive(Default)]
+struct Snippets(std::collections::BTreeMap<FileId, Clipped>);
+
+impl Snippets {
+    fn get(&mut self, files: &Files, id: FileId) -> &Clipped {
+        self.0
+            .entry(id)
+            .or_insert_with(|| Clipped::new(&files.get(id).text))
+    }
+}
+
 /// Renders diagnostics like rustc: `file:line:col`, the source line, labels, help.
 pub fn render_text(files: &Files, diags: &[Diagnostic], color: bool) -> String {
     let theme = if color {
@@ -243,8 +359,9 @@ pub fn render_text(files: &Files, diags: &[Diagnostic], color: bool) -> String {
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
+    let mut snippets = Snippets::default();
     for diag in diags {
-        let view = View::new(diag, files);
+        let view = View::new(diag, files, &mut snippets);
         if handler.render_report(&mut out, &view).is_err() {
             out.push_str(&format!("{}: {}\n", diag.code, diag.message));
         }
@@ -284,17 +401,17 @@ pub fn to_json(files: &Files, diag: &Diagnostic) -> Value {
         .iter()
         .map(|l| {
             let (f, line, col) = place(l);
-            json!({ "file": f, "line": line, "column": col, "message": l.text })
+            json!({ "file": f, "line": line, "column": col, "message": clip_text(&l.text) })
         })
         .collect();
     json!({
         "code": diag.code,
         "severity": diag.severity.as_str(),
-        "message": diag.message,
+        "message": clip_text(&diag.message),
         "file": file,
         "line": line,
         "column": column,
-        "help": diag.help,
+        "help": diag.help.as_deref().map(clip_text),
         "related": related,
     })
 }
@@ -326,80 +443,91 @@ struct View {
 }
 
 impl View {
-    fn new(diag: &Diagnostic, files: &Files) -> Self {
+    fn new(diag: &Diagnostic, files: &Files, snippets: &mut Snippets) -> Self {
         let severity = match diag.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
+        let message = clip_text(&diag.message);
+        let help = diag.help.as_deref().map(clip_text);
         let Some(primary) = &diag.primary else {
             return Self {
                 code: diag.code,
-                message: diag.message.clone(),
+                message,
                 severity,
-                help: diag.help.clone(),
+                help,
                 source: None,
                 labels: Vec::new(),
                 related: diag
                     .secondary
                     .iter()
-                    .map(|l| Self::note(l, files))
+                    .map(|l| Self::note(l, files, snippets))
                     .collect(),
             };
         };
+        let clipped = snippets.get(files, primary.file);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             non_empty(&primary.text),
-            span(&primary.span),
+            clipped.span(&primary.span),
         )];
-        let mut related = Vec::new();
+        let mut near = Vec::new();
+        let mut far = Vec::new();
         let primary_line = files.line_col(primary.file, primary.span.start).0;
         for l in &diag.secondary {
             let line = files.line_col(l.file, l.span.start).0;
             // Nearby labels share the snippet; far ones get their own, so the snippet
             // does not print every line in between.
             if l.file == primary.file && line.abs_diff(primary_line) <= NEARBY_LINES {
-                labels.push(LabeledSpan::new_with_span(
-                    non_empty(&l.text),
-                    span(&l.span),
-                ));
+                near.push(l);
             } else {
-                related.push(Self::note(l, files));
+                far.push(l);
             }
         }
+        for l in near {
+            labels.push(LabeledSpan::new_with_span(
+                non_empty(&l.text),
+                clipped.span(&l.span),
+            ));
+        }
+        let source = Some(named(files, primary.file, clipped));
+        let related = far
+            .into_iter()
+            .map(|l| Self::note(l, files, snippets))
+            .collect();
         Self {
             code: diag.code,
-            message: diag.message.clone(),
+            message,
             severity,
-            help: diag.help.clone(),
-            source: Some(named(files, primary.file)),
+            help,
+            source,
             labels,
             related,
         }
     }
 
-    fn note(label: &Label, files: &Files) -> Self {
+    fn note(label: &Label, files: &Files, snippets: &mut Snippets) -> Self {
+        let clipped = snippets.get(files, label.file);
         Self {
             code: "",
-            message: label.text.clone(),
+            message: clip_text(&label.text),
             severity: miette::Severity::Advice,
             help: None,
-            source: Some(named(files, label.file)),
-            labels: vec![LabeledSpan::new_primary_with_span(None, span(&label.span))],
+            source: Some(named(files, label.file, clipped)),
+            labels: vec![LabeledSpan::new_primary_with_span(
+                None,
+                clipped.span(&label.span),
+            )],
             related: Vec::new(),
         }
     }
 }
 
-fn named(files: &Files, id: FileId) -> NamedSource<Arc<str>> {
-    let f = files.get(id);
-    NamedSource::new(f.path.clone(), f.text.clone())
-}
-
-fn span(r: &Range<usize>) -> SourceSpan {
-    (r.start, r.end.saturating_sub(r.start)).into()
+fn named(files: &Files, id: FileId, clipped: &Clipped) -> NamedSource<Arc<str>> {
+    NamedSource::new(files.get(id).path.clone(), clipped.text.clone())
 }
 
 fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
+    (!s.is_empty()).then(|| clip_text(s))
 }
 
 impl fmt::Debug for View {

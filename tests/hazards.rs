@@ -295,3 +295,29 @@ fn a_file_standing_where_a_directory_must_go_fails_cleanly() {
     }
     site.assert_intact();
 }
+
+#[test]
+fn a_huge_wrong_typed_value_is_quoted_clipped_in_text_and_json() {
+    let site = Site::new();
+    let inv = fs::read_to_string(site.path("inventory/aio-lab.yaml")).unwrap();
+    let huge = "x".repeat(15 << 20);
+    let edited = inv.replacen("cpu: 16", &format!("cpu: {huge}"), 1);
+    assert_ne!(edited, inv);
+    fs::write(site.path("inventory/aio-lab.yaml"), edited).unwrap();
+    let o = gcc(site.root(), &["check", "aio"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", &err[..err.len().min(2000)]);
+    assert!(err.len() < 20_000, "{} bytes of stderr", err.len());
+    assert!(err.contains(&format!("… ({} bytes)", huge.len())), "{err}");
+    assert!(err.contains("gcc::schema::"), "{err}");
+    let o = gcc(site.root(), &["check", "aio", "--format", "json"]);
+    assert!(o.stdout.len() < 20_000, "{} bytes of JSON", o.stdout.len());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = v["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(m.contains("… (15728640 bytes)"), "{m}");
+    assert_eq!(
+        v["diagnostics"][0]["line"], 7,
+        "the position is the original one"
+    );
+    assert!(err.contains("aio-lab.yaml:7:"), "{err}");
+}
