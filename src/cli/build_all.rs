@@ -15,12 +15,10 @@ use crate::compile::input_digests;
 use crate::diag::{self, Diagnostic};
 use crate::fleet::{self, EnvReport, Status, Tally};
 use crate::load::load;
+use crate::ops::build::{PublishTo, deploy_target, provenance_gate, publish_tree};
 use crate::ops::outdir::{Placement, read_tree};
-use crate::origin::{SourceRepo, deploy_branch, dirty_help};
-use crate::publish::{
-    DIRTY, Deploy, FOREIGN_BRANCH, Provenance, Published, build_message, write_files,
-};
-use crate::render::GCC_VERSION;
+use crate::origin::{SourceRepo, deploy_branch};
+use crate::publish::{Deploy, FOREIGN_BRANCH, Outcome, Provenance, Published, branch_name};
 use crate::source::WorkDir;
 
 /// `build --all --commit` options.
@@ -229,10 +227,15 @@ fn refuse_dirty(
     p: &FleetPublish,
 ) -> Result<(BTreeMap<String, Provenance>, Vec<EnvReport>), u8> {
     let root = &ctx.cli.root;
-    let source = match SourceRepo::discover(root) {
-        Ok(repo) => Some(repo),
-        Err(_) if p.allow_dirty => None,
-        Err(d) => return Err(ctx.fail(&d, EXIT_USAGE)),
+    if !p.allow_dirty
+        && let Err(d) = SourceRepo::discover(root)
+    {
+        return Err(ctx.fail(&d, EXIT_USAGE));
+    }
+    let to = PublishTo {
+        allow_dirty: p.allow_dirty,
+        repo: p.repo.clone(),
+        branch: None,
     };
     let mut provenance = BTreeMap::new();
     let mut refused = Vec::new();
@@ -241,37 +244,17 @@ fn refuse_dirty(
         let Ok(loaded) = load(&WorkDir::new(root), env) else {
             continue; // the build reports it
         };
-        let branch = deploy_branch(None, Some(&loaded), env);
-        let deploy_repo = p.repo.clone().unwrap_or_else(|| root.clone());
-        let deploy = Deploy::open(&deploy_repo, env, &branch).inspect(|d| {
-            branches
-                .entry(d.branch().to_string())
-                .or_default()
-                .push(env);
-        });
-        match deploy.and_then(|d| d.check_owned()) {
-            Ok(()) => {}
-            Err(d) => {
-                refused.push(EnvReport::failed(env, &base.join(env), vec![*d]));
-                continue;
+        if let Ok((branch, _)) = branch_name(&deploy_branch(None, Some(&loaded), env)) {
+            branches.entry(branch).or_default().push(env);
+        }
+        let gate = deploy_target(root, env, Some(&loaded), &to)
+            .and_then(|_| provenance_gate(root, env, &input_digests(&loaded), p.allow_dirty));
+        match gate {
+            Ok(prov) => {
+                provenance.insert(env.clone(), prov);
             }
+            Err(d) => refused.push(EnvReport::failed(env, &base.join(env), vec![*d])),
         }
-        let prov = match &source {
-            Some(repo) => repo.provenance(env, &input_digests(&loaded)),
-            None => Provenance {
-                dirty: true,
-                ..Provenance::default()
-            },
-        };
-        if prov.dirty && !p.allow_dirty {
-            let d = Diagnostic::error(
-                DIRTY,
-                format!("the inputs of {env} are not committed; refusing to publish it"),
-            )
-            .help(dirty_help(&prov.source_path));
-            refused.push(EnvReport::failed(env, &base.join(env), vec![d]));
-        }
-        provenance.insert(env.clone(), prov);
     }
     if let Some((branch, envs)) = branches.iter().find(|(_, e)| e.len() > 1) {
         let d = Diagnostic::error(
@@ -315,11 +298,7 @@ fn publish_all(
 
 /// Commits the tree in `r.out` (just built, or verified against its lock) to the
 /// environment's deploy branch.
-fn publish_one(
-    repo: &Path,
-    r: &EnvReport,
-    prov: &Provenance,
-) -> crate::publish::Outcome<Published> {
+fn publish_one(repo: &Path, r: &EnvReport, prov: &Provenance) -> Outcome<Published> {
     let files = read_tree(&r.out).map_err(|e| {
         Box::new(Diagnostic::error(
             crate::load::IO,
@@ -328,8 +307,7 @@ fn publish_one(
     })?;
     let id = r.build_id.as_deref().unwrap_or_default();
     let deploy = Deploy::open(repo, &r.env, &r.branch)?;
-    let tree = write_files(deploy.repo(), &files)?;
-    deploy.publish(tree, &build_message(&r.env, id, GCC_VERSION, prov))
+    Ok(publish_tree(&deploy, &r.env, &files, id, prov)?.outcome)
 }
 
 fn summary_text(reports: &[EnvReport], t: Tally) -> String {

@@ -8,30 +8,22 @@ use serde_json::{Value, json};
 
 use super::{
     Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, compile_or_report,
-    count, err, out,
+    count, err, out, report_invalid,
 };
-use crate::compile::{compile, input_digests};
+use crate::compile::compile;
 use crate::diag::{self, Diagnostic};
 use crate::diff;
 use crate::load::{Fatal, load};
-use crate::ops::outdir::{Placement, write_tree};
-use crate::origin::{SourceRepo, deploy_branch, dirty_help};
+use crate::ops;
+use crate::ops::build::{BuildFailure, PublishTo};
+use crate::origin::{SourceRepo, deploy_branch};
 use crate::publish::{
-    self, DIRTY, Deploy, Outcome, Provenance, Published, build_message, commit_files,
-    rollback_message, short, utc, write_files,
+    self, Deploy, Outcome, Published, commit_files, rollback_message, short, utc,
 };
 use crate::render::GCC_VERSION;
 use crate::report;
 use crate::source::{Source, WorkDir};
 use crate::verify::{self, MISMATCH, Verification, compare, verify_files};
-
-/// `build --commit` options.
-pub(super) struct PublishArgs {
-    /// Publish even with uncommitted inputs.
-    pub allow_dirty: bool,
-    /// Where to publish.
-    pub deploy: DeployArgs,
-}
 
 /// The deploy branch of `env` in `args.repo` (default: the repository of the inputs),
 /// named by `--branch`, else by the working directory's environment file.
@@ -59,105 +51,53 @@ pub(super) fn cmd_build(
     env: &str,
     out_dir: Option<&Path>,
     source_ref: Option<&str>,
-    publish: Option<&PublishArgs>,
+    publish: Option<&PublishTo>,
 ) -> u8 {
-    let root = &ctx.cli.root;
-    // The tree to read, and what a publish would record about it.
-    let (source, mut provenance): (Box<dyn Source>, Option<Provenance>) = match source_ref {
-        Some(rev) => match SourceRepo::discover(root).and_then(|repo| repo.at(rev)) {
-            Ok((tree, prov)) => (Box::new(tree), Some(prov)),
-            Err(d) => return ctx.fail(&d, EXIT_USAGE),
-        },
-        None => (Box::new(WorkDir::new(root)), None),
+    if let Some(branch) = publish.and_then(|p| p.branch.as_deref()) {
+        note_stripped(ctx, branch);
+    }
+    let req = ops::build::BuildRequest {
+        root: &ctx.cli.root,
+        env,
+        out: out_dir,
+        source_ref,
+        publish,
     };
-    let (compiled, build) = match compile_or_report(source.as_ref(), env, ctx.format, ctx.color) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let built = match ops::build::build(&req) {
+        Ok(b) => b,
+        Err(BuildFailure::Refused(d)) => return ctx.fail(&d, EXIT_USAGE),
+        Err(BuildFailure::Invalid(compiled)) => return report_invalid(ctx, &compiled),
     };
-    if let Some(p) = publish {
-        let prov = match provenance.take() {
-            Some(prov) => prov,
-            None => match SourceRepo::discover(root) {
-                Ok(repo) => repo.provenance(env, &input_digests(&compiled.loaded)),
-                Err(_) if p.allow_dirty => Provenance {
-                    dirty: true,
-                    ..Provenance::default()
-                },
-                Err(d) => return ctx.fail(&d, EXIT_USAGE),
-            },
-        };
-        if prov.dirty && !p.allow_dirty {
-            let what = match &prov.source_commit {
-                Some(c) => format!("differ from the source commit {}", short(c)),
-                None => "are not committed (the repository has no commit yet)".to_string(),
-            };
-            let d = Diagnostic::error(
-                DIRTY,
-                format!("the inputs of {env} {what}; refusing to publish"),
-            )
-            .help(dirty_help(&prov.source_path));
-            return ctx.fail(&d, EXIT_USAGE);
-        }
-        provenance = Some(prov);
-    }
-    // Where it would be published is checked before anything is written.
-    let deploy = match publish {
-        Some(p) => {
-            let branch = deploy_branch(p.deploy.branch.as_deref(), Some(&compiled.loaded), env);
-            note_stripped(ctx, &branch);
-            let repo = p.deploy.repo.clone().unwrap_or_else(|| root.clone());
-            match Deploy::open(&repo, env, &branch).and_then(|d| d.check_owned().map(|()| d)) {
-                Ok(d) => Some(d),
-                Err(d) => return ctx.fail(&d, EXIT_USAGE),
-            }
-        }
-        None => None,
-    };
-    let dir = out_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join("out").join(env));
-    let mut placement = Placement::for_root(root);
-    if let Some(repo) = publish.and_then(|p| p.deploy.repo.as_ref()) {
-        placement.repository(repo);
-    }
-    for rel in input_digests(&compiled.loaded).keys() {
-        placement.input(root, rel);
-    }
-    if let Err(d) = placement.check(&[(env, &dir)]) {
-        return ctx.fail(&d, EXIT_USAGE);
-    }
-    if let Err(e) = write_tree(&dir, &build.rendered.files) {
-        return ctx.fail(&e.diagnostic(&dir), EXIT_USAGE);
-    }
-    let shown = dir.display().to_string();
-    let mut published = None;
-    if let (Some(deploy), Some(prov)) = (&deploy, &provenance) {
-        let message = build_message(env, &build.rendered.build_id, GCC_VERSION, prov);
-        let result = write_files(deploy.repo(), &build.rendered.files)
-            .and_then(|tree| Ok((deploy.branch().to_string(), deploy.publish(tree, &message)?)));
-        match result {
-            Ok(p) => published = Some(p),
-            Err(d) => return ctx.fail(&d, EXIT_USAGE),
-        }
-    }
+    let (compiled, build) = (&built.compiled, &built.build);
+    let shown = built.out.display().to_string();
     match ctx.format {
         Format::Json => {
             let mut v = report::summary_json(&build.plan, &build.rendered, &shown);
             v["diagnostics"] =
                 diag::report_json(&compiled.loaded.files, &compiled.diagnostics)["diagnostics"]
                     .clone();
-            if let Some((branch, p)) = &published {
-                let mut pj = json!(p);
-                pj["branch"] = json!(branch);
-                pj["provenance"] = json!(provenance);
+            if let Some(p) = &built.published {
+                let mut pj = json!(p.outcome);
+                pj["branch"] = json!(p.branch);
+                pj["provenance"] = json!(p.provenance);
                 v["publish"] = pj;
             }
             out(&format!("{v}\n"));
         }
         Format::Text => {
+            err(&diag::render_text(
+                &compiled.loaded.files,
+                &compiled.diagnostics,
+                ctx.color,
+            ));
             out(&report::summary_text(&build.plan, &build.rendered, &shown));
-            if let Some((branch, p)) = &published {
-                out(&publish_line(env, branch, &build.rendered.build_id, p));
+            if let Some(p) = &built.published {
+                out(&publish_line(
+                    env,
+                    &p.branch,
+                    &build.rendered.build_id,
+                    &p.outcome,
+                ));
             }
         }
     }

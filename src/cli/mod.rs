@@ -392,12 +392,10 @@ pub fn run(cli: &Cli) -> u8 {
             branch,
             ..
         } => {
-            let publish = commit.then(|| git::PublishArgs {
+            let publish = commit.then(|| crate::ops::build::PublishTo {
                 allow_dirty: *allow_dirty,
-                deploy: DeployArgs {
-                    repo: repo.clone(),
-                    branch: branch.clone(),
-                },
+                repo: repo.clone(),
+                branch: branch.clone(),
             });
             let ctx = ctx(*format);
             git::cmd_build(
@@ -558,21 +556,29 @@ fn compile_or_report(
             }
             Ok((compiled, build))
         }
-        None => {
-            match format {
-                Format::Json => out(&format!(
-                    "{}\n",
-                    diag::report_json(&compiled.loaded.files, &compiled.diagnostics)
-                )),
-                Format::Text => err(&diag::render_text(
-                    &compiled.loaded.files,
-                    &compiled.diagnostics,
-                    color,
-                )),
-            }
-            Err(invalid_exit(&compiled.diagnostics))
-        }
+        None => Err(print_invalid(&compiled, format, color)),
     }
+}
+
+/// Prints the diagnostics of inputs that did not compile; returns the exit code.
+fn print_invalid(compiled: &Compiled, format: Format, color: bool) -> u8 {
+    match format {
+        Format::Json => out(&format!(
+            "{}\n",
+            diag::report_json(&compiled.loaded.files, &compiled.diagnostics)
+        )),
+        Format::Text => err(&diag::render_text(
+            &compiled.loaded.files,
+            &compiled.diagnostics,
+            color,
+        )),
+    }
+    invalid_exit(&compiled.diagnostics)
+}
+
+/// [`print_invalid`] with the verb's context.
+fn report_invalid(ctx: &Ctx<'_>, compiled: &Compiled) -> u8 {
+    print_invalid(compiled, ctx.format, ctx.color)
 }
 
 /// Exit code of inputs with errors: 2 when a file could not be read at all (see
