@@ -2,7 +2,8 @@
 //! determinism, the HA proof, and every plan-stage refusal.
 //!
 //! Golden trees: `golden/<env>/` holds the full expected output. To rewrite them after
-//! a reviewed change: `GCC_UPDATE_GOLDEN=1 cargo test --test build golden`.
+//! an intended change: `GCC_UPDATE_GOLDEN=1 cargo test --test build golden`, which
+//! rewrites them and still fails, printing what changed; review and commit, then rerun.
 
 mod common;
 use common::{gcc, read_tree, repo, text};
@@ -36,10 +37,6 @@ fn golden_trees_match_byte_for_byte() {
     for env in ["prod", "aio", "argocd"] {
         let built = build_example(env);
         let golden_dir = repo().join("golden").join(env);
-        if update {
-            write_tree(&golden_dir, &built);
-            continue;
-        }
         let golden = read_tree(&golden_dir);
         for (path, bytes) in &built {
             match golden.get(path) {
@@ -58,10 +55,20 @@ fn golden_trees_match_byte_for_byte() {
         for path in golden.keys().filter(|p| !built.contains_key(*p)) {
             report += &format!("{env}: file {path} is no longer built\n");
         }
+        if update && built != golden {
+            write_tree(&golden_dir, &built);
+        }
     }
+    // Rewriting never passes: the test fails with the change it wrote, so an update is
+    // always seen, reviewed (`git diff golden/`) and committed before the run is green.
     assert!(
         report.is_empty(),
-        "build differs from golden/ (if intended, rerun with GCC_UPDATE_GOLDEN=1 and review):\n{report}"
+        "{}:\n{report}",
+        if update {
+            "golden/ rewritten as below; review `git diff golden/`, commit, and rerun"
+        } else {
+            "build differs from golden/ (if intended, rerun with GCC_UPDATE_GOLDEN=1 and review)"
+        }
     );
 }
 
@@ -780,8 +787,28 @@ fn render_refuses_a_name_that_would_escape() {
     // Names reach file paths only after check has proven them DNS labels; render checks
     // again, so even a plan built by hand cannot write outside the output directory.
     assert!(gcc::render::validate_output_path("openstack/../../etc/passwd.yaml").is_err());
-    let code = gcc::compile::RENDER;
-    assert_eq!(code, "gcc::render::failed");
+    let src = MemSource::new()
+        .with("environments/aio.yaml", example("environments/aio.yaml"))
+        .with("inventory/aio-lab.yaml", example("inventory/aio-lab.yaml"));
+    let c = compile(&src, "aio").unwrap();
+    let plan = c.build.expect("aio builds").plan;
+    let mut emitted = gcc::emit::emit(&plan);
+    let (_, first) = emitted
+        .objects
+        .iter_mut()
+        .find(|(_, o)| o["metadata"]["namespace"].is_string())
+        .expect("a namespaced object");
+    first["metadata"]["namespace"] = "../../etc".into();
+    let err = gcc::render::render(&plan, &emitted, &Default::default()).unwrap_err();
+    assert!(err.contains("../../etc/"), "{err}");
+    // compile reports that failure as RENDER, which the CLI refuses with exit 2.
+    let d = gcc::diag::Diagnostic::error(gcc::compile::RENDER, err);
+    let json = gcc::diag::report_json(&Default::default(), std::slice::from_ref(&d));
+    assert!(
+        json.to_string().contains("\"gcc::render::failed\""),
+        "{json}"
+    );
+    assert!(gcc::compile::refused(&[d]));
 }
 
 #[test]

@@ -5,9 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{repo, text};
+use common::{git, repo, text};
 use gcc::compile::compile;
 use gcc::diff::{Change, Diff, MARKDOWN_LIMIT, Side, diff, markdown};
 use gcc::source::MemSource;
@@ -93,18 +92,20 @@ fn fields(d: &Diff, object: &str) -> Vec<(String, String, String)> {
 fn golden_markdown(name: &str, d: &Diff) {
     let path = repo().join("golden/diff").join(name);
     let got = markdown(d);
-    if std::env::var_os("GCC_UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &got).unwrap();
-    }
     let want = std::fs::read_to_string(&path).unwrap_or_default();
     if got != want {
         let d = similar::TextDiff::from_lines(&want, &got)
             .unified_diff()
             .header("golden", "got")
             .to_string();
+        // Rewriting still fails, showing the change, until it is reviewed and committed.
+        if std::env::var_os("GCC_UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            panic!("golden/diff/{name} rewritten; review `git diff golden/`, commit, rerun:\n{d}");
+        }
         panic!(
-            "{name} differs from golden/diff (GCC_UPDATE_GOLDEN=1 to rewrite after review):\n{d}"
+            "{name} differs from golden/diff (GCC_UPDATE_GOLDEN=1 rewrites it and shows the change):\n{d}"
         );
     }
 }
@@ -378,21 +379,6 @@ fn identical_inputs_give_an_empty_diff() {
 }
 
 // ---- the CLI against git repositories ----
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.net")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.net")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
-    text(&o.stdout).trim().to_string()
-}
 
 fn site() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod generator;
 use std::fs;
 use std::path::Path;
 
-use common::{example_tree, gcc, read_tree, text};
+use common::{example_tree, gcc, git, read_tree, text};
 
 fn lines(out: &[u8]) -> Vec<String> {
     text(out).lines().map(str::to_string).collect()
@@ -219,24 +219,6 @@ fn generated_sites_compile_cleanly_at_every_shape() {
         }
     }
     assert_eq!(generator::node_counts(3, 3, 300), [3, 30, 300]);
-}
-
-/// Runs git in `dir` with a fixed identity and no user or system configuration.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "ops")
-        .env("GIT_AUTHOR_EMAIL", "ops@example.net")
-        .env("GIT_COMMITTER_NAME", "ops")
-        .env("GIT_COMMITTER_EMAIL", "ops@example.net")
-        .output()
-        .expect("run git");
-    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
-    text(&o.stdout).trim_end().to_string()
 }
 
 fn lock_build_id(dir: &Path) -> String {

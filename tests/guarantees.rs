@@ -58,9 +58,7 @@ impl Site {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(self.root())
+        let o = common::git_in(self.root())
             .args(args)
             .env("HOME", self.home.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -248,7 +246,7 @@ fn out_may_not_be_a_git_directory_or_inside_one() {
 }
 
 fn git2_init(dir: &Path) {
-    let o = Command::new("git")
+    let o = common::git_in(Path::new("/"))
         .args(["init", "-q"])
         .arg(dir)
         .output()

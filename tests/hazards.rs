@@ -195,19 +195,32 @@ fn crlf_files_are_refused_with_the_fix() {
 
 #[test]
 fn a_name_crafted_to_escape_the_output_directory_is_refused() {
+    // Node files are written to <out>/nodes/node-<name>.yaml, so this name climbs out of
+    // out/aio (or its staging directory) into the site root: nothing may appear there.
     let site = Site::new();
+    let name = "x/../../../../gcc-pwned";
     let inv = fs::read_to_string(site.path("inventory/aio-lab.yaml")).unwrap();
     fs::write(
         site.path("inventory/aio-lab.yaml"),
-        inv.replacen("- name: aio-01", "- name: ../../../../tmp/gcc-pwned", 1),
+        inv.replacen("- name: aio-01", &format!("- name: {name}"), 1),
     )
     .unwrap();
+    let inputs = read_tree(site.root());
     site.refused(
         &[],
         "gcc::inventory::path_escape",
-        "node name `../../../../tmp/gcc-pwned` is a path",
+        &format!("node name `{name}` is a path"),
     );
-    assert!(!Path::new("/tmp/gcc-pwned.yaml").exists());
+    assert_eq!(read_tree(site.root()), inputs, "a file appeared or changed");
+    assert!(!site.path("gcc-pwned.yaml").exists());
+    assert!(
+        !site
+            .root()
+            .parent()
+            .unwrap()
+            .join("gcc-pwned.yaml")
+            .exists()
+    );
 
     let site = Site::new();
     let env = fs::read_to_string(site.path("environments/aio.yaml")).unwrap();

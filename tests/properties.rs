@@ -269,14 +269,23 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(env in proptest::collection::vec(any::<u8>(), 0..400),
-                                   inv in proptest::collection::vec(any::<u8>(), 0..2000)) {
+    fn arbitrary_environment_bytes_never_panic(env in proptest::collection::vec(any::<u8>(), 0..400)) {
         let src = MemSource::new()
             .with("environments/x.yaml", env)
+            .with("inventory/lab.yaml", include_str!("../inventory/aio-lab.yaml"));
+        let c = gcc::compile::compile(&src, "x").unwrap();
+        prop_assert!(c.build.is_none());
+    }
+
+    #[test]
+    fn arbitrary_inventory_bytes_never_panic(inv in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        // A valid environment, so the random bytes are what load and check read.
+        let src = MemSource::new()
+            .with("environments/x.yaml", "inventory: lab\nprofile: aio\nrelease: \"2024.1\"\n")
             .with("inventory/lab.yaml", inv);
-        if let Ok(loaded) = load(&src, "x") {
-            let _ = check(&loaded);
-        }
+        let c = gcc::compile::compile(&src, "x").unwrap();
+        prop_assert_eq!(c.loaded.inventory_files.len(), 1);
+        prop_assert!(c.build.is_none());
     }
 
     #[test]

@@ -60,9 +60,7 @@ impl Site {
     }
 
     fn git_output(&self, args: &[&str]) -> Output {
-        Command::new("git")
-            .arg("-C")
-            .arg(self.path())
+        common::git_in(self.path())
             .args(args)
             .env("HOME", self.home.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -342,16 +340,14 @@ fn build_from_a_revision_equals_build_from_its_checkout() {
     );
     let checkout = tempfile::tempdir().unwrap();
     let co = checkout.path().join("co");
-    let o = Command::new("git")
+    let o = common::git_in(Path::new("/"))
         .args(["clone", "-q"])
         .arg(site.path())
         .arg(&co)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(&co)
+    let o = common::git_in(&co)
         .args(["checkout", "-q", &rev1])
         .output()
         .unwrap();
@@ -494,7 +490,7 @@ fn publish_branch_from_the_environment_and_a_separate_deploy_repo() {
     site.git(&["rev-parse", "--verify", "deploy/aio-lab"]);
     // A bare deploy repository elsewhere.
     let deploy = tempfile::tempdir().unwrap();
-    let o = Command::new("git")
+    let o = common::git_in(Path::new("/"))
         .args(["init", "-q", "--bare"])
         .arg(deploy.path())
         .output()
@@ -527,12 +523,7 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     std::fs::remove_file(wt_path.join("cluster/namespace-openstack.yaml")).unwrap();
     std::fs::write(wt_path.join("openstack/extra.yaml"), "kind: ConfigMap\n").unwrap();
     let git_wt = |args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(&wt_path)
-            .args(args)
-            .output()
-            .unwrap();
+        let o = common::git_in(&wt_path).args(args).output().unwrap();
         assert!(o.status.success(), "{}", text(&o.stderr));
     };
     git_wt(&["add", "-A"]);
@@ -721,8 +712,13 @@ fn a_killed_publisher_leaves_the_old_or_the_new_commit() {
         let rev = if i % 2 == 0 { &rev_a } else { &rev_b };
         let mut child = publish(rev);
         // From 0 to 1.5 times a whole publish: early kills, late kills, some complete.
-        std::thread::sleep(full * 3 * i / (2 * steps) + Duration::from_micros(u64::from(i) * 150));
-        let _ = child.kill();
+        // The last one runs to the end, so a publisher that never lands fails the test.
+        if i + 1 < steps {
+            std::thread::sleep(
+                full * 3 * i / (2 * steps) + Duration::from_micros(u64::from(i) * 150),
+            );
+            let _ = child.kill();
+        }
         let _ = child.wait();
         let lock = site.path().join(".git/refs/heads/gcc/prod.lock");
         if lock.exists() {
@@ -745,7 +741,8 @@ fn a_killed_publisher_leaves_the_old_or_the_new_commit() {
         site.gcc_code(&["verify", "prod"], 0);
     }
     eprintln!("kill outcomes (old, new): {outcomes:?}");
-    assert_eq!(outcomes.0 + outcomes.1, steps as usize);
+    // A kill at once leaves the old commit; the publish left alone lands the new one.
+    assert!(outcomes.0 >= 1 && outcomes.1 >= 1, "{outcomes:?}");
     site.git(&["fsck", "--no-dangling"]);
 }
 

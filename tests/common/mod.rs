@@ -57,3 +57,25 @@ pub fn example_tree() -> tempfile::TempDir {
     }
     dir
 }
+
+/// git in `dir`, blind to the developer's configuration: no system or global config,
+/// a fixed identity, so a test gives the same answer on every machine.
+pub fn git_in(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
+        .arg(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "ops")
+        .env("GIT_AUTHOR_EMAIL", "ops@example.net")
+        .env("GIT_COMMITTER_NAME", "ops")
+        .env("GIT_COMMITTER_EMAIL", "ops@example.net");
+    c
+}
+
+/// Runs git in `dir` (see [`git_in`]) and returns its stdout; fails the test on error.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let o = git_in(dir).args(args).output().expect("run git");
+    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    text(&o.stdout).trim_end().to_string()
+}
