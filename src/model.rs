@@ -52,6 +52,21 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Members of a quorum (MariaDB, RabbitMQ, OVN, memcached) in `base`, each on its own
+    /// machine: losing any one machine leaves a majority.
+    pub const BASE_QUORUM: usize = 3;
+    /// Fewest replicas of a stateless API in `base` (and the floor of its autoscaler):
+    /// one can be lost with the machine it runs on.
+    pub const BASE_MIN_REPLICAS: u64 = 2;
+
+    /// Members each quorum runs under this profile.
+    pub fn quorum(self) -> usize {
+        match self {
+            Profile::Base => Self::BASE_QUORUM,
+            Profile::Aio => 1,
+        }
+    }
+
     /// The name as written in environments (`base`).
     pub fn as_str(self) -> &'static str {
         match self {

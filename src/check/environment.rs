@@ -7,7 +7,6 @@ use super::Ctx;
 use crate::catalog::{Catalog, is_service};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Loc, Profile, Provider, Service};
-use crate::plan::HPA_MIN;
 
 /// Code: a service the catalog does not have.
 pub const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
@@ -116,7 +115,7 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
 }
 
 /// Warns where `base` overrides what the environment asked for: API replicas and HPA
-/// bounds below [`HPA_MIN`] would not survive the loss of a machine, so the plan raises
+/// bounds below [`Profile::BASE_MIN_REPLICAS`] would not survive the loss of a machine, so the plan raises
 /// them to it.
 fn below_ha(cx: &mut Ctx, name: &str, svc: &Service, at: &Loc) {
     let scale = svc.autoscale.as_ref();
@@ -133,18 +132,19 @@ fn below_ha(cx: &mut Ctx, name: &str, svc: &Service, at: &Loc) {
             scale.and_then(|a| a.max),
         ),
     ];
+    let floor = Profile::BASE_MIN_REPLICAS;
     for (what, loc, value) in asked {
-        if let Some(n) = value.filter(|n| *n < HPA_MIN) {
+        if let Some(n) = value.filter(|n| *n < floor) {
             let d = Diagnostic::warning(
                 BELOW_HA,
                 format!(
-                    "`{name}` {what} {n} is below the {HPA_MIN} replicas `base` needs to survive \
-                     the loss of a machine; gcc uses {HPA_MIN}"
+                    "`{name}` {what} {n} is below the {floor} replicas `base` needs to survive \
+                     the loss of a machine; gcc uses {floor}"
                 ),
             )
-            .at(cx.label(&loc, format!("raised to {HPA_MIN}")))
+            .at(cx.label(&loc, format!("raised to {floor}")))
             .help(format!(
-                "set it to {HPA_MIN} or more, or use profile aio for a single-node cloud"
+                "set it to {floor} or more, or use profile aio for a single-node cloud"
             ));
             cx.push(d);
         }

@@ -14,7 +14,6 @@ mod refs;
 mod topology;
 
 pub use names::PATH_ESCAPE;
-pub use topology::BASE_QUORUM;
 
 use std::collections::BTreeSet;
 

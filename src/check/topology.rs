@@ -19,9 +19,6 @@ pub const SHARED_MACHINE: &str = "gcc::profile::shared_machine";
 /// Code: no node with a role the profile needs (`compute`, `network`, `openstack-control`).
 pub const MISSING_ROLE: &str = "gcc::profile::missing_role";
 
-/// Quorum members a `base` cloud needs, each on its own machine.
-pub const BASE_QUORUM: usize = 3;
-
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     if cx.any_broken(Kind::Node) {
         return; // a node could not be read; counting roles without it would mislead
@@ -46,6 +43,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
             cx.push(d);
         }
     }
+    let q = Profile::BASE_QUORUM;
     if env.profile != Profile::Base {
         return;
     }
@@ -57,11 +55,11 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     if controllers.is_empty() {
         return; // reported above as a missing role
     }
-    if controllers.len() < BASE_QUORUM {
+    if controllers.len() < Profile::BASE_QUORUM {
         let mut d = Diagnostic::error(
             TOO_FEW_CONTROLLERS,
             format!(
-                "profile `base` needs at least {BASE_QUORUM} openstack-control nodes; inventory `{}` has {}",
+                "profile `base` needs at least {q} openstack-control nodes; inventory `{}` has {}",
                 inv.name,
                 controllers.len()
             ),
@@ -83,7 +81,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
             None => return, // a dangling reference, reported by refs
         }
     }
-    if by_machine.len() >= BASE_QUORUM {
+    if by_machine.len() >= Profile::BASE_QUORUM {
         return;
     }
     let shared: Vec<String> = by_machine
@@ -110,7 +108,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         ),
     )
     .help(format!(
-        "profile `base` needs {BASE_QUORUM} openstack-control nodes on {BASE_QUORUM} distinct machines; move a VM to a hypervisor on another machine or add a machine"
+        "profile `base` needs {q} openstack-control nodes on {q} distinct machines; move a VM to a hypervisor on another machine or add a machine"
     ));
     if let Some((last, rest)) = nodes.split_last() {
         d = d.at(cx.label(&last.placement_at(), format!("also on {first_shared}")));

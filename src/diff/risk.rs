@@ -2,6 +2,7 @@
 //! one-line reason. Rules look at field paths and object kinds only, so they apply the
 //! same to Flux and Argo CD trees and to hand-edited ones.
 
+use crate::model::Profile;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -233,15 +234,16 @@ fn field_risks(
     if base
         && quorum_object
         && has_segment(path, "replicas")
-        && let Some(n) = number(new).filter(|n| *n < 3.0)
+        && let Some(n) = number(new).filter(|n| *n < Profile::BASE_QUORUM as f64)
     {
         {
             flag(
                 "quorum_below_3",
                 Some(path),
                 format!(
-                    "{} runs {n} replicas: a quorum needs 3 to survive the loss of one machine",
-                    key.name
+                    "{} runs {n} replicas: a quorum needs {} to survive the loss of one machine",
+                    key.name,
+                    Profile::BASE_QUORUM
                 ),
             );
         }

@@ -19,7 +19,6 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{self, Catalog, Reason};
-use crate::check::BASE_QUORUM;
 use crate::diag::{Diagnostic, Label};
 use crate::load::Loaded;
 use crate::model::{Loc, Model, Node, Profile, Provider, Role, SubnetPurpose, Target};
@@ -44,9 +43,8 @@ pub const FLUX_NAMESPACE: &str = "flux-system";
 /// Where Argo CD runs and its Applications and AppProjects live.
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 
-/// Default HPA bounds of an API deployment in `base`.
-pub const HPA_MIN: u64 = 2;
-/// Default HPA maximum.
+/// Default HPA maximum of an API deployment in `base` (the minimum is
+/// [`Profile::BASE_MIN_REPLICAS`]).
 pub const HPA_MAX: u64 = 6;
 /// HPA CPU and memory utilisation target, percent.
 pub const HPA_UTILIZATION: u64 = 80;
@@ -330,7 +328,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let profile_at = cx.env_at("/profile");
     for (svc, eligible, per_node) in wanted {
         let result = if base {
-            ha::prove(inv, svc, BASE_QUORUM, eligible, per_node).map_err(Some)
+            ha::prove(inv, svc, Profile::BASE_QUORUM, eligible, per_node).map_err(Some)
         } else {
             ha::place_single(inv, svc, eligible).ok_or(None)
         };
@@ -355,7 +353,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             }
         }
     }
-    let replicas = if base { BASE_QUORUM } else { 1 };
+    let replicas = env.profile.quorum();
 
     // Helm components.
     let mut infra: BTreeSet<String> = cx.catalog.always.iter().cloned().collect();
@@ -940,8 +938,14 @@ fn openstack_component(
     // Autoscalers.
     let autoscalers = if base {
         let auto = svc.and_then(|s| s.autoscale);
-        let floor = svc.and_then(|s| s.replicas).unwrap_or(HPA_MIN).max(HPA_MIN);
-        let min = auto.and_then(|a| a.min).unwrap_or(floor).max(HPA_MIN);
+        let floor = svc
+            .and_then(|s| s.replicas)
+            .unwrap_or(Profile::BASE_MIN_REPLICAS)
+            .max(Profile::BASE_MIN_REPLICAS);
+        let min = auto
+            .and_then(|a| a.min)
+            .unwrap_or(floor)
+            .max(Profile::BASE_MIN_REPLICAS);
         let max = auto.and_then(|a| a.max).unwrap_or(HPA_MAX).max(min);
         entry
             .api
