@@ -81,6 +81,10 @@ pub struct ServiceEntry {
     /// The chart's db-init job stays on.
     #[serde(default)]
     pub db_init: bool,
+    /// The chart's `dependencies.static.<key>.jobs` lists that name its init jobs, as
+    /// the pinned chart's values.yaml has them.
+    #[serde(default)]
+    pub job_deps: BTreeMap<String, Vec<String>>,
     /// Image names in Genestack's registry.
     pub images: Vec<String>,
     /// Values paths taken from Secrets.

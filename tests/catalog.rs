@@ -158,3 +158,45 @@ fn chart_sets_match_the_reference_versions() {
         }
     }
 }
+
+#[test]
+fn job_deps_are_the_pinned_charts_own_lists() {
+    // Every `dependencies.static.<key>.jobs` list of a pinned chart that names the
+    // service's db-init or rabbit-init Job is in the catalog exactly as the chart has it,
+    // and the catalog holds no other: the plan rewrites these lists, so they are facts.
+    let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
+    let c = Catalog::get();
+    let mut checked = 0;
+    for (name, entry) in &c.services {
+        let dirs: Vec<_> = std::fs::read_dir(&charts)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}@"))
+            })
+            .collect();
+        assert!(!dirs.is_empty(), "no pinned chart for {name}");
+        for dir in dirs {
+            let path = dir.join(name).join("values.yaml");
+            let values: Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let init = [format!("{name}-db-init"), format!("{name}-rabbit-init")];
+            let mut want = std::collections::BTreeMap::new();
+            for (key, dep) in values["dependencies"]["static"].as_object().unwrap() {
+                let jobs: Vec<String> = dep["jobs"]
+                    .as_array()
+                    .map(|a| a.iter().map(|j| j.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default();
+                if jobs.iter().any(|j| init.contains(j)) {
+                    want.insert(key.clone(), jobs);
+                }
+            }
+            assert_eq!(entry.job_deps, want, "{name}: {}", path.display());
+            checked += want.len();
+        }
+    }
+    assert!(checked > 50, "only {checked} lists checked");
+}

@@ -831,6 +831,25 @@ fn openstack_component(
             json!("memcached-memcached"),
         ),
     ]);
+    // The init jobs turned off above are dropped from every wait list that names them:
+    // kubernetes-entrypoint would wait for a Job that is never rendered, for ever.
+    let off = [
+        (!entry.db_init).then(|| format!("{name}-db-init")),
+        Some(format!("{name}-rabbit-init")),
+    ];
+    for (key, jobs) in &entry.job_deps {
+        let kept: Vec<&String> = jobs
+            .iter()
+            .filter(|j| !off.iter().flatten().any(|o| o == *j))
+            .collect();
+        if kept.len() != jobs.len() {
+            values::set(
+                &mut v,
+                &format!("dependencies.static.{key}.jobs"),
+                json!(kept),
+            );
+        }
+    }
     if !entry.databases.is_empty() {
         let mut endpoints = vec!["oslo_db".to_string()];
         if name == "nova" {
