@@ -232,6 +232,76 @@ pub struct ImageChoice {
     pub by_convention: bool,
 }
 
+/// What `gcc rehearse` knows beyond the charts it renders (`catalog/rehearse.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rehearsal {
+    /// Services operators create for custom resources.
+    pub services: Vec<ServicesFrom>,
+    /// Services every cluster has.
+    pub always: Vec<NamedService>,
+    /// Values paths below which a chart takes any key.
+    pub free_form: Vec<FreeForm>,
+}
+
+/// The Services an operator creates for one kind of custom resource.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesFrom {
+    /// API group of the resource.
+    pub group: String,
+    /// Kind of the resource.
+    pub kind: String,
+    /// The Services, by name pattern.
+    pub services: Vec<ProducedService>,
+}
+
+/// One Service an operator creates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducedService {
+    /// Name, `{name}` the resource's.
+    pub name: String,
+    /// Created only when one of these pointers of the resource is `true` (always if empty).
+    #[serde(default)]
+    pub when_any: Vec<String>,
+}
+
+/// A Service by namespace and name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedService {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Free-form values paths of a chart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreeForm {
+    /// Chart name, or `*` for every chart.
+    pub chart: String,
+    /// Dotted paths; `*` matches any one segment, `{chart}` is the chart's name.
+    pub paths: Vec<String>,
+    /// Where the chart reads them (documentation).
+    pub why: String,
+}
+
+impl Rehearsal {
+    /// The embedded rehearsal knowledge, parsed once.
+    pub fn get() -> &'static Rehearsal {
+        static REHEARSAL: OnceLock<Rehearsal> = OnceLock::new();
+        REHEARSAL.get_or_init(|| {
+            parse(
+                "catalog/rehearse.yaml",
+                include_str!("../catalog/rehearse.yaml"),
+            )
+        })
+    }
+}
+
 /// Image registry of Genestack's OpenStack images.
 pub const IMAGE_REGISTRY: &str = "ghcr.io/rackerlabs/genestack-images";
 
@@ -424,6 +494,18 @@ mod tests {
                 assert!(c.components.contains_key(a), "{name} after {a}");
             }
         }
+    }
+
+    #[test]
+    fn rehearsal_knowledge_parses_and_names_kinds_and_paths() {
+        let r = Rehearsal::get();
+        let kinds: Vec<&str> = r.services.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["MariaDB", "RabbitmqCluster"]);
+        assert!(
+            r.free_form
+                .iter()
+                .all(|f| !f.paths.is_empty() && !f.why.is_empty())
+        );
     }
 
     #[test]

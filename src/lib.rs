@@ -17,6 +17,7 @@ pub mod ops;
 pub mod origin;
 pub mod plan;
 pub mod publish;
+pub mod rehearse;
 pub mod render;
 pub mod report;
 pub mod schema;

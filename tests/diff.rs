@@ -90,24 +90,7 @@ fn fields(d: &Diff, object: &str) -> Vec<(String, String, String)> {
 }
 
 fn golden_markdown(name: &str, d: &Diff) {
-    let path = repo().join("golden/diff").join(name);
-    let got = markdown(d);
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    if got != want {
-        let d = similar::TextDiff::from_lines(&want, &got)
-            .unified_diff()
-            .header("golden", "got")
-            .to_string();
-        // Rewriting still fails, showing the change, until it is reviewed and committed.
-        if std::env::var_os("GCC_UPDATE_GOLDEN").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &got).unwrap();
-            panic!("golden/diff/{name} rewritten; review `git diff golden/`, commit, rerun:\n{d}");
-        }
-        panic!(
-            "{name} differs from golden/diff (GCC_UPDATE_GOLDEN=1 rewrites it and shows the change):\n{d}"
-        );
-    }
+    common::assert_golden(&format!("diff/{name}"), &markdown(d));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod build_all;
 mod git;
+mod rehearse;
 
 use crate::check::{Checked, check};
 use crate::compile::{Build, Compiled, compile};
@@ -41,6 +42,7 @@ Examples:
   gcc verify prod --rebuild       check the tip against its lock and its source commit
   gcc diff prod                   what would change: the deploy branch tip → the working directory
   gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment
+  gcc rehearse prod --charts ../shared/charts   render every release with Helm and check it
   gcc versions prod --format markdown   the component version table for a wiki or PR
   gcc validate out/prod --schemas ../shared/schemas   check every object against upstream schemas
   gcc check prod                  check environments/prod.yaml and its inventory
@@ -265,6 +267,15 @@ pub enum Command {
         #[command(flatten)]
         deploy: DeployArgs,
     },
+    /// Render every release with real Helm against its pinned chart, and check the result.
+    ///
+    /// Builds the environment in memory (or reads --tree), composes each HelmRelease's or
+    /// Application's values as its controller does (Secrets become placeholders), runs
+    /// `helm template` with the chart from --charts, and reports what would not come up: a
+    /// pod waiting for a Job, Service, DaemonSet or pod nothing renders, an object with two
+    /// owners, a values path the chart does not have, an Argo CD placeholder Helm mangled.
+    /// Releases whose chart is not in the directory are listed as not rehearsed.
+    Rehearse(rehearse::RehearseArgs),
     /// Print the component version table: release, chart version and images.
     Versions {
         /// Environment name: environments/<ENV>.yaml.
@@ -478,6 +489,7 @@ pub fn run(cli: &Cli) -> u8 {
             };
             git::cmd_diff(&ctx, env, &opts, deploy)
         }
+        Command::Rehearse(args) => rehearse::cmd_rehearse(&ctx(args.format), args),
         Command::Versions { env, format } => cmd_versions(cli, env, *format, color),
         Command::Validate {
             dir,

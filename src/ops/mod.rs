@@ -7,3 +7,4 @@
 
 pub mod build;
 pub mod outdir;
+pub mod rehearse;

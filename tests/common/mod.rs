@@ -79,3 +79,24 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
     text(&o.stdout).trim_end().to_string()
 }
+
+/// Compares `got` with the golden file `golden/<rel>`. With GCC_UPDATE_GOLDEN set it
+/// rewrites the file and still fails, showing the change, so that every update is
+/// reviewed and committed before the run is green.
+pub fn assert_golden(rel: &str, got: &str) {
+    let path = repo().join("golden").join(rel);
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if got == want {
+        return;
+    }
+    let d = similar::TextDiff::from_lines(&want, got)
+        .unified_diff()
+        .header("golden", "got")
+        .to_string();
+    if std::env::var_os("GCC_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+        panic!("golden/{rel} rewritten; review `git diff golden/`, commit, rerun:\n{d}");
+    }
+    panic!("golden/{rel} differs (GCC_UPDATE_GOLDEN=1 rewrites it and shows the change):\n{d}");
+}

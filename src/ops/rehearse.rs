@@ -1,0 +1,150 @@
+//! `gcc rehearse`: each release of a tree rendered by real Helm against its pinned chart
+//! from a local chart directory, then checked by [`crate::rehearse::check`].
+//!
+//! The side effects are running `helm` and reading the chart directory. Helm reads its
+//! values on stdin and gets homes that do not exist, so it neither reads the user's
+//! repositories nor writes a cache: nothing outside the process changes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::catalog::Rehearsal;
+use crate::rehearse::{Findings, Release, Rendering, Tree, check};
+
+/// Where the charts and Helm are.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Directory of charts: `<chart>@<version>/<chart>/` (unpacked) or
+    /// `<chart>-<version>.tgz` (what `helm pull` writes).
+    pub charts: PathBuf,
+    /// The Helm binary.
+    pub helm: PathBuf,
+}
+
+/// A finished rehearsal: the tree (its files, for labels), its releases and the findings.
+pub struct Rehearsed {
+    /// The tree, parsed.
+    pub tree: Tree,
+    /// Its releases, in tree order.
+    pub releases: Vec<Release>,
+    /// Status per release and every finding.
+    pub findings: Findings,
+}
+
+/// The chart of `chart` at `version` in `dir`, or why there is none.
+pub fn find_chart(dir: &Path, chart: &str, version: &str) -> Result<PathBuf, String> {
+    let unpacked = dir.join(format!("{chart}@{version}")).join(chart);
+    if unpacked.join("Chart.yaml").is_file() {
+        return Ok(unpacked);
+    }
+    let packed = dir.join(format!("{chart}-{version}.tgz"));
+    if packed.is_file() {
+        return Ok(packed);
+    }
+    Err(format!(
+        "neither {} nor {} exists",
+        unpacked.display(),
+        packed.display()
+    ))
+}
+
+fn helm(stage: &Stage) -> Command {
+    let mut cmd = Command::new(&stage.helm);
+    // Homes that do not exist: no user repositories, plugins or cache are read or written.
+    for var in ["HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"] {
+        cmd.env(var, "/nonexistent/gcc-rehearse");
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs `cmd`, feeding `input` on stdin; stdout, or stderr as the error.
+fn run(mut cmd: Command, input: &[u8]) -> Result<String, String> {
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    // Write on a thread: a large render fills stdout before Helm has read all its input.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let _ = writer.join();
+    if out.status.success() {
+        String::from_utf8(out.stdout).map_err(|_| "Helm wrote output that is not UTF-8".into())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The chart's default values.
+fn defaults(stage: &Stage, chart: &Path) -> Result<Value, String> {
+    let text = if chart.is_dir() {
+        std::fs::read_to_string(chart.join("values.yaml"))
+            .map_err(|e| format!("{}: {e}", chart.join("values.yaml").display()))?
+    } else {
+        let mut cmd = helm(stage);
+        cmd.args(["show", "values"]).arg(chart);
+        run(cmd, b"")?
+    };
+    let v: Option<Value> =
+        serde_saphyr::from_str(&text).map_err(|e| format!("the chart's values.yaml: {e}"))?;
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// Renders one release as its controller would (`helm template`, tests skipped, CRDs
+/// included: Flux installs both the chart's templates and its crds/).
+pub fn render(stage: &Stage, r: &Release) -> Rendering {
+    let chart = match find_chart(&stage.charts, &r.chart, &r.version) {
+        Ok(c) => c,
+        Err(why) => return Rendering::NoChart(why),
+    };
+    let defaults = match defaults(stage, &chart) {
+        Ok(d) => d,
+        Err(e) => return Rendering::Failed(e),
+    };
+    let mut cmd = helm(stage);
+    cmd.args(["template", &r.name])
+        .arg(&chart)
+        .args(["--namespace", &r.namespace])
+        .args(["--values", "-", "--skip-tests", "--include-crds"]);
+    // JSON is YAML to Helm.
+    match run(cmd, r.values.to_string().as_bytes()) {
+        Ok(manifests) => Rendering::Rendered {
+            manifests,
+            defaults,
+        },
+        Err(e) => Rendering::Failed(e),
+    }
+}
+
+/// Rehearses a built tree: every release rendered (in parallel), then checked.
+pub fn rehearse(files: &BTreeMap<String, Vec<u8>>, stage: &Stage) -> Rehearsed {
+    let mut tree = Tree::new(files);
+    let (releases, bad) = tree.releases();
+    tree.diagnostics.extend(bad);
+    let renders: Vec<Rendering> = releases.par_iter().map(|r| render(stage, r)).collect();
+    let findings = check(&tree, &releases, &renders, Rehearsal::get());
+    Rehearsed {
+        tree,
+        releases,
+        findings,
+    }
+}
+
+/// `helm version --short` of the stage's Helm, or why it cannot run.
+pub fn helm_version(stage: &Stage) -> Result<String, String> {
+    let mut cmd = helm(stage);
+    cmd.args(["version", "--short"]);
+    run(cmd, b"")
+        .map(|v| v.trim().to_string())
+        .map_err(|e| format!("cannot run Helm ({}): {}", stage.helm.display(), e.trim()))
+}

@@ -1,0 +1,482 @@
+//! The rehearsal's checks: each reads the tree's objects and the releases' renders and
+//! returns diagnostics with a stable code, pointing into the tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::objects::{Owner, Wait};
+use super::{
+    Controller, DEAD_KEY, HELM_FAILED, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release,
+    Rendering, TWO_OWNERS, Tree, WAITS_FOREVER, parse_stream,
+};
+use crate::catalog::{Rehearsal, ServicesFrom};
+use crate::diag::{self, Diagnostic};
+
+/// How one release fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Rendered; this many objects.
+    Rehearsed(usize),
+    /// Its chart is not in the chart directory (why).
+    NotRehearsed(String),
+    /// Helm could not render it.
+    Failed,
+}
+
+/// A rehearsal's result: each release's status and every finding, sorted.
+#[derive(Debug)]
+pub struct Findings {
+    /// Per release, in the order of the releases given.
+    pub status: Vec<Status>,
+    /// Every finding; errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks `releases` (rendered as `renders`, one per release) against each other and the
+/// tree, with the catalog's knowledge of operators and free-form values.
+pub fn check(
+    tree: &Tree,
+    releases: &[Release],
+    renders: &[Rendering],
+    know: &Rehearsal,
+) -> Findings {
+    let mut diags = tree.diagnostics.clone();
+    let mut status = Vec::new();
+    let mut objects: Vec<Object> = tree.objects.clone();
+    for (i, (r, rendering)) in releases.iter().zip(renders).enumerate() {
+        let at = |text: &str| tree.doc(&r.file).map(|d| d.label("/metadata/name", text));
+        let with = |d: Diagnostic, text: &str| match at(text) {
+            Some(l) => d.at(l),
+            None => d,
+        };
+        match rendering {
+            Rendering::NoChart(why) => {
+                status.push(Status::NotRehearsed(why.clone()));
+                diags.push(with(
+                    Diagnostic::warning(
+                        NOT_REHEARSED,
+                        format!(
+                            "release {} (chart {} {}) was not rehearsed: {why}",
+                            r.name, r.chart, r.version
+                        ),
+                    )
+                    .help("put the chart in the chart directory (`helm pull` writes <chart>-<version>.tgz)"),
+                    "not rendered",
+                ));
+            }
+            Rendering::Failed(err) => {
+                status.push(Status::Failed);
+                diags.push(with(
+                    Diagnostic::error(
+                        HELM_FAILED,
+                        format!(
+                            "helm template of release {} (chart {} {}) failed: {}",
+                            r.name,
+                            r.chart,
+                            r.version,
+                            diag::clip_text(err.trim())
+                        ),
+                    ),
+                    "Helm cannot render this release",
+                ));
+            }
+            Rendering::Rendered {
+                manifests,
+                defaults,
+            } => match parse_stream(manifests, &r.namespace, Owner::Release(i)) {
+                Err(e) => {
+                    status.push(Status::Failed);
+                    diags.push(with(
+                        Diagnostic::error(
+                            HELM_FAILED,
+                            format!(
+                                "release {} rendered a stream that is not YAML: {}",
+                                r.name,
+                                diag::clip_text(&e)
+                            ),
+                        ),
+                        "its render",
+                    ));
+                }
+                Ok(objs) => {
+                    status.push(Status::Rehearsed(objs.len()));
+                    dead_keys(tree, r, defaults, know, &mut diags);
+                    if r.controller == Controller::ArgoCd {
+                        mangled(tree, r, &objs, &mut diags);
+                    }
+                    objects.extend(objs);
+                }
+            },
+        }
+    }
+    two_owners(tree, releases, &objects, &mut diags);
+    waits(tree, releases, &objects, know, &mut diags);
+    diag::sort(&mut diags);
+    Findings {
+        status,
+        diagnostics: diags,
+    }
+}
+
+fn owner_name(releases: &[Release], o: &Object) -> String {
+    match o.owner {
+        Owner::Gcc => format!("gcc ({})", o.file.as_deref().unwrap_or("the tree")),
+        Owner::Release(i) => format!("release {}", releases[i].name),
+    }
+}
+
+/// Where to point for an object: gcc's file at the object's name, or the release's file.
+fn object_label(
+    tree: &Tree,
+    releases: &[Release],
+    o: &Object,
+    text: String,
+) -> Option<diag::Label> {
+    let file = match o.owner {
+        Owner::Gcc => o.file.as_deref()?,
+        Owner::Release(i) => &releases[i].file,
+    };
+    Some(tree.doc(file)?.label("/metadata/name", text))
+}
+
+fn two_owners(tree: &Tree, releases: &[Release], objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    let mut by_key: BTreeMap<&Key, Vec<&Object>> = BTreeMap::new();
+    for o in objects {
+        by_key.entry(&o.key).or_default().push(o);
+    }
+    for (key, owners) in by_key.into_iter().filter(|(_, o)| o.len() > 1) {
+        let names: Vec<String> = owners.iter().map(|o| owner_name(releases, o)).collect();
+        let mut d = Diagnostic::error(
+            TWO_OWNERS,
+            format!("{key} has {} owners: {}", owners.len(), names.join(" and ")),
+        )
+        .help("one object, one owner: the later apply overwrites the other, and pruning one deletes both");
+        for (n, o) in owners.iter().enumerate() {
+            let text = if n == 0 { "written here" } else { "and here" };
+            if let Some(l) = object_label(tree, releases, o, text.to_string()) {
+                d = if d.primary.is_none() {
+                    d.at(l)
+                } else {
+                    d.also(l)
+                };
+            }
+        }
+        diags.push(d);
+    }
+}
+
+/// What exists once everything is applied: what each wait can be satisfied by.
+#[derive(Default)]
+struct Present {
+    jobs: BTreeSet<(String, String)>,
+    services: BTreeSet<(String, String)>,
+    daemonsets: BTreeSet<(String, String)>,
+    resources: BTreeSet<(String, String, String)>,
+    /// Pod templates' labels (Jobs' among them), with their kind.
+    pods: Vec<(String, String, BTreeMap<String, String>)>,
+}
+
+fn labels_of(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
+}
+
+fn subset(want: &BTreeMap<String, String>, have: &BTreeMap<String, String>) -> bool {
+    want.iter().all(|(k, v)| have.get(k) == Some(v))
+}
+
+impl Present {
+    fn new(objects: &[Object], know: &Rehearsal) -> Present {
+        let mut p = Present::default();
+        for s in &know.always {
+            p.services.insert((s.namespace.clone(), s.name.clone()));
+        }
+        for o in objects {
+            let k = &o.key;
+            let nn = (k.namespace.clone(), k.name.clone());
+            match k.kind.as_str() {
+                "Job" => {
+                    p.jobs.insert(nn.clone());
+                }
+                "Service" => {
+                    p.services.insert(nn.clone());
+                }
+                "DaemonSet" => {
+                    p.daemonsets.insert(nn.clone());
+                }
+                _ => {}
+            }
+            p.resources
+                .insert((k.kind.clone(), k.namespace.clone(), k.name.clone()));
+            if let Some((labels, _)) = o.pod_template() {
+                p.pods
+                    .push((k.kind.clone(), k.namespace.clone(), labels_of(labels)));
+            }
+            for rule in know
+                .services
+                .iter()
+                .filter(|r| r.kind == k.kind && r.group == k.group)
+            {
+                p.services
+                    .extend(produced(rule, o).map(|name| (k.namespace.clone(), name)));
+            }
+        }
+        p
+    }
+
+    fn has(&self, w: &Wait) -> bool {
+        match w {
+            Wait::Job(ns, n) => self.jobs.contains(&(ns.clone(), n.clone())),
+            Wait::Service(ns, n) => self.services.contains(&(ns.clone(), n.clone())),
+            Wait::DaemonSet(ns, n) => self.daemonsets.contains(&(ns.clone(), n.clone())),
+            Wait::Resource(_, kind, ns, n) => {
+                self.resources
+                    .contains(&(kind.clone(), ns.clone(), n.clone()))
+            }
+            Wait::JobLabels(ns, want) => self
+                .pods
+                .iter()
+                .any(|(kind, n, have)| kind == "Job" && n == ns && subset(want, have)),
+            Wait::Pod(ns, want) => self
+                .pods
+                .iter()
+                .any(|(_, n, have)| n == ns && subset(want, have)),
+        }
+    }
+}
+
+/// The Service names an operator creates for one of its custom resources.
+fn produced<'a>(rule: &'a ServicesFrom, o: &'a Object) -> impl Iterator<Item = String> + 'a {
+    rule.services
+        .iter()
+        .filter(|s| {
+            s.when_any.is_empty()
+                || s.when_any
+                    .iter()
+                    .any(|ptr| o.body.pointer(ptr) == Some(&Value::Bool(true)))
+        })
+        .map(|s| s.name.replace("{name}", &o.key.name))
+}
+
+fn waits(
+    tree: &Tree,
+    releases: &[Release],
+    objects: &[Object],
+    know: &Rehearsal,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let present = Present::new(objects, know);
+    for o in objects {
+        let missing: Vec<String> = o
+            .waits()
+            .into_iter()
+            .filter(|w| !present.has(w))
+            .map(|w| w.to_string())
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let who = owner_name(releases, o);
+        let mut d = Diagnostic::error(
+            WAITS_FOREVER,
+            format!(
+                "the pods of {} ({who}) wait for ever: nothing renders {}",
+                o.key,
+                missing.join(", ")
+            ),
+        )
+        .help("kubernetes-entrypoint waits until each dependency exists; render it, or take it out of the chart's dependencies.static lists");
+        if let Some(l) = object_label(tree, releases, o, format!("{} waits here", o.key.name)) {
+            d = d.at(l);
+        }
+        diags.push(d);
+    }
+}
+
+/// The index of the first segment of `path` the chart's defaults do not have, or `None`
+/// when the chart has the path (or takes anything below a map it leaves empty, a null or
+/// a scalar, or below a path the catalog marks free-form).
+fn dead_segment(defaults: &Value, path: &[String], free: &[Vec<String>]) -> Option<usize> {
+    if free
+        .iter()
+        .any(|f| f.len() <= path.len() && f.iter().zip(path).all(|(f, p)| f == "*" || f == p))
+    {
+        return None;
+    }
+    let mut at = defaults;
+    for (i, seg) in path.iter().enumerate() {
+        match at {
+            Value::Object(m) if !m.is_empty() => match m.get(seg) {
+                Some(v) => at = v,
+                None => return Some(i),
+            },
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn dead_keys(
+    tree: &Tree,
+    r: &Release,
+    defaults: &Value,
+    know: &Rehearsal,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let free: Vec<Vec<String>> = know
+        .free_form
+        .iter()
+        .filter(|f| f.chart == "*" || f.chart == r.chart)
+        .flat_map(|f| f.paths.iter())
+        .map(|p| {
+            p.split('.')
+                .map(|s| s.replace("{chart}", &r.chart))
+                .collect()
+        })
+        .collect();
+    // One finding per missing key: a whole dead subtree is one mistake.
+    let mut seen = BTreeSet::new();
+    for s in &r.set {
+        let Some(i) = dead_segment(defaults, &s.path, &free) else {
+            continue;
+        };
+        let dead = s.path[..=i].join(".");
+        if !seen.insert(dead.clone()) {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            DEAD_KEY,
+            format!(
+                "release {}: chart {} {} has no value {dead}; Helm ignores what gcc sets there",
+                r.name, r.chart, r.version
+            ),
+        )
+        .help("take the key from the chart's own values.yaml, or mark the path free-form in catalog/rehearse.yaml if the chart reads it as-is");
+        if let Some(doc) = tree.doc(&r.file) {
+            // The pointer of the dead key itself, inline; a valuesFrom's targetPath line.
+            let ptr = if s.ptr.ends_with("/targetPath") {
+                s.ptr.clone()
+            } else {
+                let extra = s.path.len() - i - 1;
+                let mut p = s.ptr.as_str();
+                for _ in 0..extra {
+                    p = &p[..p.rfind('/').unwrap_or(0)];
+                }
+                p.to_string()
+            };
+            d = d.at(doc.key_label(&ptr, "not in the chart's values.yaml"));
+        }
+        diags.push(d);
+    }
+}
+
+/// An Argo CD placeholder argocd-vault-plugin will not see: URL-encoded, or inside
+/// base64 `data` of a Secret.
+fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut hits: BTreeSet<String> = BTreeSet::new();
+    for o in objs {
+        let mut strings = Vec::new();
+        collect_strings(&o.body, &mut strings);
+        if strings
+            .iter()
+            .any(|s| s.to_ascii_lowercase().contains("%3cpath%3a"))
+        {
+            hits.insert(format!("{} (URL-encoded)", o.key));
+        }
+        if o.key.kind == "Secret" {
+            for v in o
+                .body
+                .get("data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter_map(Value::as_str)
+            {
+                if let Ok(bytes) = b64.decode(v)
+                    && String::from_utf8_lossy(&bytes).contains("<path:")
+                {
+                    hits.insert(format!("{} (inside base64 data)", o.key));
+                }
+            }
+        }
+    }
+    if hits.is_empty() {
+        return;
+    }
+    let mut d = Diagnostic::error(
+        PLACEHOLDER_MANGLED,
+        format!(
+            "release {}: argocd-vault-plugin cannot replace the secret placeholders in {}",
+            r.name,
+            hits.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .help(
+        "the plugin replaces `<path:…>` only where it appears literally in the rendered manifests",
+    );
+    if let Some(doc) = tree.doc(&r.file) {
+        d = d.at(doc.label("/metadata/name", "this release"));
+    }
+    diags.push(d);
+}
+
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(m) => m.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> Vec<String> {
+        p.split('.').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_dead_key_is_the_first_segment_the_chart_lacks() {
+        let defaults = serde_json::json!({
+            "manifests": {"ingress_api": true},
+            "conf": {"keystone": {"DEFAULT": {"x": 1}}},
+            "labels": {},
+            "pod": {"replicas": null}
+        });
+        let free = vec![path("conf.*")];
+        assert_eq!(
+            dead_segment(&defaults, &path("manifests.ingress_api"), &free),
+            None
+        );
+        assert_eq!(
+            dead_segment(&defaults, &path("manifests.ingress_server"), &free),
+            Some(1)
+        );
+        assert_eq!(
+            dead_segment(&defaults, &path("endpoints.x.y"), &free),
+            Some(0)
+        );
+        // An empty map, a null, or a free-form path takes anything.
+        assert_eq!(dead_segment(&defaults, &path("labels.a.b"), &free), None);
+        assert_eq!(
+            dead_segment(&defaults, &path("pod.replicas.api"), &free),
+            None
+        );
+        assert_eq!(
+            dead_segment(&defaults, &path("conf.keystone.oslo_x.y"), &free),
+            None
+        );
+        assert_eq!(
+            dead_segment(&defaults, &path("conf.keystone.oslo_x.y"), &[]),
+            Some(2)
+        );
+    }
+}

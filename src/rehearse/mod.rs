@@ -1,0 +1,372 @@
+//! Rehearsal: what the cluster's controllers would make of a tree, done offline.
+//!
+//! For every HelmRelease (Flux) and Application (Argo CD) of a built tree, the values are
+//! composed as the controller composes them ([`releases`]); `ops::rehearse` renders each
+//! with real Helm against its pinned chart; [`check`] then reads the rendered objects
+//! beside the tree's own and reports what would not come up: a pod that waits for a Job,
+//! Service, DaemonSet or pod nothing renders, two owners of one object, a values path the
+//! chart does not have, an Argo CD secret placeholder that cannot be replaced any more.
+//!
+//! Pure: text in, diagnostics out. Running Helm is `ops::rehearse`'s side effect.
+
+mod checks;
+mod objects;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::diag::{Diagnostic, FileId, Files};
+use crate::yaml::{self, Doc, escape_ptr};
+
+pub use checks::{Findings, Status, check};
+pub use objects::{Key, Object, parse_stream};
+
+/// A pod would wait for ever: kubernetes-entrypoint waits for something nothing renders.
+pub const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
+/// Two releases, or a release and gcc, render the same object.
+pub const TWO_OWNERS: &str = "gcc::rehearse::two_owners";
+/// A values path gcc sets that the chart's values.yaml does not have (Helm ignores it).
+pub const DEAD_KEY: &str = "gcc::rehearse::dead_key";
+/// `helm template` failed.
+pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
+/// The chart of a release is not in the chart directory: it was not rehearsed.
+pub const NOT_REHEARSED: &str = "gcc::rehearse::not_rehearsed";
+/// An Argo CD secret placeholder ended up where argocd-vault-plugin cannot find it
+/// (URL-encoded, or inside base64 Secret data).
+pub const PLACEHOLDER_MANGLED: &str = "gcc::rehearse::placeholder_mangled";
+/// A file of the tree is not what gcc writes (not YAML, a release without a chart).
+pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
+
+/// Which controller hands the values to Helm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// Flux's helm-controller: `spec.values` over `spec.valuesFrom`.
+    Flux,
+    /// Argo CD: `spec.source.helm.valuesObject`; argocd-vault-plugin replaces `<path:…>`
+    /// placeholders in what Helm renders.
+    ArgoCd,
+}
+
+/// One values path gcc sets, and where in the release's file it is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPath {
+    /// The path's segments (`["manifests", "ingress_api"]`).
+    pub path: Vec<String>,
+    /// JSON pointer of the node in the release's file.
+    pub ptr: String,
+}
+
+/// One release of a tree, as its controller would install it.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// Tree path of the HelmRelease or Application.
+    pub file: String,
+    /// Who installs it.
+    pub controller: Controller,
+    /// Helm release name.
+    pub name: String,
+    /// Namespace the release installs into.
+    pub namespace: String,
+    /// Chart name.
+    pub chart: String,
+    /// Chart version.
+    pub version: String,
+    /// The values Helm receives; a Secret's value is a placeholder naming it.
+    pub values: Value,
+    /// Every leaf path gcc sets, inline or from a Secret.
+    pub set: Vec<SetPath>,
+}
+
+/// What Helm made of one release.
+#[derive(Debug, Clone)]
+pub enum Rendering {
+    /// The chart is not in the chart directory (why, in words).
+    NoChart(String),
+    /// `helm template` failed (its error).
+    Failed(String),
+    /// The manifest stream and the chart's default values.
+    Rendered {
+        /// `helm template`'s output.
+        manifests: String,
+        /// The chart's values.yaml.
+        defaults: Value,
+    },
+}
+
+/// The tree under rehearsal: its files registered for diagnostics, its objects parsed.
+pub struct Tree {
+    /// Every YAML file, for labels.
+    pub files: Files,
+    docs: BTreeMap<String, (FileId, Doc)>,
+    /// gcc's own objects (not releases' renders).
+    pub objects: Vec<Object>,
+    /// Problems reading the tree.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Tree {
+    /// Parses every `.yaml` file of a built tree.
+    pub fn new(files: &BTreeMap<String, Vec<u8>>) -> Tree {
+        let mut tree = Tree {
+            files: Files::default(),
+            docs: BTreeMap::new(),
+            objects: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        for (path, bytes) in files {
+            if !path.ends_with(".yaml") {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                tree.diagnostics
+                    .push(Diagnostic::error(BAD_TREE, format!("{path} is not UTF-8")));
+                continue;
+            };
+            let id = tree.files.add(path.clone(), text);
+            let parsed = yaml::parse(id, text);
+            let Some(doc) = parsed.doc else {
+                tree.diagnostics.push(
+                    Diagnostic::error(BAD_TREE, format!("{path} is not YAML gcc wrote"))
+                        .help("rehearse a tree `gcc build` wrote, unmodified"),
+                );
+                continue;
+            };
+            if let Some(obj) = Object::from_value(&doc.value, None, objects::Owner::Gcc) {
+                tree.objects.push(obj.in_file(path));
+            }
+            tree.docs.insert(path.clone(), (id, doc));
+        }
+        tree
+    }
+
+    /// The document of a tree file.
+    pub fn doc(&self, path: &str) -> Option<&Doc> {
+        self.docs.get(path).map(|(_, d)| d)
+    }
+
+    /// Every release of the tree, with its values composed; files that look like a release
+    /// but are not complete are diagnostics.
+    pub fn releases(&self) -> (Vec<Release>, Vec<Diagnostic>) {
+        let mut out = Vec::new();
+        let mut diags = Vec::new();
+        for (path, (_, doc)) in &self.docs {
+            let v = &doc.value;
+            let controller = match (str_at(v, "/apiVersion"), str_at(v, "/kind")) {
+                (Some(a), Some("HelmRelease")) if a.starts_with("helm.toolkit.fluxcd.io/") => {
+                    Controller::Flux
+                }
+                (Some(a), Some("Application")) if a.starts_with("argoproj.io/") => {
+                    Controller::ArgoCd
+                }
+                _ => continue,
+            };
+            match release(path, v, controller) {
+                Ok(r) => out.push(r),
+                Err(what) => diags.push(
+                    Diagnostic::error(BAD_TREE, format!("{path}: {what}"))
+                        .at(doc.label("", "this release")),
+                ),
+            }
+        }
+        (out, diags)
+    }
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// The placeholder a Secret's value becomes in a rehearsal: names the Secret and key, so
+/// a rendered object shows where it came from.
+pub fn placeholder(secret: &str, key: &str) -> String {
+    format!("rehearsal-secret-{secret}-{key}")
+}
+
+fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, String> {
+    let need = |ptr: &str| {
+        str_at(v, ptr)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no {ptr}"))
+    };
+    let mut set = Vec::new();
+    let (name, namespace, chart, version, values) = match controller {
+        Controller::Flux => {
+            let name = str_at(v, "/spec/releaseName")
+                .map(str::to_string)
+                .map_or_else(|| need("/metadata/name"), Ok)?;
+            let namespace = str_at(v, "/spec/targetNamespace")
+                .map(str::to_string)
+                .map_or_else(|| need("/metadata/namespace"), Ok)?;
+            // helm-controller: each valuesFrom in order (a targetPath sets one value),
+            // then the inline values merged over them.
+            let mut values = Value::Object(Map::new());
+            for (i, from) in v
+                .pointer("/spec/valuesFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let (Some(target), Some(secret)) =
+                    (str_at(from, "/targetPath"), str_at(from, "/name"))
+                else {
+                    continue; // a whole-document merge: its content is the cluster's
+                };
+                let key = str_at(from, "/valuesKey").unwrap_or("values.yaml");
+                let path: Vec<String> = target.split('.').map(str::to_string).collect();
+                set_path(&mut values, &path, Value::String(placeholder(secret, key)));
+                set.push(SetPath {
+                    path,
+                    ptr: format!("/spec/valuesFrom/{i}/targetPath"),
+                });
+            }
+            let inline = v.pointer("/spec/values").cloned().unwrap_or(Value::Null);
+            leaves(&inline, &mut Vec::new(), "/spec/values", &mut set);
+            merge(&mut values, inline);
+            (
+                name,
+                namespace,
+                need("/spec/chart/spec/chart")?,
+                need("/spec/chart/spec/version")?,
+                values,
+            )
+        }
+        Controller::ArgoCd => {
+            let name = str_at(v, "/spec/source/helm/releaseName")
+                .map(str::to_string)
+                .map_or_else(|| need("/metadata/name"), Ok)?;
+            let base = "/spec/source/helm/valuesObject";
+            let values = v.pointer(base).cloned().unwrap_or(Value::Null);
+            leaves(&values, &mut Vec::new(), base, &mut set);
+            (
+                name,
+                need("/spec/destination/namespace")?,
+                need("/spec/source/chart")?,
+                need("/spec/source/targetRevision")?,
+                values,
+            )
+        }
+    };
+    Ok(Release {
+        file: file.to_string(),
+        controller,
+        name,
+        namespace,
+        chart,
+        version,
+        values,
+        set,
+    })
+}
+
+/// Every leaf under `v` (a scalar, a list, or an empty map), with its pointer.
+fn leaves(v: &Value, path: &mut Vec<String>, ptr: &str, out: &mut Vec<SetPath>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                path.push(k.clone());
+                leaves(child, path, &format!("{ptr}/{}", escape_ptr(k)), out);
+                path.pop();
+            }
+        }
+        Value::Null if path.is_empty() => {}
+        _ => out.push(SetPath {
+            path: path.clone(),
+            ptr: ptr.to_string(),
+        }),
+    }
+}
+
+fn set_path(values: &mut Value, path: &[String], leaf: Value) {
+    let mut at = values;
+    for seg in path {
+        if !at.is_object() {
+            *at = Value::Object(Map::new());
+        }
+        at = at
+            .as_object_mut()
+            .expect("made a map above")
+            .entry(seg.clone())
+            .or_insert(Value::Null);
+    }
+    *at = leaf;
+}
+
+/// Helm's (and helm-controller's) merge: maps merge key by key, anything else replaces.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (_, Value::Null) => {}
+        (slot, v) => *slot = v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        Tree::new(
+            &files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn flux_values_are_the_secrets_then_the_inline_values_over_them() {
+        let t = tree(&[(
+            "openstack/helmrelease-k.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: k\n  namespace: openstack\nspec:\n  chart:\n    spec:\n      chart: keystone\n      version: 1.0.0\n  releaseName: keystone\n  values:\n    a:\n      b: 1\n      c: inline\n  valuesFrom:\n  - kind: Secret\n    name: s\n    targetPath: a.c\n    valuesKey: password\n  - kind: Secret\n    name: t\n    targetPath: d.e\n",
+        )]);
+        let (rs, diags) = t.releases();
+        assert!(diags.is_empty(), "{diags:?}");
+        let r = &rs[0];
+        assert_eq!(
+            (r.name.as_str(), r.namespace.as_str(), r.chart.as_str()),
+            ("keystone", "openstack", "keystone")
+        );
+        // The inline value wins over the Secret at the same path, as in helm-controller.
+        assert_eq!(
+            r.values,
+            serde_json::json!({"a": {"b": 1, "c": "inline"}, "d": {"e": "rehearsal-secret-t-values.yaml"}})
+        );
+        let ptrs: Vec<_> = r.set.iter().map(|s| s.ptr.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            [
+                "/spec/valuesFrom/0/targetPath",
+                "/spec/valuesFrom/1/targetPath",
+                "/spec/values/a/b",
+                "/spec/values/a/c"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_release_without_a_chart_is_a_bad_tree() {
+        let t = tree(&[(
+            "x/helmrelease-k.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: k\n  namespace: x\nspec: {}\n",
+        )]);
+        let (rs, diags) = t.releases();
+        assert!(rs.is_empty());
+        assert_eq!(diags[0].code, BAD_TREE);
+        assert!(
+            diags[0].message.contains("/spec/chart/spec/chart"),
+            "{}",
+            diags[0].message
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! Kubernetes objects as a rehearsal sees them: their identity, their pod templates and
+//! what their pods wait for before they start.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::render::api_group;
+
+/// Kinds that have no namespace (a namespace written on one is ignored by the API).
+const CLUSTER_SCOPED: [&str; 20] = [
+    "APIService",
+    "CSIDriver",
+    "ClusterIssuer",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "GatewayClass",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeSnapshotClass",
+    "ClusterPolicy",
+];
+
+/// An object's identity in the API: two objects with one key have one owner too many.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    /// API group (`""` for the core group).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (`""` for cluster-scoped kinds).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let group = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", self.group)
+        };
+        if self.namespace.is_empty() {
+            write!(f, "{}{group} {}", self.kind, self.name)
+        } else {
+            write!(f, "{}{group} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// Who writes an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// gcc, in a file of the tree.
+    Gcc,
+    /// A release's render (the index into the rehearsal's releases).
+    Release(usize),
+}
+
+/// One object of a tree or of a render.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Its identity.
+    pub key: Key,
+    /// The whole object.
+    pub body: Value,
+    /// Who writes it.
+    pub owner: Owner,
+    /// The tree file it is in (gcc's objects).
+    pub file: Option<String>,
+}
+
+impl Object {
+    /// An object from a parsed document; `None` for anything that is not one (a
+    /// kustomization, an empty document). `namespace` is the release's, for objects
+    /// that name none.
+    pub fn from_value(v: &Value, namespace: Option<&str>, owner: Owner) -> Option<Object> {
+        let api_version = v.get("apiVersion")?.as_str()?;
+        let kind = v.get("kind")?.as_str()?;
+        let name = v.pointer("/metadata/name")?.as_str()?;
+        let namespace = if CLUSTER_SCOPED.contains(&kind) {
+            ""
+        } else {
+            v.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .or(namespace)
+                .unwrap_or("default")
+        };
+        Some(Object {
+            key: Key {
+                group: api_group(api_version).to_string(),
+                kind: kind.to_string(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            },
+            body: v.clone(),
+            owner,
+            file: None,
+        })
+    }
+
+    pub(super) fn in_file(mut self, file: &str) -> Object {
+        self.file = Some(file.to_string());
+        self
+    }
+
+    /// The pod template of a workload (or a Pod itself): its labels and its spec.
+    pub fn pod_template(&self) -> Option<(&Value, &Value)> {
+        let t = match self.key.kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                self.body.pointer("/spec/template")?
+            }
+            "CronJob" => self.body.pointer("/spec/jobTemplate/spec/template")?,
+            "Pod" => &self.body,
+            _ => return None,
+        };
+        Some((
+            t.pointer("/metadata/labels").unwrap_or(&Value::Null),
+            t.get("spec")?,
+        ))
+    }
+
+    /// What this object's pods wait for (kubernetes-entrypoint's `DEPENDENCY_*`).
+    pub fn waits(&self) -> Vec<Wait> {
+        let Some((_, spec)) = self.pod_template() else {
+            return Vec::new();
+        };
+        let ns = &self.key.namespace;
+        let mut out = Vec::new();
+        for list in ["initContainers", "containers"] {
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                    let (Some(name), Some(value)) = (
+                        e.get("name").and_then(Value::as_str),
+                        e.get("value").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    waits_of(name, value, ns, &mut out);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Something a pod waits for before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Wait {
+    /// A Job, by namespace and name, to succeed.
+    Job(String, String),
+    /// A Job with these labels, in a namespace.
+    JobLabels(String, BTreeMap<String, String>),
+    /// A Service with endpoints.
+    Service(String, String),
+    /// A DaemonSet's pods, by namespace and name.
+    DaemonSet(String, String),
+    /// A running pod with these labels, in a namespace.
+    Pod(String, BTreeMap<String, String>),
+    /// A custom resource, by apiVersion, kind, namespace, name.
+    Resource(String, String, String, String),
+}
+
+impl std::fmt::Display for Wait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let labels = |l: &BTreeMap<String, String>| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Wait::Job(ns, n) => write!(f, "Job {ns}/{n}"),
+            Wait::JobLabels(ns, l) => write!(f, "a Job labelled {} in {ns}", labels(l)),
+            Wait::Service(ns, n) => write!(f, "Service {ns}/{n}"),
+            Wait::DaemonSet(ns, n) => write!(f, "DaemonSet {ns}/{n}"),
+            Wait::Pod(ns, l) => write!(f, "a pod labelled {} in {ns}", labels(l)),
+            Wait::Resource(a, k, ns, n) => write!(f, "{k} ({a}) {ns}/{n}"),
+        }
+    }
+}
+
+/// `ns:name` or `name` (in `ns`).
+fn qualified(item: &str, ns: &str) -> (String, String) {
+    match item.split_once(':') {
+        Some((n, name)) => (n.to_string(), name.to_string()),
+        None => (ns.to_string(), item.to_string()),
+    }
+}
+
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn labels(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+fn waits_of(env: &str, value: &str, ns: &str, out: &mut Vec<Wait>) {
+    match env {
+        "DEPENDENCY_JOBS" => out.extend(list(value).map(|j| {
+            let (n, name) = qualified(j, ns);
+            Wait::Job(n, name)
+        })),
+        "DEPENDENCY_SERVICE" => out.extend(list(value).map(|s| {
+            let (n, name) = qualified(s, ns);
+            Wait::Service(n, name)
+        })),
+        "DEPENDENCY_DAEMONSET" => out.extend(list(value).map(|d| {
+            let (n, name) = qualified(d, ns);
+            Wait::DaemonSet(n, name)
+        })),
+        "DEPENDENCY_JOBS_JSON" | "DEPENDENCY_POD_JSON" | "DEPENDENCY_CUSTOM_RESOURCE" => {
+            let Ok(Value::Array(items)) = serde_json::from_str::<Value>(value) else {
+                return;
+            };
+            for item in &items {
+                match (env, item) {
+                    // A JSON list of names duplicates DEPENDENCY_JOBS.
+                    ("DEPENDENCY_JOBS_JSON", Value::String(j)) => {
+                        let (n, name) = qualified(j, ns);
+                        out.push(Wait::Job(n, name));
+                    }
+                    ("DEPENDENCY_JOBS_JSON", Value::Object(o)) => {
+                        let n = o.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                        out.push(Wait::JobLabels(
+                            n.to_string(),
+                            labels(o.get("labels").unwrap_or(&Value::Null)),
+                        ));
+                    }
+                    ("DEPENDENCY_POD_JSON", Value::Object(o)) => {
+                        let n = o.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                        out.push(Wait::Pod(
+                            n.to_string(),
+                            labels(o.get("labels").unwrap_or(&Value::Null)),
+                        ));
+                    }
+                    ("DEPENDENCY_CUSTOM_RESOURCE", Value::Object(o)) => {
+                        let s = |k: &str| {
+                            o.get(k)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        let n = o.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                        out.push(Wait::Resource(
+                            s("apiVersion"),
+                            s("kind"),
+                            n.to_string(),
+                            s("name"),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The objects of a `helm template` stream, in order; documents that are not objects
+/// (comments only, `null`) are skipped. The error is the YAML parser's.
+pub fn parse_stream(stream: &str, namespace: &str, owner: Owner) -> Result<Vec<Object>, String> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(stream).map_err(|e| e.to_string())?;
+    Ok(docs
+        .iter()
+        .filter_map(|d| Object::from_value(d, Some(namespace), owner.clone()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &str = "---\n# Source: keystone/templates/job-db-sync.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: \"keystone-db-sync\"\nspec:\n  template:\n    metadata:\n      labels:\n        application: keystone\n    spec:\n      initContainers:\n        - name: init\n          env:\n            - name: DEPENDENCY_SERVICE\n              value: \"openstack:mariadb-cluster-primary,rabbitmq-nodes\"\n            - name: DEPENDENCY_JOBS\n              value: \"keystone-db-init,other:keystone-x\"\n            - name: DEPENDENCY_DAEMONSET\n              value: \"\"\n            - name: DEPENDENCY_POD_JSON\n              value: \"[{\\\"labels\\\":{\\\"application\\\":\\\"ovn\\\",\\\"component\\\":\\\"ovn-controller\\\"},\\\"requireSameNode\\\":true}]\"\n      containers: []\n---\n# Source: keystone/templates/empty.yaml\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n  namespace: ignored\n";
+
+    #[test]
+    fn a_helm_toolkit_stream_gives_objects_and_their_waits() {
+        let objs = parse_stream(STREAM, "openstack", Owner::Release(0)).unwrap();
+        assert_eq!(objs.len(), 2);
+        assert_eq!(
+            objs[0].key.to_string(),
+            "Job.batch openstack/keystone-db-sync"
+        );
+        assert_eq!(
+            objs[1].key.to_string(),
+            "ClusterRole.rbac.authorization.k8s.io r"
+        );
+        let waits: Vec<String> = objs[0].waits().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            waits,
+            [
+                "Job openstack/keystone-db-init",
+                "Job other/keystone-x",
+                "Service openstack/mariadb-cluster-primary",
+                "Service openstack/rabbitmq-nodes",
+                "a pod labelled application=ovn,component=ovn-controller in openstack",
+            ]
+        );
+        assert!(objs[1].waits().is_empty());
+    }
+
+    #[test]
+    fn a_stream_that_is_not_yaml_is_an_error() {
+        assert!(parse_stream("a: [", "x", Owner::Gcc).is_err());
+    }
+}
