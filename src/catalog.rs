@@ -63,6 +63,13 @@ pub struct ApiDeployment {
     pub component: String,
 }
 
+/// The Jobs a chart renders for each `manifests.*` switch that gcc may turn off and that
+/// other pods of the chart wait for: `{service}` is the service's name.
+pub const INIT_JOBS: [(&str, &str); 2] = [
+    ("job_db_init", "{service}-db-init"),
+    ("job_rabbit_init", "{service}-rabbit-init"),
+];
+
 /// What the catalog knows about one OpenStack service.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,13 +81,20 @@ pub struct ServiceEntry {
     /// MariaDB databases, owned by a user named after the service.
     #[serde(default)]
     pub databases: Vec<Database>,
+    /// The chart's `endpoints.*` entries that point at MariaDB (default `oslo_db`).
+    #[serde(default = "oslo_db")]
+    pub db_endpoints: Vec<String>,
     /// Whether it has a RabbitMQ user and vhost.
     pub vhost: bool,
     /// Deployments that scale (HPA + PDB).
     pub api: Vec<ApiDeployment>,
-    /// The chart's db-init job stays on.
-    #[serde(default)]
-    pub db_init: bool,
+    /// The chart's own `manifests.*` switches gcc turns off (ingress, test pods, the
+    /// init Jobs operators replace), as the pinned chart's values.yaml names them.
+    pub manifests_off: Vec<String>,
+    /// The chart renders helm-toolkit's pod anti-affinity (`pod.affinity.anti.*`); a chart
+    /// that does not gets none from gcc either (Helm would ignore it).
+    #[serde(default = "yes")]
+    pub anti_affinity: bool,
     /// The chart's `dependencies.static.<key>.jobs` lists that name its init jobs, as
     /// the pinned chart's values.yaml has them.
     #[serde(default)]
@@ -89,6 +103,14 @@ pub struct ServiceEntry {
     pub images: Vec<String>,
     /// Values paths taken from Secrets.
     pub secrets: Vec<SecretRef>,
+}
+
+fn oslo_db() -> Vec<String> {
+    vec!["oslo_db".into()]
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +321,18 @@ impl Rehearsal {
                 include_str!("../catalog/rehearse.yaml"),
             )
         })
+    }
+}
+
+impl ServiceEntry {
+    /// The names of the init Jobs this service's chart no longer renders once its
+    /// [`ServiceEntry::manifests_off`] switches are off.
+    pub fn jobs_off(&self, service: &str) -> Vec<String> {
+        INIT_JOBS
+            .iter()
+            .filter(|(switch, _)| self.manifests_off.iter().any(|m| m == switch))
+            .map(|(_, job)| job.replace("{service}", service))
+            .collect()
     }
 }
 

@@ -387,7 +387,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let nodes = plan_nodes(cx, &infra);
     let mut components = Vec::new();
     for name in &infra {
-        components.push(infra_component(cx, name, replicas, &nodes));
+        components.push(infra_component(cx, name, replicas));
     }
     let memcached_replicas = replicas;
     for (name, reason) in &services {
@@ -646,7 +646,7 @@ fn plan_nodes(cx: &Cx, infra: &BTreeSet<String>) -> Vec<NodePlan> {
     out
 }
 
-fn infra_component(cx: &Cx, name: &str, replicas: usize, nodes: &[NodePlan]) -> Component {
+fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
     let c = &cx.catalog.components[name];
     let base = cx.model.env.profile == Profile::Base;
     let mut values = c.values.clone();
@@ -682,14 +682,8 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize, nodes: &[NodePlan]) -> 
                 .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
                 .map(|a| a.to_string())
                 .collect();
-            let count = nodes
-                .iter()
-                .filter(|n| n.labels.contains_key("kube-ovn/role"))
-                .count();
-            layer = values::from_paths([
-                ("MASTER_NODES", json!(masters.join(","))),
-                ("replicaCount", json!(count)),
-            ]);
+            // The chart counts MASTER_NODES for the controller's replicas.
+            layer = values::from_paths([("MASTER_NODES", json!(masters.join(",")))]);
         }
         _ => {}
     }
@@ -818,30 +812,22 @@ fn openstack_component(
         ),
     };
 
-    // Layer 1: catalog defaults (Genestack conventions).
-    let mut v = values::from_paths([
-        ("manifests.job_db_init", json!(entry.db_init)),
-        ("manifests.job_rabbit_init", json!(false)),
-        ("manifests.ingress_api", json!(false)),
-        ("manifests.service_ingress_api", json!(false)),
-        ("manifests.secret_ingress_tls", json!(false)),
-        ("manifests.pod_rally_test", json!(false)),
-        (
-            "endpoints.oslo_cache.statefulset.name",
-            json!("memcached-memcached"),
-        ),
-    ]);
-    // The init jobs turned off above are dropped from every wait list that names them:
+    // Layer 1: catalog defaults (Genestack conventions): the chart's own switches off,
+    // memcached by its StatefulSet.
+    let mut v = Map::new();
+    for m in &entry.manifests_off {
+        values::set(&mut v, &format!("manifests.{m}"), json!(false));
+    }
+    values::set(
+        &mut v,
+        "endpoints.oslo_cache.statefulset.name",
+        json!("memcached-memcached"),
+    );
+    // The init Jobs turned off above are dropped from every wait list that names them:
     // kubernetes-entrypoint would wait for a Job that is never rendered, for ever.
-    let off = [
-        (!entry.db_init).then(|| format!("{name}-db-init")),
-        Some(format!("{name}-rabbit-init")),
-    ];
+    let off = entry.jobs_off(name);
     for (key, jobs) in &entry.job_deps {
-        let kept: Vec<&String> = jobs
-            .iter()
-            .filter(|j| !off.iter().flatten().any(|o| o == *j))
-            .collect();
+        let kept: Vec<&String> = jobs.iter().filter(|j| !off.contains(j)).collect();
         if kept.len() != jobs.len() {
             values::set(
                 &mut v,
@@ -851,14 +837,7 @@ fn openstack_component(
         }
     }
     if !entry.databases.is_empty() {
-        let mut endpoints = vec!["oslo_db".to_string()];
-        if name == "nova" {
-            endpoints.extend(["oslo_db_api".into(), "oslo_db_cell0".into()]);
-        }
-        if name == "octavia" {
-            endpoints.push("oslo_db_persistence".into());
-        }
-        for e in endpoints {
+        for e in &entry.db_endpoints {
             values::set(
                 &mut v,
                 &format!("endpoints.{e}.hosts.default"),
@@ -884,7 +863,6 @@ fn openstack_component(
                     json!("rabbitmq.openstack.svc.cluster.local"),
                 ),
                 ("endpoints.oslo_messaging.path", json!(format!("/{name}"))),
-                ("conf.rabbitmq.policies", json!([])),
             ]),
         );
         values::set(
@@ -894,7 +872,7 @@ fn openstack_component(
         );
     }
     // Layer 2: profile.
-    if base {
+    if base && entry.anti_affinity {
         values::merge(
             &mut v,
             &anti_affinity("preferredDuringSchedulingIgnoredDuringExecution"),
