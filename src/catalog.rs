@@ -61,6 +61,21 @@ pub struct ApiDeployment {
     pub deployment: String,
     /// Its pods' `component` label (`os-api`).
     pub component: String,
+    /// The PodDisruptionBudget the chart renders for it, if any.
+    #[serde(default)]
+    pub chart_pdb: Option<ChartPdb>,
+}
+
+/// What to do with a chart's own PodDisruptionBudget of a scaling Deployment, so that the
+/// Deployment has exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChartPdb {
+    /// Turn it off with this `manifests.*` switch; gcc writes its own (`maxUnavailable: 1`).
+    Off(String),
+    /// Keep it: it already says `maxUnavailable: 1` and cannot be switched off (its
+    /// template leaves a lone `...` that Helm cannot parse); gcc writes none.
+    Kept,
 }
 
 /// The Jobs a chart renders for each `manifests.*` switch that gcc may turn off and that
@@ -258,7 +273,7 @@ pub struct ImageChoice {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rehearsal {
-    /// Services operators create for custom resources.
+    /// Services and pods operators create for custom resources.
     pub services: Vec<ServicesFrom>,
     /// Services every cluster has.
     pub always: Vec<NamedService>,
@@ -266,7 +281,7 @@ pub struct Rehearsal {
     pub free_form: Vec<FreeForm>,
 }
 
-/// The Services an operator creates for one kind of custom resource.
+/// The Services and pods an operator creates for one kind of custom resource.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServicesFrom {
@@ -276,6 +291,9 @@ pub struct ServicesFrom {
     pub kind: String,
     /// The Services, by name pattern.
     pub services: Vec<ProducedService>,
+    /// The labels of the pods it runs for the resource (`{name}` the resource's).
+    #[serde(default)]
+    pub pods: Vec<BTreeMap<String, String>>,
 }
 
 /// One Service an operator creates.

@@ -67,6 +67,12 @@ impl Profile {
         }
     }
 
+    /// Whether MariaDB runs replicated (a primary and promotable replicas): only then does
+    /// mariadb-operator create the `<name>-primary` Service.
+    pub fn replicated_mariadb(self) -> bool {
+        self == Profile::Base
+    }
+
     /// The name as written in environments (`base`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -371,3 +371,92 @@ fn the_examples_findings_are_the_reviewed_golden() {
         assert_golden(&format!("rehearse/{env}.txt"), &lines.concat());
     }
 }
+
+fn mariadb(replication: bool) -> String {
+    format!(
+        "apiVersion: k8s.mariadb.com/v1alpha1\nkind: MariaDB\nmetadata:\n  name: mariadb-cluster\n  namespace: demo\nspec:\n  replicas: 3\n  replication:\n    enabled: {replication}\n"
+    )
+}
+
+#[test]
+fn a_wait_for_the_mariadb_primary_holds_only_when_the_operator_creates_it() {
+    // mariadb-operator creates `<name>-primary` in HA mode only (catalog/rehearse.yaml):
+    // the aio bug, every service waiting for a primary Service of an unreplicated MariaDB.
+    let values =
+        "    dependencies:\n      api:\n        services: ['demo:mariadb-cluster-primary']\n";
+    let release = helmrelease("demo", "demo", values, "");
+    let r = run(&[
+        ("demo/helmrelease-demo.yaml", release.clone()),
+        ("demo/mariadb-mariadb-cluster.yaml", mariadb(false)),
+    ]);
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::waits_forever");
+    assert!(
+        c[0].1.contains("Service demo/mariadb-cluster-primary"),
+        "{}",
+        c[0].1
+    );
+    let r = run(&[
+        ("demo/helmrelease-demo.yaml", release),
+        ("demo/mariadb-mariadb-cluster.yaml", mariadb(true)),
+    ]);
+    assert_eq!(codes(&r), []);
+}
+
+#[test]
+fn a_budget_or_autoscaler_of_gccs_that_reaches_no_workload_selects_nothing() {
+    let pdb = |component: &str| {
+        format!(
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: demo-api\n  namespace: demo\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      application: demo\n      component: {component}\n"
+        )
+    };
+    let hpa = |target: &str| {
+        format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: demo-api\n  namespace: demo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {target}\n  minReplicas: 2\n  maxReplicas: 4\n"
+        )
+    };
+    let release = helmrelease("demo", "demo", "    manifests:\n      pdb_api: false\n", "");
+    // cloudkitty's PDB selected `component: cloudkitty_api`; its pods say `api`.
+    let r = run(&[
+        ("demo/helmrelease-demo.yaml", release.clone()),
+        ("demo/poddisruptionbudget-demo-api.yaml", pdb("demo_api")),
+        (
+            "demo/horizontalpodautoscaler-demo-api.yaml",
+            hpa("demo-apl"),
+        ),
+    ]);
+    let c = codes(&r);
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert!(
+        c.iter()
+            .all(|(code, _)| *code == "gcc::rehearse::selects_nothing"),
+        "{c:?}"
+    );
+    assert!(c[0].1.contains("HorizontalPodAutoscaler.autoscaling demo/demo-api reaches nothing: no Deployment demo/demo-apl"), "{}", c[0].1);
+    assert!(
+        c[1].1
+            .contains("no pod labelled application=demo,component=demo_api in demo"),
+        "{}",
+        c[1].1
+    );
+    let r = run(&[
+        ("demo/helmrelease-demo.yaml", release),
+        ("demo/poddisruptionbudget-demo-api.yaml", pdb("api")),
+        (
+            "demo/horizontalpodautoscaler-demo-api.yaml",
+            hpa("demo-api"),
+        ),
+    ]);
+    assert_eq!(codes(&r), []);
+    // Pods an operator runs count (RabbitMQ's, by catalog/rehearse.yaml).
+    let rabbit = "apiVersion: rabbitmq.com/v1beta1\nkind: RabbitmqCluster\nmetadata:\n  name: rabbitmq\n  namespace: demo\nspec:\n  replicas: 3\n";
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: rabbitmq\n  namespace: demo\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: rabbitmq\n";
+    let r = run(&[
+        ("demo/rabbitmqcluster.yaml", rabbit.to_string()),
+        ("demo/pdb.yaml", budget.to_string()),
+    ]);
+    assert_eq!(codes(&r), []);
+    let r = run(&[("demo/pdb.yaml", budget.to_string())]);
+    assert_eq!(codes(&r)[0].0, "gcc::rehearse::selects_nothing");
+}

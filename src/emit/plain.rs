@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Emitted, Section, meta, object, with};
 use crate::catalog::Catalog;
 use crate::model::{Profile, Provider};
-use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, OPENSTACK_NAMESPACE, Plan};
+use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, MARIADB_CLUSTER, OPENSTACK_NAMESPACE, Plan};
 
 const MARIADB: &str = "k8s.mariadb.com/v1alpha1";
 const RABBITMQ: &str = "rabbitmq.com/v1beta1";
@@ -82,7 +82,7 @@ innodb_flush_log_at_trx_commit=1\ninnodb_buffer_pool_size=4G\nmax_connections=10
 binlog_expire_logs_seconds=604800\n";
         // Generated from inputs: the name carries a content hash so pods roll on change.
         let data = json!({ "my.cnf": my_cnf });
-        let my_cnf_name = format!("mariadb-cluster-mycnf-{}", super::content_suffix(&data));
+        let my_cnf_name = format!("{MARIADB_CLUSTER}-mycnf-{}", super::content_suffix(&data));
         push(with(
             object("v1", "ConfigMap", &my_cnf_name, Some(NS)),
             "data",
@@ -115,7 +115,7 @@ binlog_expire_logs_seconds=604800\n";
         }
         if base {
             spec["affinity"]["podAntiAffinity"] =
-                anti_affinity(json!({ "app.kubernetes.io/instance": "mariadb-cluster" }));
+                anti_affinity(json!({ "app.kubernetes.io/instance": MARIADB_CLUSTER }));
             spec["podDisruptionBudget"] = json!({ "maxUnavailable": 1 });
         }
         if m.load_balancer {
@@ -125,11 +125,11 @@ binlog_expire_logs_seconds=604800\n";
             spec["secondaryService"] = svc;
         }
         push(with(
-            object(MARIADB, "MariaDB", "mariadb-cluster", Some(NS)),
+            object(MARIADB, "MariaDB", MARIADB_CLUSTER, Some(NS)),
             "spec",
             spec,
         ));
-        let ref_ = json!({ "name": "mariadb-cluster" });
+        let ref_ = json!({ "name": MARIADB_CLUSTER });
         for d in &m.databases {
             push(with(
                 object(MARIADB, "Database", &d.name, Some(NS)),
@@ -262,17 +262,19 @@ binlog_expire_logs_seconds=604800\n";
                     ],
                 }),
             ));
-            push(with(
-                object(
-                    "policy/v1",
-                    "PodDisruptionBudget",
-                    &a.deployment,
-                    Some(&c.namespace),
-                ),
-                "spec",
-                json!({ "maxUnavailable": 1, "selector": { "matchLabels": {
-                    "application": c.name, "component": a.component } } }),
-            ));
+            if a.pdb {
+                push(with(
+                    object(
+                        "policy/v1",
+                        "PodDisruptionBudget",
+                        &a.deployment,
+                        Some(&c.namespace),
+                    ),
+                    "spec",
+                    json!({ "maxUnavailable": 1, "selector": { "matchLabels": {
+                        "application": c.name, "component": a.component } } }),
+                ));
+            }
         }
     }
 

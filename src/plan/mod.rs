@@ -38,6 +38,8 @@ pub const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
 pub const RACK_LABEL: &str = "topology.gcc.cloud/rack";
 /// The namespace of every OpenStack service.
 pub const OPENSTACK_NAMESPACE: &str = "openstack";
+/// Name of the MariaDB cluster object (and of its Services' prefix).
+pub const MARIADB_CLUSTER: &str = "mariadb-cluster";
 /// Namespace of the Flux sources.
 pub const FLUX_NAMESPACE: &str = "flux-system";
 /// Where Argo CD runs and its Applications and AppProjects live.
@@ -66,6 +68,8 @@ pub struct Autoscaler {
     pub deployment: String,
     /// Pod `component` label.
     pub component: String,
+    /// gcc writes its PodDisruptionBudget (false: the chart's own is kept).
+    pub pdb: bool,
     /// minReplicas.
     pub min: u64,
     /// maxReplicas.
@@ -425,7 +429,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         }
         MariadbPlan {
             replicas,
-            replication: base,
+            replication: env.profile.replicated_mariadb(),
             databases,
             users,
             backup_class: env
@@ -709,6 +713,16 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
     }
 }
 
+/// The MariaDB Service OpenStack connects to: the primary's when replicated, else the
+/// cluster's own (mariadb-operator creates `<name>-primary` only in HA mode).
+fn mariadb_service(profile: Profile) -> String {
+    if profile.replicated_mariadb() {
+        format!("{MARIADB_CLUSTER}-primary")
+    } else {
+        MARIADB_CLUSTER.to_string()
+    }
+}
+
 fn anti_affinity(kind: &str) -> Map<String, Value> {
     values::from_paths([
         ("pod.affinity.anti.type.default", json!(kind)),
@@ -841,12 +855,15 @@ fn openstack_component(
             values::set(
                 &mut v,
                 &format!("endpoints.{e}.hosts.default"),
-                json!("mariadb-cluster-primary"),
+                json!(mariadb_service(env.profile)),
             );
             values::set(
                 &mut v,
                 &format!("endpoints.{e}.host_fqdn_override.default"),
-                json!("mariadb-cluster-primary.openstack.svc.cluster.local"),
+                json!(format!(
+                    "{}.{OPENSTACK_NAMESPACE}.svc.cluster.local",
+                    mariadb_service(env.profile)
+                )),
             );
         }
     }
@@ -872,6 +889,15 @@ fn openstack_component(
         );
     }
     // Layer 2: profile.
+    if base {
+        // One PodDisruptionBudget per scaling Deployment: the chart's own goes where gcc
+        // writes one (see Autoscaler::pdb).
+        for a in &entry.api {
+            if let Some(catalog::ChartPdb::Off(switch)) = &a.chart_pdb {
+                values::set(&mut v, &format!("manifests.{switch}"), json!(false));
+            }
+        }
+    }
     if base && entry.anti_affinity {
         values::merge(
             &mut v,
@@ -950,6 +976,7 @@ fn openstack_component(
             .map(|a| Autoscaler {
                 deployment: a.deployment.clone(),
                 component: a.component.clone(),
+                pdb: a.chart_pdb != Some(catalog::ChartPdb::Kept),
                 min,
                 max,
             })

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::objects::{Owner, Wait};
 use super::{
     Controller, DEAD_KEY, HELM_FAILED, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release,
-    Rendering, TWO_OWNERS, Tree, WAITS_FOREVER, parse_stream,
+    Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -112,7 +112,9 @@ pub fn check(
         }
     }
     two_owners(tree, releases, &objects, &mut diags);
-    waits(tree, releases, &objects, know, &mut diags);
+    let present = Present::new(&objects, know);
+    waits(tree, releases, &objects, &present, &mut diags);
+    selects_nothing(tree, releases, &objects, &present, &mut diags);
     diag::sort(&mut diags);
     Findings {
         status,
@@ -224,6 +226,13 @@ impl Present {
             {
                 p.services
                     .extend(produced(rule, o).map(|name| (k.namespace.clone(), name)));
+                for labels in &rule.pods {
+                    let labels = labels
+                        .iter()
+                        .map(|(l, v)| (l.clone(), v.replace("{name}", &k.name)))
+                        .collect();
+                    p.pods.push(("Pod".into(), k.namespace.clone(), labels));
+                }
             }
         }
         p
@@ -267,10 +276,9 @@ fn waits(
     tree: &Tree,
     releases: &[Release],
     objects: &[Object],
-    know: &Rehearsal,
+    present: &Present,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let present = Present::new(objects, know);
     for o in objects {
         let missing: Vec<String> = o
             .waits()
@@ -292,6 +300,66 @@ fn waits(
         )
         .help("kubernetes-entrypoint waits until each dependency exists; render it, or take it out of the chart's dependencies.static lists");
         if let Some(l) = object_label(tree, releases, o, format!("{} waits here", o.key.name)) {
+            d = d.at(l);
+        }
+        diags.push(d);
+    }
+}
+
+/// gcc's PodDisruptionBudgets and HorizontalPodAutoscalers must reach a workload: a budget
+/// whose selector matches no pod protects nothing, an autoscaler without its target scales
+/// nothing.
+fn selects_nothing(
+    tree: &Tree,
+    releases: &[Release],
+    objects: &[Object],
+    present: &Present,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for o in objects.iter().filter(|o| o.owner == Owner::Gcc) {
+        let ns = &o.key.namespace;
+        let missing = match o.key.kind.as_str() {
+            "PodDisruptionBudget" => {
+                let want = labels_of(
+                    o.body
+                        .pointer("/spec/selector/matchLabels")
+                        .unwrap_or(&Value::Null),
+                );
+                let hit = present
+                    .pods
+                    .iter()
+                    .any(|(_, n, have)| n == ns && subset(&want, have));
+                (!hit).then(|| {
+                    let l: Vec<String> = want.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("no pod labelled {} in {ns}", l.join(","))
+                })
+            }
+            "HorizontalPodAutoscaler" => {
+                let kind = o
+                    .body
+                    .pointer("/spec/scaleTargetRef/kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let name = o
+                    .body
+                    .pointer("/spec/scaleTargetRef/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let hit =
+                    present
+                        .resources
+                        .contains(&(kind.to_string(), ns.clone(), name.to_string()));
+                (!hit).then(|| format!("no {kind} {ns}/{name}"))
+            }
+            _ => None,
+        };
+        let Some(missing) = missing else { continue };
+        let mut d = Diagnostic::error(
+            SELECTS_NOTHING,
+            format!("{} reaches nothing: {missing} is rendered", o.key),
+        )
+        .help("take the Deployment's name and pod labels from what its chart renders (catalog/services.yaml `api`)");
+        if let Some(l) = object_label(tree, releases, o, "selects nothing".into()) {
             d = d.at(l);
         }
         diags.push(d);

@@ -28,6 +28,8 @@ pub const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
 pub const TWO_OWNERS: &str = "gcc::rehearse::two_owners";
 /// A values path gcc sets that the chart's values.yaml does not have (Helm ignores it).
 pub const DEAD_KEY: &str = "gcc::rehearse::dead_key";
+/// A PodDisruptionBudget or HorizontalPodAutoscaler of gcc's reaches no rendered workload.
+pub const SELECTS_NOTHING: &str = "gcc::rehearse::selects_nothing";
 /// `helm template` failed.
 pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
 /// The chart of a release is not in the chart directory: it was not rehearsed.
