@@ -61,6 +61,8 @@ pub struct ApiDeployment {
     pub deployment: String,
     /// Its pods' `component` label (`os-api`).
     pub component: String,
+    /// Its key under the chart's `pod.replicas` (`osapi`).
+    pub replicas: String,
     /// The PodDisruptionBudget the chart renders for it, if any.
     #[serde(default)]
     pub chart_pdb: Option<ChartPdb>,

@@ -152,11 +152,23 @@ fn lowering_keystones_autoscale_minimum_flags_the_hpa() {
         &build("keystone-min-3", &before, &example(INV)),
         &build("keystone-min-2", &after, &example(INV)),
     );
+    // The autoscaler's floor, and the replicas the chart starts the Deployment with.
     assert_eq!(
         objects(&d),
+        [
+            (
+                '~',
+                "HorizontalPodAutoscaler openstack/keystone-api".to_string()
+            ),
+            ('~', "HelmRelease openstack/keystone".to_string())
+        ]
+    );
+    assert_eq!(
+        fields(&d, "HelmRelease openstack/keystone"),
         [(
-            '~',
-            "HorizontalPodAutoscaler openstack/keystone-api".to_string()
+            "spec.values.pod.replicas.api".to_string(),
+            "3".to_string(),
+            "2".to_string()
         )]
     );
     assert_eq!(
@@ -169,11 +181,18 @@ fn lowering_keystones_autoscale_minimum_flags_the_hpa() {
     );
     assert_eq!(
         risks(&d),
-        [(
-            "hpa_min_lowered".to_string(),
-            "HorizontalPodAutoscaler openstack/keystone-api".to_string(),
-            "spec.minReplicas".to_string()
-        )]
+        [
+            (
+                "replicas_lowered".to_string(),
+                "HelmRelease openstack/keystone".to_string(),
+                "spec.values.pod.replicas.api".to_string()
+            ),
+            (
+                "hpa_min_lowered".to_string(),
+                "HorizontalPodAutoscaler openstack/keystone-api".to_string(),
+                "spec.minReplicas".to_string()
+            )
+        ]
     );
     golden_markdown("keystone-autoscale.md", &d);
 }

@@ -372,6 +372,9 @@ fn the_examples_findings_are_the_reviewed_golden() {
     }
 }
 
+/// Values that give the demo API what an autoscaled Deployment needs in `base`.
+const SOUND_API: &str = "    pod:\n      replicas:\n        api: 2\n      resources:\n        enabled: true\n      affinity:\n        anti:\n          topologyKey:\n            default: topology.gcc.cloud/machine\n";
+
 fn mariadb(replication: bool) -> String {
     format!(
         "apiVersion: k8s.mariadb.com/v1alpha1\nkind: MariaDB\nmetadata:\n  name: mariadb-cluster\n  namespace: demo\nspec:\n  replicas: 3\n  replication:\n    enabled: {replication}\n"
@@ -416,7 +419,8 @@ fn a_budget_or_autoscaler_of_gccs_that_reaches_no_workload_selects_nothing() {
             "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: demo-api\n  namespace: demo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {target}\n  minReplicas: 2\n  maxReplicas: 4\n"
         )
     };
-    let release = helmrelease("demo", "demo", "    manifests:\n      pdb_api: false\n", "");
+    let values = format!("    manifests:\n      pdb_api: false\n{SOUND_API}");
+    let release = helmrelease("demo", "demo", &values, "");
     // cloudkitty's PDB selected `component: cloudkitty_api`; its pods say `api`.
     let r = run(&[
         ("demo/helmrelease-demo.yaml", release.clone()),
@@ -459,4 +463,40 @@ fn a_budget_or_autoscaler_of_gccs_that_reaches_no_workload_selects_nothing() {
     assert_eq!(codes(&r), []);
     let r = run(&[("demo/pdb.yaml", budget.to_string())]);
     assert_eq!(codes(&r)[0].0, "gcc::rehearse::selects_nothing");
+}
+
+#[test]
+fn an_autoscaled_deployment_without_replicas_requests_or_spread_is_weak() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: demo-api\n  namespace: demo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: demo-api\n  minReplicas: 2\n  maxReplicas: 4\n";
+    let r = run(&[
+        (
+            "demo/helmrelease-demo.yaml",
+            helmrelease("demo", "demo", "    {}\n", ""),
+        ),
+        (
+            "demo/horizontalpodautoscaler-demo-api.yaml",
+            hpa.to_string(),
+        ),
+    ]);
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::weak_api");
+    for lack in [
+        "renders replicas 1, under the autoscaler's minimum 2",
+        "containers api have no CPU and memory requests",
+        "no anti-affinity on topology.gcc.cloud/machine",
+    ] {
+        assert!(c[0].1.contains(lack), "{lack}: {}", c[0].1);
+    }
+    let r = run(&[
+        (
+            "demo/helmrelease-demo.yaml",
+            helmrelease("demo", "demo", SOUND_API, ""),
+        ),
+        (
+            "demo/horizontalpodautoscaler-demo-api.yaml",
+            hpa.to_string(),
+        ),
+    ]);
+    assert_eq!(codes(&r), []);
 }

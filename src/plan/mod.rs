@@ -713,6 +713,19 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
     }
 }
 
+/// The fewest replicas of a service's scaling Deployments in `base`: the environment's
+/// `autoscale.min`, else its `replicas`, never under [`Profile::BASE_MIN_REPLICAS`].
+fn api_floor(svc: Option<&crate::model::Service>) -> u64 {
+    let floor = svc
+        .and_then(|s| s.replicas)
+        .unwrap_or(Profile::BASE_MIN_REPLICAS)
+        .max(Profile::BASE_MIN_REPLICAS);
+    svc.and_then(|s| s.autoscale)
+        .and_then(|a| a.min)
+        .unwrap_or(floor)
+        .max(Profile::BASE_MIN_REPLICAS)
+}
+
 /// The MariaDB Service OpenStack connects to: the primary's when replicated, else the
 /// cluster's own (mariadb-operator creates `<name>-primary` only in HA mode).
 fn mariadb_service(profile: Profile) -> String {
@@ -896,6 +909,16 @@ fn openstack_component(
             if let Some(catalog::ChartPdb::Off(switch)) = &a.chart_pdb {
                 values::set(&mut v, &format!("manifests.{switch}"), json!(false));
             }
+            // Start at the autoscaler's floor, with the chart's resource requests on: an
+            // HPA's Utilization target is computed against them.
+            values::set(
+                &mut v,
+                &format!("pod.replicas.{}", a.replicas),
+                json!(api_floor(svc)),
+            );
+        }
+        if !entry.api.is_empty() {
+            values::set(&mut v, "pod.resources.enabled", json!(true));
         }
     }
     if base && entry.anti_affinity {
@@ -960,16 +983,12 @@ fn openstack_component(
 
     // Autoscalers.
     let autoscalers = if base {
-        let auto = svc.and_then(|s| s.autoscale);
-        let floor = svc
-            .and_then(|s| s.replicas)
-            .unwrap_or(Profile::BASE_MIN_REPLICAS)
-            .max(Profile::BASE_MIN_REPLICAS);
-        let min = auto
-            .and_then(|a| a.min)
-            .unwrap_or(floor)
-            .max(Profile::BASE_MIN_REPLICAS);
-        let max = auto.and_then(|a| a.max).unwrap_or(HPA_MAX).max(min);
+        let min = api_floor(svc);
+        let max = svc
+            .and_then(|s| s.autoscale)
+            .and_then(|a| a.max)
+            .unwrap_or(HPA_MAX)
+            .max(min);
         entry
             .api
             .iter()

@@ -9,10 +9,11 @@ use serde_json::Value;
 use super::objects::{Owner, Wait};
 use super::{
     Controller, DEAD_KEY, HELM_FAILED, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release,
-    Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, parse_stream,
+    Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
+use crate::plan::MACHINE_LABEL;
 
 /// How one release fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +116,7 @@ pub fn check(
     let present = Present::new(&objects, know);
     waits(tree, releases, &objects, &present, &mut diags);
     selects_nothing(tree, releases, &objects, &present, &mut diags);
+    weak_apis(tree, releases, &objects, &mut diags);
     diag::sort(&mut diags);
     Findings {
         status,
@@ -360,6 +362,113 @@ fn selects_nothing(
         )
         .help("take the Deployment's name and pod labels from what its chart renders (catalog/services.yaml `api`)");
         if let Some(l) = object_label(tree, releases, o, "selects nothing".into()) {
+            d = d.at(l);
+        }
+        diags.push(d);
+    }
+}
+
+/// What an autoscaled Deployment's render lacks for its HorizontalPodAutoscaler and the HA
+/// claim: replicas under the autoscaler's floor, containers without CPU and memory
+/// requests (Utilization is computed against them), no anti-affinity on the machine label.
+fn weak(deploy: &Object, hpa: &Object) -> Vec<String> {
+    let mut out = Vec::new();
+    let min = hpa
+        .body
+        .pointer("/spec/minReplicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let replicas = deploy
+        .body
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    if replicas < min {
+        out.push(format!(
+            "renders replicas {replicas}, under the autoscaler's minimum {min}"
+        ));
+    }
+    let Some((_, spec)) = deploy.pod_template() else {
+        return out;
+    };
+    let bare: Vec<&str> = spec
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            ["cpu", "memory"]
+                .iter()
+                .any(|r| c.pointer(&format!("/resources/requests/{r}")).is_none())
+        })
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect();
+    if !bare.is_empty() {
+        out.push(format!(
+            "containers {} have no CPU and memory requests",
+            bare.join(", ")
+        ));
+    }
+    let anti = spec.pointer("/affinity/podAntiAffinity");
+    let mut keys = Vec::new();
+    collect_strings_at(anti.unwrap_or(&Value::Null), "topologyKey", &mut keys);
+    if !keys.contains(&MACHINE_LABEL) {
+        out.push(format!("its pods have no anti-affinity on {MACHINE_LABEL}"));
+    }
+    out
+}
+
+fn collect_strings_at<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|v| collect_strings_at(v, key, out)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                match v {
+                    Value::String(s) if k == key => out.push(s),
+                    _ => collect_strings_at(v, key, out),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn weak_apis(tree: &Tree, releases: &[Release], objects: &[Object], diags: &mut Vec<Diagnostic>) {
+    for hpa in objects
+        .iter()
+        .filter(|o| o.owner == Owner::Gcc && o.key.kind == "HorizontalPodAutoscaler")
+    {
+        let target = hpa
+            .body
+            .pointer("/spec/scaleTargetRef/name")
+            .and_then(Value::as_str);
+        let Some(deploy) = objects.iter().find(|o| {
+            o.key.kind == "Deployment"
+                && o.key.namespace == hpa.key.namespace
+                && Some(o.key.name.as_str()) == target
+        }) else {
+            continue; // selects_nothing reports it
+        };
+        let lacks = weak(deploy, hpa);
+        if lacks.is_empty() {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            WEAK_API,
+            format!(
+                "{} ({}), autoscaled by gcc: {}",
+                deploy.key,
+                owner_name(releases, deploy),
+                lacks.join("; ")
+            ),
+        )
+        .help("set the chart's pod.replicas, pod.resources and pod.affinity values (catalog/services.yaml `api`), or its render cannot survive losing a machine");
+        if let Some(l) = object_label(
+            tree,
+            releases,
+            deploy,
+            format!("{} renders here", deploy.key.name),
+        ) {
             d = d.at(l);
         }
         diags.push(d);

@@ -30,6 +30,9 @@ pub const TWO_OWNERS: &str = "gcc::rehearse::two_owners";
 pub const DEAD_KEY: &str = "gcc::rehearse::dead_key";
 /// A PodDisruptionBudget or HorizontalPodAutoscaler of gcc's reaches no rendered workload.
 pub const SELECTS_NOTHING: &str = "gcc::rehearse::selects_nothing";
+/// A Deployment gcc autoscales renders fewer replicas than its autoscaler's minimum, no
+/// resource requests, or no anti-affinity on the machine label.
+pub const WEAK_API: &str = "gcc::rehearse::weak_api";
 /// `helm template` failed.
 pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
 /// The chart of a release is not in the chart directory: it was not rehearsed.
