@@ -242,8 +242,11 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
                 .map(str::to_string)
                 .map_or_else(|| need("/metadata/name"), Ok)?;
             let base = "/spec/source/helm/valuesObject";
-            let values = v.pointer(base).cloned().unwrap_or(Value::Null);
+            let mut values = v.pointer(base).cloned().unwrap_or(Value::Null);
             leaves(&values, &mut Vec::new(), base, &mut set);
+            // The root Application runs argocd-vault-plugin over this tree: the child
+            // Application reaches the cluster, and Helm, with its placeholders resolved.
+            resolve_vault_placeholders(&mut values);
             (
                 name,
                 need("/spec/destination/namespace")?,
@@ -263,6 +266,34 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
         values,
         set,
     })
+}
+
+/// Replaces every argocd-vault-plugin placeholder `<path:…/<secret>#<key>>` in the strings
+/// under `v` with [`placeholder`] of its Secret and key, as the plugin would with the
+/// secret's value.
+fn resolve_vault_placeholders(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("<path:") {
+                let Some(len) = rest[start..].find('>') else {
+                    break;
+                };
+                let inner = &rest[start + "<path:".len()..start + len];
+                let (path, key) = inner.split_once('#').unwrap_or((inner, ""));
+                let secret = path.rsplit('/').next().unwrap_or(path);
+                out.push_str(&rest[..start]);
+                out.push_str(&placeholder(secret, key));
+                rest = &rest[start + len + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Array(a) => a.iter_mut().for_each(resolve_vault_placeholders),
+        Value::Object(m) => m.values_mut().for_each(resolve_vault_placeholders),
+        _ => {}
+    }
 }
 
 /// Every leaf under `v` (a scalar, a list, or an empty map), with its pointer.
@@ -356,6 +387,16 @@ mod tests {
                 "/spec/values/a/b",
                 "/spec/values/a/c"
             ]
+        );
+    }
+
+    #[test]
+    fn argocd_placeholders_are_resolved_before_helm_as_the_root_plugin_does() {
+        let mut v = serde_json::json!({"a": ["x <path:secret/data/gcc/e/ns/db#password> y", "<path:k/v/s#k>"], "b": "<path:broken"});
+        resolve_vault_placeholders(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["x rehearsal-secret-db-password y", "rehearsal-secret-s-k"], "b": "<path:broken"})
         );
     }
 
