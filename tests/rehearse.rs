@@ -532,3 +532,34 @@ fn an_autoscaled_deployment_without_replicas_requests_or_spread_is_weak() {
     ]);
     assert_eq!(codes(&r), []);
 }
+
+#[test]
+fn a_chart_default_password_left_in_rendered_config_is_reported() {
+    // ceilometer's seven `rabbit://rabbitmq:password@` URLs: the chart's default stayed.
+    let r = run(&[(
+        "demo/helmrelease-demo.yaml",
+        helmrelease(
+            "demo",
+            "demo",
+            "    secret:\n      password: password\n",
+            "",
+        ),
+    )]);
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::default_credential");
+    // Found in the ConfigMap and, decoded, in the Secret's data.
+    assert!(
+        c[0].1
+            .contains("ConfigMap demo/demo-etc (demo:password@mariadb)"),
+        "{}",
+        c[0].1
+    );
+    // Wired from a Secret, the password is the placeholder naming it: no finding.
+    let from = "  valuesFrom:\n  - kind: Secret\n    name: demo-db\n    targetPath: secret.password\n    valuesKey: password\n";
+    let r = run(&[(
+        "demo/helmrelease-demo.yaml",
+        helmrelease("demo", "demo", "    {}\n", from),
+    )]);
+    assert_eq!(codes(&r), []);
+}

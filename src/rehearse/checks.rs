@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::objects::{Owner, Wait};
 use super::{
-    Controller, DEAD_KEY, HELM_FAILED, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release,
-    Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, WEAK_API, parse_stream,
+    Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, Key, NOT_REHEARSED, Object,
+    PLACEHOLDER_MANGLED, Release, Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER,
+    WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -107,6 +108,7 @@ pub fn check(
                     if r.controller == Controller::ArgoCd {
                         mangled(tree, r, &objs, &mut diags);
                     }
+                    default_credentials(tree, r, &objs, &mut diags);
                     objects.extend(objs);
                 }
             },
@@ -597,6 +599,64 @@ fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic
     .help(
         "the plugin replaces `<path:…>` only where it appears literally in the rendered manifests",
     );
+    if let Some(doc) = tree.doc(&r.file) {
+        d = d.at(doc.label("/metadata/name", "this release"));
+    }
+    diags.push(d);
+}
+
+/// Every string of an object as a pod would read it: Secret `data` decoded from base64.
+fn readable_strings(o: &Object) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut strings = Vec::new();
+    collect_strings(&o.body, &mut strings);
+    let mut out: Vec<String> = strings.into_iter().map(str::to_string).collect();
+    if o.key.kind == "Secret" {
+        for v in o
+            .body
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(Value::as_str)
+        {
+            if let Ok(bytes) = b64.decode(v) {
+                out.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// A URL with a chart's default password (`user:password@host`) left in rendered
+/// configuration: the service logs in with a credential nobody set, or fails to.
+fn default_credentials(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+    let mut hits: BTreeSet<String> = BTreeSet::new();
+    for o in objs {
+        for s in readable_strings(o) {
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find(":password@") {
+                let start = rest[..at].rfind("://").map_or(0, |i| i + 3);
+                let end = rest[at..]
+                    .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == ',')
+                    .map_or(rest.len(), |e| at + e);
+                hits.insert(format!("{} ({})", o.key, &rest[start..end]));
+                rest = &rest[end.max(at + 1)..];
+            }
+        }
+    }
+    if hits.is_empty() {
+        return;
+    }
+    let mut d = Diagnostic::error(
+        DEFAULT_CREDENTIAL,
+        format!(
+            "release {} renders the chart's default password in {}",
+            r.name,
+            hits.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .help("wire the endpoint's auth (user and password) from the service's Secret, or its host to a backend gcc creates");
     if let Some(doc) = tree.doc(&r.file) {
         d = d.at(doc.label("/metadata/name", "this release"));
     }

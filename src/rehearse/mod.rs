@@ -33,6 +33,8 @@ pub const SELECTS_NOTHING: &str = "gcc::rehearse::selects_nothing";
 /// A Deployment gcc autoscales renders fewer replicas than its autoscaler's minimum, no
 /// resource requests, or no anti-affinity on the machine label.
 pub const WEAK_API: &str = "gcc::rehearse::weak_api";
+/// Rendered configuration holds a chart's default password (`user:password@host`).
+pub const DEFAULT_CREDENTIAL: &str = "gcc::rehearse::default_credential";
 /// `helm template` failed.
 pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
 /// The chart of a release is not in the chart directory: it was not rehearsed.
