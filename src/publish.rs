@@ -196,6 +196,8 @@ pub struct Deploy {
     repo: Repository,
     env: String,
     branch: String,
+    /// The name as asked, when `refs/heads/` was dropped from it.
+    stripped_from: Option<String>,
 }
 
 /// A result whose error is one boxed diagnostic (publish errors are rare and reported once).
@@ -332,11 +334,12 @@ impl Deploy {
     /// The deploy branch `branch` of environment `env` in `repo`; `branch` is checked
     /// with [`branch_name`] (a `refs/heads/` prefix is dropped).
     pub fn new(repo: Repository, env: &str, branch: &str) -> Outcome<Self> {
-        let (branch, _) = branch_name(branch)?;
+        let (name, stripped) = branch_name(branch)?;
         Ok(Self {
             repo,
             env: env.to_string(),
-            branch,
+            stripped_from: stripped.then(|| branch.to_string()),
+            branch: name,
         })
     }
 
@@ -398,6 +401,11 @@ impl Deploy {
     /// The branch name (`gcc/prod`).
     pub fn branch(&self) -> &str {
         &self.branch
+    }
+
+    /// The branch name as it was asked for, when a `refs/heads/` prefix was dropped.
+    pub fn stripped_from(&self) -> Option<&str> {
+        self.stripped_from.as_deref()
     }
 
     fn refname(&self) -> String {

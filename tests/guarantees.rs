@@ -556,6 +556,20 @@ fn branch_names_git_refuses_are_refused_and_refs_heads_is_stripped() {
     let refs = site.git(&["for-each-ref", "--format=%(refname)"]);
     assert!(refs.lines().any(|r| r == "refs/heads/deploy/aio"), "{refs}");
     assert!(!refs.contains("refs/heads/refs/"), "{refs}");
+    // The same name in the environment's publish.branch is read, and said, the same way.
+    let env = fs::read_to_string(site.path("environments/aio.yaml")).unwrap();
+    let env = env.replace("  branch: gcc/aio", "  branch: refs/heads/deploy/env");
+    fs::write(site.path("environments/aio.yaml"), env).unwrap();
+    site.git(&["commit", "-qam", "publish to refs/heads/deploy/env"]);
+    let o = site.gcc(&["build", "aio", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("`refs/heads/deploy/env` is read as the branch name `deploy/env`"),
+        "{}",
+        text(&o.stderr)
+    );
+    let refs = site.git(&["for-each-ref", "--format=%(refname)"]);
+    assert!(refs.lines().any(|r| r == "refs/heads/deploy/env"), "{refs}");
     // Pins follow git's rules too.
     for bad in ["-x", "a..b", "x.lock", "a/b"] {
         site.refused(

@@ -11,14 +11,11 @@ use serde_json::json;
 
 use super::git::publish_line;
 use super::{Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
-use crate::compile::input_digests;
 use crate::diag::{self, Diagnostic};
 use crate::fleet::{self, EnvReport, Status, Tally};
-use crate::load::load;
-use crate::ops::build::{PublishTo, deploy_target, provenance_gate, publish_tree};
+use crate::ops::build::{fleet_gate, publish_tree};
 use crate::ops::outdir::{Placement, read_tree};
-use crate::origin::{SourceRepo, deploy_branch};
-use crate::publish::{Deploy, FOREIGN_BRANCH, Outcome, Provenance, Published, branch_name};
+use crate::publish::{Deploy, Outcome, Provenance, Published};
 use crate::source::WorkDir;
 
 /// `build --all --commit` options.
@@ -132,9 +129,15 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
         return ctx.fail(&d, EXIT_USAGE);
     }
     let (provenance, refused) = match &args.publish {
-        Some(p) => match refuse_dirty(ctx, &envs, &base, p) {
-            Ok(x) => x,
-            Err(code) => return code,
+        Some(p) => match fleet_gate(&ctx.cli.root, &envs, p.allow_dirty, p.repo.as_deref()) {
+            Ok(gate) => (
+                gate.provenance,
+                gate.refused
+                    .into_iter()
+                    .map(|(env, d)| EnvReport::failed(&env, &base.join(&env), vec![d]))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(d) => return ctx.fail(&d, EXIT_USAGE),
         },
         None => (BTreeMap::new(), Vec::new()),
     };
@@ -215,59 +218,6 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
     } else {
         EXIT_OK
     }
-}
-
-/// With --commit: the provenance of every environment that loads, and a refusal for each
-/// whose inputs are not committed (unless --allow-dirty). Refused environments are not
-/// built, as a single `build --commit` refuses before it writes.
-fn refuse_dirty(
-    ctx: &Ctx<'_>,
-    envs: &[String],
-    base: &Path,
-    p: &FleetPublish,
-) -> Result<(BTreeMap<String, Provenance>, Vec<EnvReport>), u8> {
-    let root = &ctx.cli.root;
-    if !p.allow_dirty
-        && let Err(d) = SourceRepo::discover(root)
-    {
-        return Err(ctx.fail(&d, EXIT_USAGE));
-    }
-    let to = PublishTo {
-        allow_dirty: p.allow_dirty,
-        repo: p.repo.clone(),
-        branch: None,
-    };
-    let mut provenance = BTreeMap::new();
-    let mut refused = Vec::new();
-    let mut branches: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for env in envs {
-        let Ok(loaded) = load(&WorkDir::new(root), env) else {
-            continue; // the build reports it
-        };
-        if let Ok((branch, _)) = branch_name(&deploy_branch(None, Some(&loaded), env)) {
-            branches.entry(branch).or_default().push(env);
-        }
-        let gate = deploy_target(root, env, Some(&loaded), &to)
-            .and_then(|_| provenance_gate(root, env, &input_digests(&loaded), p.allow_dirty));
-        match gate {
-            Ok(prov) => {
-                provenance.insert(env.clone(), prov);
-            }
-            Err(d) => refused.push(EnvReport::failed(env, &base.join(env), vec![*d])),
-        }
-    }
-    if let Some((branch, envs)) = branches.iter().find(|(_, e)| e.len() > 1) {
-        let d = Diagnostic::error(
-            FOREIGN_BRANCH,
-            format!(
-                "refusing to publish: environments {} share the deploy branch {branch}",
-                envs.join(" and ")
-            ),
-        )
-        .help("nothing was built or published; give each environment its own publish.branch (the default is gcc/<env>)");
-        return Err(ctx.fail(&d, EXIT_USAGE));
-    }
-    Ok((provenance, refused))
 }
 
 /// Publishes every built or up-to-date environment, one after another (a git repository

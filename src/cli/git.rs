@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{
     Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, compile_or_report,
-    count, err, out, report_invalid,
+    count, err, out, print_invalid,
 };
 use crate::compile::compile;
 use crate::diag::{self, Diagnostic};
@@ -31,17 +31,18 @@ fn open_deploy(ctx: &Ctx<'_>, env: &str, args: &DeployArgs) -> Outcome<Deploy> {
     let loaded = load(&WorkDir::new(&ctx.cli.root), env).ok();
     let branch = deploy_branch(args.branch.as_deref(), loaded.as_ref(), env);
     let repo: PathBuf = args.repo.clone().unwrap_or_else(|| ctx.cli.root.clone());
-    note_stripped(ctx, &branch);
-    Deploy::open(&repo, env, &branch)
+    let deploy = Deploy::open(&repo, env, &branch)?;
+    note_stripped(ctx, deploy.stripped_from(), deploy.branch());
+    Ok(deploy)
 }
 
 /// Says, in text mode, that a `refs/heads/` prefix was dropped from a branch name.
-fn note_stripped(ctx: &Ctx<'_>, branch: &str) {
+fn note_stripped(ctx: &Ctx<'_>, asked: Option<&str>, name: &str) {
     if ctx.format == Format::Text
-        && let Ok((name, true)) = publish::branch_name(branch)
+        && let Some(asked) = asked
     {
         err(&format!(
-            "note: `{branch}` is read as the branch name `{name}` (refs/heads/ dropped)\n"
+            "note: `{asked}` is read as the branch name `{name}` (refs/heads/ dropped)\n"
         ));
     }
 }
@@ -53,9 +54,6 @@ pub(super) fn cmd_build(
     source_ref: Option<&str>,
     publish: Option<&PublishTo>,
 ) -> u8 {
-    if let Some(branch) = publish.and_then(|p| p.branch.as_deref()) {
-        note_stripped(ctx, branch);
-    }
     let req = ops::build::BuildRequest {
         root: &ctx.cli.root,
         env,
@@ -66,7 +64,9 @@ pub(super) fn cmd_build(
     let built = match ops::build::build(&req) {
         Ok(b) => b,
         Err(BuildFailure::Refused(d)) => return ctx.fail(&d, EXIT_USAGE),
-        Err(BuildFailure::Invalid(compiled)) => return report_invalid(ctx, &compiled),
+        Err(BuildFailure::Invalid(compiled)) => {
+            return print_invalid(&compiled, ctx.format, ctx.color);
+        }
     };
     let (compiled, build) = (&built.compiled, &built.build);
     let shown = built.out.display().to_string();
@@ -92,6 +92,7 @@ pub(super) fn cmd_build(
             ));
             out(&report::summary_text(&build.plan, &build.rendered, &shown));
             if let Some(p) = &built.published {
+                note_stripped(ctx, p.stripped_from.as_deref(), &p.branch);
                 out(&publish_line(
                     env,
                     &p.branch,

@@ -588,11 +588,6 @@ fn print_invalid(compiled: &Compiled, format: Format, color: bool) -> u8 {
     invalid_exit(&compiled.diagnostics)
 }
 
-/// [`print_invalid`] with the verb's context.
-fn report_invalid(ctx: &Ctx<'_>, compiled: &Compiled) -> u8 {
-    print_invalid(compiled, ctx.format, ctx.color)
-}
-
 /// Exit code of inputs with errors: 2 when a file could not be read at all (see
 /// [`crate::compile::REFUSED`]), else 1.
 fn invalid_exit(diags: &[Diagnostic]) -> u8 {

@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use crate::compile::{Build, Compiled, compile, input_digests};
 use crate::diag::Diagnostic;
-use crate::load::{Fatal, Loaded};
+use crate::load::{Fatal, Loaded, load};
 use crate::ops::outdir::{Placement, write_tree};
 use crate::origin::{SourceRepo, deploy_branch, dirty_help};
 use crate::publish::{
-    DIRTY, Deploy, Outcome, Provenance, Published, build_message, short, write_files,
+    DIRTY, Deploy, FOREIGN_BRANCH, Outcome, Provenance, Published, branch_name, build_message,
+    short, write_files,
 };
 use crate::render::GCC_VERSION;
 use crate::source::{Source, WorkDir};
@@ -73,6 +74,9 @@ pub struct Built {
 pub struct PublishedTo {
     /// The deploy branch, as git names it.
     pub branch: String,
+    /// The name it was asked by (`--branch` or `publish.branch`), when `refs/heads/` was
+    /// dropped from it.
+    pub stripped_from: Option<String>,
     /// Committed, or already up to date.
     pub outcome: Published,
     /// The source the commit records.
@@ -88,13 +92,25 @@ pub fn provenance_gate(
     inputs: &BTreeMap<String, String>,
     allow_dirty: bool,
 ) -> Outcome<Provenance> {
-    let prov = match SourceRepo::discover(root) {
+    let source = SourceRepo::discover(root);
+    gate(source.as_ref().map_err(|d| &**d), env, inputs, allow_dirty)
+}
+
+/// [`provenance_gate`] against a repository already discovered (or the reason there is
+/// none).
+fn gate(
+    repo: Result<&SourceRepo, &Diagnostic>,
+    env: &str,
+    inputs: &BTreeMap<String, String>,
+    allow_dirty: bool,
+) -> Outcome<Provenance> {
+    let prov = match repo {
         Ok(repo) => repo.provenance(env, inputs),
         Err(_) if allow_dirty => Provenance {
             dirty: true,
             ..Provenance::default()
         },
-        Err(d) => return Err(d),
+        Err(d) => return Err(Box::new(d.clone())),
     };
     if prov.dirty && !allow_dirty {
         let what = match &prov.source_commit {
@@ -128,6 +144,70 @@ pub fn deploy_target(
     Ok(deploy)
 }
 
+/// What `gcc build --all --commit` may publish, decided before anything is built.
+pub struct FleetGate {
+    /// The provenance each publishable environment's commit will record.
+    pub provenance: BTreeMap<String, Provenance>,
+    /// Environments refused (dirty inputs, a branch that is not theirs), with why.
+    pub refused: Vec<(String, Diagnostic)>,
+}
+
+/// The fleet's publish gate: the source repository is discovered once; each environment
+/// must have clean inputs (unless `allow_dirty`) and a deploy branch of its own. Two
+/// environments sharing one deploy branch refuse the whole fleet: nothing is built.
+pub fn fleet_gate(
+    root: &Path,
+    envs: &[String],
+    allow_dirty: bool,
+    repo: Option<&Path>,
+) -> Outcome<FleetGate> {
+    let source = SourceRepo::discover(root);
+    if !allow_dirty && let Err(d) = &source {
+        return Err(d.clone());
+    }
+    let to = PublishTo {
+        allow_dirty,
+        repo: repo.map(Path::to_path_buf),
+        branch: None,
+    };
+    let mut out = FleetGate {
+        provenance: BTreeMap::new(),
+        refused: Vec::new(),
+    };
+    let mut branches: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for env in envs {
+        let Ok(loaded) = load(&WorkDir::new(root), env) else {
+            continue; // the build reports it
+        };
+        if let Ok((branch, _)) = branch_name(&deploy_branch(None, Some(&loaded), env)) {
+            branches.entry(branch).or_default().push(env);
+        }
+        let checked = deploy_target(root, env, Some(&loaded), &to).and_then(|_| {
+            let repo = source.as_ref().map_err(|d| &**d);
+            gate(repo, env, &input_digests(&loaded), allow_dirty)
+        });
+        match checked {
+            Ok(prov) => {
+                out.provenance.insert(env.clone(), prov);
+            }
+            Err(d) => out.refused.push((env.clone(), *d)),
+        }
+    }
+    if let Some((branch, envs)) = branches.iter().find(|(_, e)| e.len() > 1) {
+        return Err(Box::new(
+            Diagnostic::error(
+                FOREIGN_BRANCH,
+                format!(
+                    "refusing to publish: environments {} share the deploy branch {branch}",
+                    envs.join(" and ")
+                ),
+            )
+            .help("nothing was built or published; give each environment its own publish.branch (the default is gcc/<env>)"),
+        ));
+    }
+    Ok(out)
+}
+
 /// Commits `files` (a whole output tree) to `deploy`'s branch as build `build_id` of
 /// `env`, recording `prov`.
 pub fn publish_tree(
@@ -141,6 +221,7 @@ pub fn publish_tree(
     let outcome = deploy.publish(tree, &build_message(env, build_id, GCC_VERSION, prov))?;
     Ok(PublishedTo {
         branch: deploy.branch().to_string(),
+        stripped_from: deploy.stripped_from().map(str::to_string),
         outcome,
         provenance: prov.clone(),
     })
