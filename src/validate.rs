@@ -79,16 +79,66 @@ pub fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Option<Path
         .find(|p| p.is_file())
 }
 
+/// Compiled schemas of one schema directory, each compiled once, on first use.
+pub struct Schemas {
+    dir: PathBuf,
+    validators: BTreeMap<PathBuf, jsonschema::Validator>,
+}
+
+/// What a schema says of one object.
+pub enum Verdict {
+    /// No schema for its apiVersion and kind.
+    NoSchema,
+    /// Validated against this schema file (relative to the directory); its violations
+    /// (JSON pointer in the object, message).
+    Checked(String, Vec<(String, String)>),
+}
+
+impl Schemas {
+    /// The schemas under `dir` (an error when it is not a directory).
+    pub fn new(dir: &Path) -> Result<Schemas, String> {
+        if !dir.is_dir() {
+            return Err(format!("schema directory {} does not exist", dir.display()));
+        }
+        Ok(Schemas {
+            dir: dir.to_path_buf(),
+            validators: BTreeMap::new(),
+        })
+    }
+
+    /// Validates one object against the schema of its apiVersion and kind.
+    pub fn check(&mut self, obj: &Value) -> Result<Verdict, String> {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        let Some(file) = schema_path(&self.dir, api_version, kind) else {
+            return Ok(Verdict::NoSchema);
+        };
+        if !self.validators.contains_key(&file) {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let schema: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let v = jsonschema::validator_for(&schema)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            self.validators.insert(file.clone(), v);
+        }
+        let rel = file
+            .strip_prefix(&self.dir)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let errors = self.validators[&file]
+            .iter_errors(obj)
+            .map(|e| (e.instance_path().to_string(), e.to_string()))
+            .collect();
+        Ok(Verdict::Checked(rel, errors))
+    }
+}
+
 /// Validates every object file under `dir` (kustomization files and the lock excepted).
 pub fn validate_tree(dir: &Path, schemas: &Path) -> Result<Report, String> {
-    if !schemas.is_dir() {
-        return Err(format!(
-            "schema directory {} does not exist",
-            schemas.display()
-        ));
-    }
+    let mut schemas = Schemas::new(schemas)?;
     let mut report = Report::default();
-    let mut validators: BTreeMap<PathBuf, jsonschema::Validator> = BTreeMap::new();
     for entry in WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path();
@@ -110,33 +160,20 @@ pub fn validate_tree(dir: &Path, schemas: &Path) -> Result<Report, String> {
         let kind = obj["kind"].as_str().unwrap_or_default();
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let key = format!("{api_version}/{kind}");
-        let Some(schema_file) = schema_path(schemas, api_version, kind) else {
-            report.unvalidated.entry(key).or_default().push(rel);
-            continue;
-        };
-        if !validators.contains_key(&schema_file) {
-            let text = std::fs::read_to_string(&schema_file)
-                .map_err(|e| format!("{}: {e}", schema_file.display()))?;
-            let schema: Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: {e}", schema_file.display()))?;
-            let v = jsonschema::validator_for(&schema)
-                .map_err(|e| format!("{}: {e}", schema_file.display()))?;
-            validators.insert(schema_file.clone(), v);
-        }
-        let rel_schema = schema_file
-            .strip_prefix(schemas)
-            .unwrap_or(&schema_file)
-            .to_string_lossy()
-            .replace('\\', "/");
-        report.schemas.insert(key.clone(), rel_schema);
-        report.validated += 1;
-        for err in validators[&schema_file].iter_errors(&obj) {
-            report.violations.push(Violation {
-                file: rel.clone(),
-                object: format!("{key} {name}"),
-                path: err.instance_path().to_string(),
-                message: err.to_string(),
-            });
+        match schemas.check(&obj)? {
+            Verdict::NoSchema => report.unvalidated.entry(key).or_default().push(rel),
+            Verdict::Checked(schema, errors) => {
+                report.schemas.insert(key.clone(), schema);
+                report.validated += 1;
+                for (path, message) in errors {
+                    report.violations.push(Violation {
+                        file: rel.clone(),
+                        object: format!("{key} {name}"),
+                        path,
+                        message,
+                    });
+                }
+            }
         }
     }
     Ok(report)

@@ -24,6 +24,7 @@ fn stage(charts: PathBuf) -> Stage {
     Stage {
         charts,
         helm: "helm".into(),
+        schemas: None,
     }
 }
 
@@ -378,7 +379,10 @@ fn the_examples_findings_are_the_reviewed_golden() {
     for env in ["prod", "aio", "argocd"] {
         let c = compile(&WorkDir::new(repo()), env).expect("compiles");
         let files = c.build.expect("builds").rendered.files;
-        let r = rehearse(&files, &stage(repo().join("../shared/charts")));
+        let mut s = stage(repo().join("../shared/charts"));
+        s.schemas = Some(repo().join("../shared/schemas"));
+        let r = rehearse(&files, &s);
+        assert!(r.schemas.as_ref().is_some_and(|(n, _)| *n > 100), "{env}: few validated");
         let mut lines: Vec<String> = r
             .findings
             .diagnostics
@@ -562,4 +566,33 @@ fn a_chart_default_password_left_in_rendered_config_is_reported() {
         helmrelease("demo", "demo", "    {}\n", from),
     )]);
     assert_eq!(codes(&r), []);
+}
+
+#[test]
+fn a_rendered_object_its_schema_refuses_is_a_schema_violation() {
+    let schemas = tempfile::tempdir().unwrap();
+    let dir = schemas.path().join("kubernetes/v1.30.0-standalone-strict");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A ConfigMap whose `connection` must be SQLite: the demo's MySQL URL is refused.
+    std::fs::write(
+        dir.join("configmap-v1.json"),
+        r#"{"type": "object", "properties": {"data": {"type": "object", "properties": {"connection": {"type": "string", "pattern": "^sqlite"}}}}}"#,
+    )
+    .unwrap();
+    let files = BTreeMap::from([(
+        "demo/helmrelease-demo.yaml".to_string(),
+        helmrelease("demo", "demo", "    {}\n", "").into_bytes(),
+    )]);
+    let mut s = stage(fixture_charts());
+    s.schemas = Some(schemas.path().to_path_buf());
+    let r = rehearse(&files, &s);
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::schema_violation");
+    assert!(c[0].1.starts_with("ConfigMap demo/demo-etc (release demo) does not validate against kubernetes/v1.30.0-standalone-strict/configmap-v1.json"), "{}", c[0].1);
+    assert!(c[0].1.contains("at `/data/connection`"), "{}", c[0].1);
+    // One object validated; the other kinds are listed as having no schema.
+    let (validated, missing) = r.schemas.unwrap();
+    assert_eq!(validated, 1);
+    assert_eq!(missing.get("apps/v1/Deployment"), Some(&1));
 }

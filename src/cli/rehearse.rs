@@ -25,6 +25,10 @@ pub struct RehearseArgs {
     /// files `helm pull` writes (default: charts/ under the root).
     #[arg(long, value_name = "DIR")]
     pub charts: Option<PathBuf>,
+    /// Also validate every rendered object against the JSON Schemas in DIR (the layout
+    /// of `gcc validate --schemas`).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
     /// The Helm binary (Helm v4, as Flux's helm-controller renders).
     #[arg(long, value_name = "PATH", default_value = "helm")]
     pub helm: PathBuf,
@@ -40,6 +44,7 @@ pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
             .clone()
             .unwrap_or_else(|| ctx.cli.root.join("charts")),
         helm: args.helm.clone(),
+        schemas: args.schemas.clone(),
     };
     if !stage.charts.is_dir() {
         let d = Diagnostic::error(
@@ -105,6 +110,9 @@ fn print(ctx: &Ctx<'_>, what: &str, helm: &str, r: &Rehearsed) {
             report["rehearsed"] = json!(what);
             report["helm"] = json!(helm);
             report["releases"] = json!(releases);
+            if let Some((validated, missing)) = &r.schemas {
+                report["schemas"] = json!({ "validated": validated, "without_schema": missing });
+            }
             out(&format!("{report}\n"));
         }
         Format::Text => {
@@ -135,6 +143,18 @@ fn print(ctx: &Ctx<'_>, what: &str, helm: &str, r: &Rehearsed) {
                 errors,
                 if errors == 1 { "" } else { "s" }
             ));
+            if let Some((validated, missing)) = &r.schemas {
+                let kinds: Vec<String> =
+                    missing.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+                out(&format!(
+                    "{validated} rendered objects validated against their schemas{}\n",
+                    if kinds.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; no schema for {}", kinds.join(", "))
+                    }
+                ));
+            }
             if !skipped.is_empty() {
                 out(&format!("not rehearsed (no chart):\n{}", skipped.concat()));
             }

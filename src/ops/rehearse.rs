@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::catalog::Rehearsal;
-use crate::rehearse::{Findings, Release, Rendering, Tree, check};
+use crate::diag::Diagnostic;
+use crate::rehearse::{Findings, Release, Rendering, Tree, check, schema_violation};
+use crate::validate::{Schemas, Verdict};
 
 /// Where the charts and Helm are.
 #[derive(Debug, Clone)]
@@ -24,6 +26,9 @@ pub struct Stage {
     pub charts: PathBuf,
     /// The Helm binary.
     pub helm: PathBuf,
+    /// JSON Schemas to validate every rendered object against (the `gcc validate`
+    /// layout), if any.
+    pub schemas: Option<PathBuf>,
 }
 
 /// A finished rehearsal: the tree (its files, for labels), its releases and the findings.
@@ -34,6 +39,9 @@ pub struct Rehearsed {
     pub releases: Vec<Release>,
     /// Status per release and every finding.
     pub findings: Findings,
+    /// Rendered objects validated against a schema, and the `apiVersion/kind`s that have
+    /// none (with how many objects), when schemas were given.
+    pub schemas: Option<(usize, BTreeMap<String, usize>)>,
 }
 
 /// The chart of `chart` at `version` in `dir`, or why there is none.
@@ -132,12 +140,59 @@ pub fn rehearse(files: &BTreeMap<String, Vec<u8>>, stage: &Stage) -> Rehearsed {
     let (releases, bad) = tree.releases();
     tree.diagnostics.extend(bad);
     let renders: Vec<Rendering> = releases.par_iter().map(|r| render(stage, r)).collect();
-    let findings = check(&tree, &releases, &renders, Rehearsal::get());
+    let mut findings = check(&tree, &releases, &renders, Rehearsal::get());
+    let schemas = match &stage.schemas {
+        None => None,
+        Some(dir) => match validate_rendered(&tree, &releases, &mut findings, dir) {
+            Ok(counts) => Some(counts),
+            Err(e) => {
+                findings
+                    .diagnostics
+                    .push(Diagnostic::error(crate::rehearse::SCHEMA_VIOLATION, e));
+                None
+            }
+        },
+    };
+    crate::diag::sort(&mut findings.diagnostics);
     Rehearsed {
         tree,
         releases,
         findings,
+        schemas,
     }
+}
+
+/// Validates every rendered object against its schema in `dir`; violations become
+/// findings. Returns how many were validated and the kinds without a schema.
+fn validate_rendered(
+    tree: &Tree,
+    releases: &[Release],
+    findings: &mut Findings,
+    dir: &Path,
+) -> Result<(usize, BTreeMap<String, usize>), String> {
+    let mut schemas = Schemas::new(dir)?;
+    let (mut validated, mut missing) = (0, BTreeMap::new());
+    for o in &findings.rendered {
+        match schemas.check(&o.body)? {
+            Verdict::NoSchema => {
+                let kind = format!(
+                    "{}/{}",
+                    o.body["apiVersion"].as_str().unwrap_or_default(),
+                    o.key.kind
+                );
+                *missing.entry(kind).or_insert(0) += 1;
+            }
+            Verdict::Checked(schema, errors) => {
+                validated += 1;
+                for (at, message) in errors {
+                    findings
+                        .diagnostics
+                        .push(schema_violation(tree, releases, o, &schema, &at, &message));
+                }
+            }
+        }
+    }
+    Ok((validated, missing))
 }
 
 /// `helm version --short` of the stage's Helm, or why it cannot run.

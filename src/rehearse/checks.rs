@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::objects::{Owner, Wait};
 use super::{
     Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, Key, NOT_REHEARSED, Object,
-    PLACEHOLDER_MANGLED, Release, Rendering, SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER,
-    WEAK_API, parse_stream,
+    PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS, Tree,
+    WAITS_FOREVER, WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -34,6 +34,33 @@ pub struct Findings {
     pub status: Vec<Status>,
     /// Every finding; errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every object the releases rendered (owner: the release's index).
+    pub rendered: Vec<Object>,
+}
+
+/// A rendered object that its upstream schema refuses.
+pub fn schema_violation(
+    tree: &Tree,
+    releases: &[Release],
+    o: &Object,
+    schema: &str,
+    at: &str,
+    message: &str,
+) -> Diagnostic {
+    let d = Diagnostic::error(
+        SCHEMA_VIOLATION,
+        format!(
+            "{} ({}) does not validate against {schema}: {} at `{at}`",
+            o.key,
+            owner_name(releases, o),
+            diag::clip_text(message)
+        ),
+    )
+    .help("the API server refuses it: fix the values that render it");
+    match object_label(tree, releases, o, "rendered from here".into()) {
+        Some(l) => d.at(l),
+        None => d,
+    }
 }
 
 /// Checks `releases` (rendered as `renders`, one per release) against each other and the
@@ -120,9 +147,11 @@ pub fn check(
     selects_nothing(tree, releases, &objects, &present, &mut diags);
     weak_apis(tree, releases, &objects, &mut diags);
     diag::sort(&mut diags);
+    let rendered = objects.split_off(tree.objects.len());
     Findings {
         status,
         diagnostics: diags,
+        rendered,
     }
 }
 
