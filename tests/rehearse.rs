@@ -382,7 +382,10 @@ fn the_examples_findings_are_the_reviewed_golden() {
         let mut s = stage(repo().join("../shared/charts"));
         s.schemas = Some(repo().join("../shared/schemas"));
         let r = rehearse(&files, &s);
-        assert!(r.schemas.as_ref().is_some_and(|(n, _)| *n > 100), "{env}: few validated");
+        assert!(
+            r.schemas.as_ref().is_some_and(|(n, _)| *n > 100),
+            "{env}: few validated"
+        );
         let mut lines: Vec<String> = r
             .findings
             .diagnostics

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{
     Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, compile_or_report,
-    count, err, out, print_invalid,
+    count, err, out, print_invalid, print_warnings,
 };
 use crate::compile::compile;
 use crate::diag::{self, Diagnostic};
@@ -85,11 +85,7 @@ pub(super) fn cmd_build(
             out(&format!("{v}\n"));
         }
         Format::Text => {
-            err(&diag::render_text(
-                &compiled.loaded.files,
-                &compiled.diagnostics,
-                ctx.color,
-            ));
+            print_warnings(compiled, ctx.color);
             out(&report::summary_text(&build.plan, &build.rendered, &shown));
             if let Some(p) = &built.published {
                 note_stripped(ctx, p.stripped_from.as_deref(), &p.branch);

@@ -560,16 +560,22 @@ fn compile_or_report(
     match compiled.build.take() {
         Some(build) => {
             if format == Format::Text {
-                err(&diag::render_text(
-                    &compiled.loaded.files,
-                    &compiled.diagnostics,
-                    color,
-                ));
+                print_warnings(&compiled, color);
             }
             Ok((compiled, build))
         }
         None => Err(print_invalid(&compiled, format, color)),
     }
+}
+
+/// Prints, on stderr, the warnings of inputs that compiled (JSON carries them in its
+/// report instead).
+fn print_warnings(compiled: &Compiled, color: bool) {
+    err(&diag::render_text(
+        &compiled.loaded.files,
+        &compiled.diagnostics,
+        color,
+    ));
 }
 
 /// Prints the diagnostics of inputs that did not compile; returns the exit code.
