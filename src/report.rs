@@ -141,6 +141,20 @@ pub struct VersionRow {
 }
 
 /// The version table of a plan.
+/// The images the version table lists for each release (by release name): what
+/// `gcc rehearse` holds the rendered images to.
+pub fn claimed_images(plan: &Plan) -> crate::rehearse::Claimed {
+    plan.components
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                c.images.iter().map(|(i, _)| i.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
 pub fn versions(plan: &Plan) -> Vec<VersionRow> {
     let catalog = crate::catalog::Catalog::get();
     plan.components

@@ -43,7 +43,7 @@ fn run(files: &[(&str, String)]) -> Rehearsed {
         .iter()
         .map(|(p, t)| (p.to_string(), t.clone().into_bytes()))
         .collect();
-    rehearse(&files, &stage(fixture_charts()))
+    rehearse(&files, &stage(fixture_charts()), None)
 }
 
 fn codes(r: &Rehearsed) -> Vec<(&'static str, String)> {
@@ -215,7 +215,13 @@ fn a_placeholder_that_reaches_helm_and_comes_out_encoded_is_mangled() {
         manifests: text(&o.stdout),
         defaults: serde_json::json!({}),
     };
-    let f = gcc::rehearse::check(&tree, &releases, &[render], gcc::catalog::Rehearsal::get());
+    let f = gcc::rehearse::check(
+        &tree,
+        &releases,
+        &[render],
+        gcc::catalog::Rehearsal::get(),
+        None,
+    );
     let c: Vec<_> = f
         .diagnostics
         .iter()
@@ -291,7 +297,7 @@ fn a_chart_packaged_by_helm_is_found_and_rendered() {
         "demo/helmrelease-demo.yaml".to_string(),
         helmrelease("demo", "demo", "    manifests:\n      nope: 1\n", "").into_bytes(),
     )]);
-    let r = rehearse(&files, &stage(dir.path().to_path_buf()));
+    let r = rehearse(&files, &stage(dir.path().to_path_buf()), None);
     // Rendered from the .tgz, and its values.yaml read through `helm show values`.
     assert!(matches!(r.findings.status[..], [Status::Rehearsed(5)]));
     assert_eq!(r.findings.diagnostics.len(), 1);
@@ -378,10 +384,11 @@ fn the_cli_rehearses_a_written_tree_and_exits_one_on_findings() {
 fn the_examples_findings_are_the_reviewed_golden() {
     for env in ["prod", "aio", "argocd"] {
         let c = compile(&WorkDir::new(repo()), env).expect("compiles");
-        let files = c.build.expect("builds").rendered.files;
+        let build = c.build.expect("builds");
+        let claimed = gcc::report::claimed_images(&build.plan);
         let mut s = stage(repo().join("../shared/charts"));
         s.schemas = Some(repo().join("../shared/schemas"));
-        let r = rehearse(&files, &s);
+        let r = rehearse(&build.rendered.files, &s, Some(&claimed));
         assert!(
             r.schemas.as_ref().is_some_and(|(n, _)| *n > 100),
             "{env}: few validated"
@@ -588,7 +595,7 @@ fn a_rendered_object_its_schema_refuses_is_a_schema_violation() {
     )]);
     let mut s = stage(fixture_charts());
     s.schemas = Some(schemas.path().to_path_buf());
-    let r = rehearse(&files, &s);
+    let r = rehearse(&files, &s, None);
     let c = codes(&r);
     assert_eq!(c.len(), 1, "{c:?}");
     assert_eq!(c[0].0, "gcc::rehearse::schema_violation");
@@ -598,4 +605,32 @@ fn a_rendered_object_its_schema_refuses_is_a_schema_violation() {
     let (validated, missing) = r.schemas.unwrap();
     assert_eq!(validated, 1);
     assert_eq!(missing.get("apps/v1/Deployment"), Some(&1));
+}
+
+#[test]
+fn images_the_version_table_does_not_list_or_nothing_runs_are_a_mismatch() {
+    let files: BTreeMap<String, Vec<u8>> = BTreeMap::from([(
+        "demo/helmrelease-demo.yaml".to_string(),
+        helmrelease("demo", "demo", "    {}\n", "").into_bytes(),
+    )]);
+    let claim = |images: &[&str]| {
+        gcc::rehearse::Claimed::from([(
+            "demo".to_string(),
+            images.iter().map(|i| i.to_string()).collect(),
+        )])
+    };
+    // What the demo chart runs: its API, its init Job, the dependency check.
+    let exact = claim(&["demo", "busybox", "kubernetes-entrypoint"]);
+    let r = rehearse(&files, &stage(fixture_charts()), Some(&exact));
+    assert_eq!(codes(&r), []);
+    // keystone's table said genestack-images while the chart's default image ran.
+    let wrong = claim(&["ghcr.io/example/demo:1", "busybox", "kubernetes-entrypoint"]);
+    let r = rehearse(&files, &stage(fixture_charts()), Some(&wrong));
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::image_mismatch");
+    assert_eq!(
+        c[0].1,
+        "release demo: it renders 1 image the version table does not list: demo; the table lists ghcr.io/example/demo:1, which nothing renders"
+    );
 }

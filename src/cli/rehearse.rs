@@ -62,9 +62,9 @@ pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
             return ctx.fail(&d, EXIT_USAGE);
         }
     };
-    let (what, files) = match (&args.env, &args.tree) {
+    let (what, files, claimed) = match (&args.env, &args.tree) {
         (_, Some(dir)) => match read_tree(dir) {
-            Ok(f) => (dir.display().to_string(), f),
+            Ok(f) => (dir.display().to_string(), f, None),
             Err(e) => {
                 err(&format!("error: cannot read {}: {e}\n", dir.display()));
                 return EXIT_USAGE;
@@ -72,13 +72,16 @@ pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
         },
         (Some(env), None) => {
             match compile_or_report(&WorkDir::new(&ctx.cli.root), env, ctx.format, ctx.color) {
-                Ok((_, build)) => (env.clone(), build.rendered.files),
+                Ok((_, build)) => {
+                    let claimed = crate::report::claimed_images(&build.plan);
+                    (env.clone(), build.rendered.files, Some(claimed))
+                }
                 Err(code) => return code,
             }
         }
         (None, None) => unreachable!("clap requires ENV or --tree"),
     };
-    let r = rehearse(&files, &stage);
+    let r = rehearse(&files, &stage, claimed.as_ref());
     print(ctx, &what, &helm, &r);
     if diag::error_count(&r.findings.diagnostics) > 0 {
         EXIT_INVALID

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::Rehearsal;
 use crate::diag::Diagnostic;
-use crate::rehearse::{Findings, Release, Rendering, Tree, check, schema_violation};
+use crate::rehearse::{Claimed, Findings, Release, Rendering, Tree, check, schema_violation};
 use crate::validate::{Schemas, Verdict};
 
 /// Where the charts and Helm are.
@@ -134,13 +134,18 @@ pub fn render(stage: &Stage, r: &Release) -> Rendering {
     }
 }
 
-/// Rehearses a built tree: every release rendered (in parallel), then checked.
-pub fn rehearse(files: &BTreeMap<String, Vec<u8>>, stage: &Stage) -> Rehearsed {
+/// Rehearses a built tree: every release rendered (in parallel), then checked; `claimed`,
+/// when the plan is known, is what `gcc versions` prints for each release.
+pub fn rehearse(
+    files: &BTreeMap<String, Vec<u8>>,
+    stage: &Stage,
+    claimed: Option<&Claimed>,
+) -> Rehearsed {
     let mut tree = Tree::new(files);
     let (releases, bad) = tree.releases();
     tree.diagnostics.extend(bad);
     let renders: Vec<Rendering> = releases.par_iter().map(|r| render(stage, r)).collect();
-    let mut findings = check(&tree, &releases, &renders, Rehearsal::get());
+    let mut findings = check(&tree, &releases, &renders, Rehearsal::get(), claimed);
     let schemas = match &stage.schemas {
         None => None,
         Some(dir) => match validate_rendered(&tree, &releases, &mut findings, dir) {

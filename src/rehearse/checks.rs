@@ -8,13 +8,16 @@ use serde_json::Value;
 
 use super::objects::{Owner, Wait};
 use super::{
-    Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, Key, NOT_REHEARSED, Object,
-    PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS, Tree,
-    WAITS_FOREVER, WEAK_API, parse_stream,
+    Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key, NOT_REHEARSED,
+    Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS,
+    Tree, WAITS_FOREVER, WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
 use crate::plan::MACHINE_LABEL;
+
+/// The images `gcc versions` prints, by release name: what each release claims to run.
+pub type Claimed = BTreeMap<String, BTreeSet<String>>;
 
 /// How one release fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +73,7 @@ pub fn check(
     releases: &[Release],
     renders: &[Rendering],
     know: &Rehearsal,
+    claimed: Option<&Claimed>,
 ) -> Findings {
     let mut diags = tree.diagnostics.clone();
     let mut status = Vec::new();
@@ -136,6 +140,9 @@ pub fn check(
                         mangled(tree, r, &objs, &mut diags);
                     }
                     default_credentials(tree, r, &objs, &mut diags);
+                    if let Some(images) = claimed.and_then(|c| c.get(&r.name)) {
+                        image_mismatch(tree, r, &objs, images, &mut diags);
+                    }
                     objects.extend(objs);
                 }
             },
@@ -628,6 +635,75 @@ fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic
     .help(
         "the plugin replaces `<path:…>` only where it appears literally in the rendered manifests",
     );
+    if let Some(doc) = tree.doc(&r.file) {
+        d = d.at(doc.label("/metadata/name", "this release"));
+    }
+    diags.push(d);
+}
+
+/// The images a rendered object's pods run (init containers included).
+fn images_of(o: &Object) -> Vec<&str> {
+    let Some((_, spec)) = o.pod_template() else {
+        return Vec::new();
+    };
+    ["initContainers", "containers"]
+        .iter()
+        .filter_map(|l| spec.get(*l).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .collect()
+}
+
+fn some(set: &BTreeSet<&str>) -> String {
+    let mut shown: Vec<&str> = set.iter().take(3).copied().collect();
+    let more = set.len().saturating_sub(3);
+    if more > 0 {
+        shown.push("…");
+    }
+    let list = shown.join(", ");
+    if more > 0 {
+        format!("{list} ({more} more)")
+    } else {
+        list
+    }
+}
+
+/// The version table must say what runs: every image a release renders is one it lists,
+/// and it lists none that nothing renders.
+fn image_mismatch(
+    tree: &Tree,
+    r: &Release,
+    objs: &[Object],
+    claimed: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let rendered: BTreeSet<&str> = objs.iter().flat_map(images_of).collect();
+    let claimed: BTreeSet<&str> = claimed.iter().map(String::as_str).collect();
+    let unlisted: BTreeSet<&str> = rendered.difference(&claimed).copied().collect();
+    let unrun: BTreeSet<&str> = claimed.difference(&rendered).copied().collect();
+    if unlisted.is_empty() && unrun.is_empty() {
+        return;
+    }
+    let mut parts = Vec::new();
+    if !unlisted.is_empty() {
+        parts.push(format!(
+            "it renders {} image{} the version table does not list: {}",
+            unlisted.len(),
+            if unlisted.len() == 1 { "" } else { "s" },
+            some(&unlisted)
+        ));
+    }
+    if !unrun.is_empty() {
+        parts.push(format!(
+            "the table lists {}, which nothing renders",
+            some(&unrun)
+        ));
+    }
+    let mut d = Diagnostic::error(
+        IMAGE_MISMATCH,
+        format!("release {}: {}", r.name, parts.join("; ")),
+    )
+    .help("set the chart's images.tags from the catalog, so that `gcc versions` is what runs");
     if let Some(doc) = tree.doc(&r.file) {
         d = d.at(doc.label("/metadata/name", "this release"));
     }

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::diag::{Diagnostic, FileId, Files};
 use crate::yaml::{self, Doc, escape_ptr};
 
-pub use checks::{Findings, Status, check, schema_violation};
+pub use checks::{Claimed, Findings, Status, check, schema_violation};
 pub use objects::{Key, Object, parse_stream};
 
 /// A pod would wait for ever: kubernetes-entrypoint waits for something nothing renders.
@@ -37,6 +37,9 @@ pub const WEAK_API: &str = "gcc::rehearse::weak_api";
 pub const DEFAULT_CREDENTIAL: &str = "gcc::rehearse::default_credential";
 /// A rendered object its upstream JSON Schema refuses.
 pub const SCHEMA_VIOLATION: &str = "gcc::rehearse::schema_violation";
+/// A release renders images `gcc versions` does not list, or the table lists images
+/// nothing renders.
+pub const IMAGE_MISMATCH: &str = "gcc::rehearse::image_mismatch";
 /// `helm template` failed.
 pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
 /// The chart of a release is not in the chart directory: it was not rehearsed.
