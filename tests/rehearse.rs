@@ -634,3 +634,20 @@ fn images_the_version_table_does_not_list_or_nothing_runs_are_a_mismatch() {
         "release demo: it renders 1 image the version table does not list: demo; the table lists ghcr.io/example/demo:1, which nothing renders"
     );
 }
+
+#[test]
+fn a_chart_name_that_would_leave_the_chart_directory_is_not_followed() {
+    for (chart, version) in [
+        ("../demo@1.0.0/demo", "1.0.0"),
+        ("demo", "../../x"),
+        (".", "1"),
+        ("", "1"),
+    ] {
+        let e = find_chart(&fixture_charts(), chart, version).unwrap_err();
+        assert!(
+            e.contains("is not a name the chart directory can hold"),
+            "{chart} {version}: {e}"
+        );
+    }
+    assert!(find_chart(&fixture_charts(), "demo", "1.0.0").is_ok());
+}

@@ -46,6 +46,14 @@ pub struct Rehearsed {
 
 /// The chart of `chart` at `version` in `dir`, or why there is none.
 pub fn find_chart(dir: &Path, chart: &str, version: &str) -> Result<PathBuf, String> {
+    // Names from the tree become paths: nothing outside the chart directory is named.
+    for (what, name) in [("chart", chart), ("version", version)] {
+        if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
+            return Err(format!(
+                "{what} `{name}` is not a name the chart directory can hold"
+            ));
+        }
+    }
     let unpacked = dir.join(format!("{chart}@{version}")).join(chart);
     if unpacked.join("Chart.yaml").is_file() {
         return Ok(unpacked);
