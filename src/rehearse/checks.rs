@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 use serde_json::Value;
 
-use super::objects::{Owner, Wait};
+use super::objects::{Owner, Wait, labels};
 use super::{
     Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key, NOT_REHEARSED,
     Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS,
@@ -79,11 +79,7 @@ pub fn check(
     let mut status = Vec::new();
     let mut objects: Vec<Object> = tree.objects.clone();
     for (i, (r, rendering)) in releases.iter().zip(renders).enumerate() {
-        let at = |text: &str| tree.doc(&r.file).map(|d| d.label("/metadata/name", text));
-        let with = |d: Diagnostic, text: &str| match at(text) {
-            Some(l) => d.at(l),
-            None => d,
-        };
+        let with = |d: Diagnostic, text: &str| at_release(tree, r, d, text);
         match rendering {
             Rendering::NoChart(why) => {
                 status.push(Status::NotRehearsed(why.clone()));
@@ -162,6 +158,14 @@ pub fn check(
     }
 }
 
+/// `d` pointed at the release's name in its tree file.
+fn at_release(tree: &Tree, r: &Release, d: Diagnostic, text: &str) -> Diagnostic {
+    match tree.doc(&r.file) {
+        Some(doc) => d.at(doc.label("/metadata/name", text)),
+        None => d,
+    }
+}
+
 fn owner_name(releases: &[Release], o: &Object) -> String {
     match o.owner {
         Owner::Gcc => format!("gcc ({})", o.file.as_deref().unwrap_or("the tree")),
@@ -220,14 +224,6 @@ struct Present {
     pods: Vec<(String, String, BTreeMap<String, String>)>,
 }
 
-fn labels_of(v: &Value) -> BTreeMap<String, String> {
-    v.as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        .collect()
-}
-
 fn subset(want: &BTreeMap<String, String>, have: &BTreeMap<String, String>) -> bool {
     want.iter().all(|(k, v)| have.get(k) == Some(v))
 }
@@ -255,9 +251,9 @@ impl Present {
             }
             p.resources
                 .insert((k.kind.clone(), k.namespace.clone(), k.name.clone()));
-            if let Some((labels, _)) = o.pod_template() {
+            if let Some((pod_labels, _)) = o.pod_template() {
                 p.pods
-                    .push((k.kind.clone(), k.namespace.clone(), labels_of(labels)));
+                    .push((k.kind.clone(), k.namespace.clone(), labels(pod_labels)));
             }
             for rule in know
                 .services
@@ -360,7 +356,7 @@ fn selects_nothing(
         let ns = &o.key.namespace;
         let missing = match o.key.kind.as_str() {
             "PodDisruptionBudget" => {
-                let want = labels_of(
+                let want = labels(
                     o.body
                         .pointer("/spec/selector/matchLabels")
                         .unwrap_or(&Value::Null),
@@ -593,7 +589,6 @@ fn dead_keys(
 /// An Argo CD placeholder argocd-vault-plugin will not see: URL-encoded, or inside
 /// base64 `data` of a Secret.
 fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
-    let b64 = base64::engine::general_purpose::STANDARD;
     let mut hits: BTreeSet<String> = BTreeSet::new();
     for o in objs {
         let mut strings = Vec::new();
@@ -604,27 +599,14 @@ fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic
         {
             hits.insert(format!("{} (URL-encoded)", o.key));
         }
-        if o.key.kind == "Secret" {
-            for v in o
-                .body
-                .get("data")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter_map(Value::as_str)
-            {
-                if let Ok(bytes) = b64.decode(v)
-                    && String::from_utf8_lossy(&bytes).contains("<path:")
-                {
-                    hits.insert(format!("{} (inside base64 data)", o.key));
-                }
-            }
+        if secret_data(o).iter().any(|s| s.contains("<path:")) {
+            hits.insert(format!("{} (inside base64 data)", o.key));
         }
     }
     if hits.is_empty() {
         return;
     }
-    let mut d = Diagnostic::error(
+    let d = Diagnostic::error(
         PLACEHOLDER_MANGLED,
         format!(
             "release {}: argocd-vault-plugin cannot replace the secret placeholders in {}",
@@ -635,21 +617,12 @@ fn mangled(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic
     .help(
         "the plugin replaces `<path:…>` only where it appears literally in the rendered manifests",
     );
-    if let Some(doc) = tree.doc(&r.file) {
-        d = d.at(doc.label("/metadata/name", "this release"));
-    }
-    diags.push(d);
+    diags.push(at_release(tree, r, d, "this release"));
 }
 
 /// The images a rendered object's pods run (init containers included).
 fn images_of(o: &Object) -> Vec<&str> {
-    let Some((_, spec)) = o.pod_template() else {
-        return Vec::new();
-    };
-    ["initContainers", "containers"]
-        .iter()
-        .filter_map(|l| spec.get(*l).and_then(Value::as_array))
-        .flatten()
+    o.containers()
         .filter_map(|c| c.get("image").and_then(Value::as_str))
         .collect()
 }
@@ -699,37 +672,37 @@ fn image_mismatch(
             some(&unrun)
         ));
     }
-    let mut d = Diagnostic::error(
+    let d = Diagnostic::error(
         IMAGE_MISMATCH,
         format!("release {}: {}", r.name, parts.join("; ")),
     )
     .help("set the chart's images.tags from the catalog, so that `gcc versions` is what runs");
-    if let Some(doc) = tree.doc(&r.file) {
-        d = d.at(doc.label("/metadata/name", "this release"));
+    diags.push(at_release(tree, r, d, "this release"));
+}
+
+/// A Secret's `data` values, decoded from base64 (nothing for any other kind).
+fn secret_data(o: &Object) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if o.key.kind != "Secret" {
+        return Vec::new();
     }
-    diags.push(d);
+    o.body
+        .get("data")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(Value::as_str)
+        .filter_map(|v| b64.decode(v).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
 }
 
 /// Every string of an object as a pod would read it: Secret `data` decoded from base64.
 fn readable_strings(o: &Object) -> Vec<String> {
-    let b64 = base64::engine::general_purpose::STANDARD;
     let mut strings = Vec::new();
     collect_strings(&o.body, &mut strings);
     let mut out: Vec<String> = strings.into_iter().map(str::to_string).collect();
-    if o.key.kind == "Secret" {
-        for v in o
-            .body
-            .get("data")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flat_map(|m| m.values())
-            .filter_map(Value::as_str)
-        {
-            if let Ok(bytes) = b64.decode(v) {
-                out.push(String::from_utf8_lossy(&bytes).into_owned());
-            }
-        }
-    }
+    out.extend(secret_data(o));
     out
 }
 
@@ -753,7 +726,7 @@ fn default_credentials(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Ve
     if hits.is_empty() {
         return;
     }
-    let mut d = Diagnostic::error(
+    let d = Diagnostic::error(
         DEFAULT_CREDENTIAL,
         format!(
             "release {} renders the chart's default password in {}",
@@ -762,10 +735,7 @@ fn default_credentials(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Ve
         ),
     )
     .help("wire the endpoint's auth (user and password) from the service's Secret, or its host to a backend gcc creates");
-    if let Some(doc) = tree.doc(&r.file) {
-        d = d.at(doc.label("/metadata/name", "this release"));
-    }
-    diags.push(d);
+    diags.push(at_release(tree, r, d, "this release"));
 }
 
 fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {

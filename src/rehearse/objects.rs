@@ -131,29 +131,28 @@ impl Object {
         ))
     }
 
+    /// The containers of its pod template, init containers first.
+    pub fn containers(&self) -> impl Iterator<Item = &Value> {
+        let spec = self.pod_template().map(|(_, spec)| spec);
+        ["initContainers", "containers"]
+            .into_iter()
+            .filter_map(move |l| spec?.get(l).and_then(Value::as_array))
+            .flatten()
+    }
+
     /// What this object's pods wait for (kubernetes-entrypoint's `DEPENDENCY_*`).
     pub fn waits(&self) -> Vec<Wait> {
-        let Some((_, spec)) = self.pod_template() else {
-            return Vec::new();
-        };
         let ns = &self.key.namespace;
         let mut out = Vec::new();
-        for list in ["initContainers", "containers"] {
-            for c in spec
-                .get(list)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-                    let (Some(name), Some(value)) = (
-                        e.get("name").and_then(Value::as_str),
-                        e.get("value").and_then(Value::as_str),
-                    ) else {
-                        continue;
-                    };
-                    waits_of(name, value, ns, &mut out);
-                }
+        for c in self.containers() {
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                let (Some(name), Some(value)) = (
+                    e.get("name").and_then(Value::as_str),
+                    e.get("value").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                waits_of(name, value, ns, &mut out);
             }
         }
         out.sort();
@@ -210,7 +209,8 @@ fn list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn labels(v: &Value) -> BTreeMap<String, String> {
+/// A label map as strings (a non-string value written as JSON).
+pub(super) fn labels(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .into_iter()
         .flatten()
