@@ -80,13 +80,6 @@ pub enum ChartPdb {
     Kept,
 }
 
-/// The Jobs a chart renders for each `manifests.*` switch that gcc may turn off and that
-/// other pods of the chart wait for: `{service}` is the service's name.
-pub const INIT_JOBS: [(&str, &str); 2] = [
-    ("job_db_init", "{service}-db-init"),
-    ("job_rabbit_init", "{service}-rabbit-init"),
-];
-
 /// What the catalog knows about one OpenStack service.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,20 +99,44 @@ pub struct ServiceEntry {
     /// Deployments that scale (HPA + PDB).
     pub api: Vec<ApiDeployment>,
     /// The chart's own `manifests.*` switches gcc turns off (ingress, test pods, the
-    /// init Jobs operators replace), as the pinned chart's values.yaml names them.
+    /// Jobs operators replace, what the cloud does not use), as the pinned chart's
+    /// values.yaml names them.
     pub manifests_off: Vec<String>,
     /// The chart renders helm-toolkit's pod anti-affinity (`pod.affinity.anti.*`); a chart
     /// that does not gets none from gcc either (Helm would ignore it).
     #[serde(default = "yes")]
     pub anti_affinity: bool,
-    /// The chart's `dependencies.static.<key>.jobs` lists that name its init jobs, as
-    /// the pinned chart's values.yaml has them.
+    /// The chart's `dependencies.static.<key>.jobs` lists that name a Job gcc turns off
+    /// ([`ServiceEntry::jobs_off`]), as the pinned chart's values.yaml has them.
     #[serde(default)]
     pub job_deps: BTreeMap<String, Vec<String>>,
-    /// Image names in Genestack's registry.
-    pub images: Vec<String>,
+    /// The chart's endpoints this cloud runs nothing behind for the service (ceilometer
+    /// keeps its samples in gnocchi: no MariaDB, no MongoDB); no pod waits for them.
+    #[serde(default)]
+    pub endpoints_off: Vec<String>,
+    /// The chart's `dependencies.static.<key>.services` lists that name an
+    /// [`ServiceEntry::endpoints_off`] entry, as the pinned chart's values.yaml has them.
+    #[serde(default)]
+    pub service_deps: BTreeMap<String, Vec<ServiceDep>>,
+    /// Values every deployment of the service gets (Genestack's base-helm-configs), the
+    /// first layer of its values.
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// The chart's `images.tags` keys by the image they run: a [`Catalog::fixed_images`]
+    /// name, or a Genestack service image tagged for the service's release.
+    pub images: BTreeMap<String, Vec<String>>,
     /// Values paths taken from Secrets.
     pub secrets: Vec<SecretRef>,
+}
+
+/// One entry of a chart's `dependencies.static.<key>.services` list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDep {
+    /// Endpoint class (`internal`).
+    pub endpoint: String,
+    /// Endpoint type (`oslo_db`, `identity`).
+    pub service: String,
 }
 
 fn oslo_db() -> Vec<String> {
@@ -156,6 +173,7 @@ pub struct ChartSet {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReleasesFile {
+    fixed_images: BTreeMap<String, String>,
     openstack_releases: BTreeMap<String, String>,
     chart_sets: Vec<ChartSet>,
 }
@@ -172,9 +190,10 @@ pub struct Component {
     pub repository: String,
     /// Chart version.
     pub version: String,
-    /// Main image, for the versions table.
+    /// The images its chart renders with these values, for the version table (`gcc
+    /// rehearse` proves the list).
     #[serde(default)]
-    pub image: Option<String>,
+    pub images: Vec<String>,
     /// Components that must be ready first.
     #[serde(default)]
     pub after: Vec<String>,
@@ -237,6 +256,8 @@ pub struct Catalog {
     pub services: BTreeMap<String, ServiceEntry>,
     /// OpenStack release → its name (`2024.1` → `Caracal`).
     pub releases: BTreeMap<String, String>,
+    /// Images that follow no OpenStack release, by name.
+    pub fixed_images: BTreeMap<String, String>,
     /// Chart sets, oldest first.
     pub chart_sets: Vec<ChartSet>,
     /// Chart repositories by name.
@@ -262,13 +283,15 @@ pub struct ChartChoice {
     pub from_ref: String,
 }
 
-/// One image of a service and where its tag comes from.
+/// One image of a service, where its tag comes from, and the chart keys that run it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageChoice {
     /// Full image reference.
     pub image: String,
     /// True when the tag follows the registry convention rather than a recorded pin.
     pub by_convention: bool,
+    /// The chart's `images.tags` keys set to it.
+    pub keys: Vec<String>,
 }
 
 /// What `gcc rehearse` knows beyond the charts it renders (`catalog/rehearse.yaml`).
@@ -345,13 +368,15 @@ impl Rehearsal {
 }
 
 impl ServiceEntry {
-    /// The names of the init Jobs this service's chart no longer renders once its
-    /// [`ServiceEntry::manifests_off`] switches are off.
+    /// The names of the Jobs this service's chart no longer renders once its
+    /// [`ServiceEntry::manifests_off`] switches are off: openstack-helm names the Job of
+    /// switch `job_<what>` `<service>-<what>` with `_` as `-` (`job_db_init_mongodb` →
+    /// `ceilometer-db-init-mongodb`).
     pub fn jobs_off(&self, service: &str) -> Vec<String> {
-        INIT_JOBS
+        self.manifests_off
             .iter()
-            .filter(|(switch, _)| self.manifests_off.iter().any(|m| m == switch))
-            .map(|(_, job)| job.replace("{service}", service))
+            .filter_map(|m| m.strip_prefix("job_"))
+            .map(|what| format!("{service}-{}", what.replace('_', "-")))
             .collect()
     }
 }
@@ -379,6 +404,7 @@ impl Catalog {
             Catalog {
                 services: services.services,
                 releases: releases.openstack_releases,
+                fixed_images: releases.fixed_images,
                 chart_sets: releases.chart_sets,
                 repositories: infra.repositories,
                 components: infra.components,
@@ -406,37 +432,53 @@ impl Catalog {
         })
     }
 
-    /// The images of `service` at OpenStack release `release`: a recorded pin whose tag
-    /// starts with the release, else `<registry>/<image>:<release>-latest`.
+    /// The images of `service` at OpenStack release `release`, in name order. A fixed
+    /// image is taken as is; a service image takes the first recorded pin whose tag starts
+    /// with the release, else a pin whose tag names no release (gnocchi's `4.7-latest`),
+    /// else `<registry>/<image>:<release>-latest`.
     pub fn images_for(&self, service: &str, release: &str) -> Vec<ImageChoice> {
-        let prefix = format!("{release}-");
-        for set in &self.chart_sets {
-            if let Some(images) = set.images.get(service) {
-                let tagged = images.iter().all(|i| {
-                    i.split_once(':')
-                        .is_some_and(|(_, tag)| tag.starts_with(&prefix))
-                });
-                if tagged {
-                    return images
-                        .iter()
-                        .map(|i| ImageChoice {
-                            image: format!("{IMAGE_REGISTRY}/{i}"),
-                            by_convention: false,
-                        })
-                        .collect();
-                }
-            }
-        }
-        let entry = self.services.get(service);
+        let Some(entry) = self.services.get(service) else {
+            return Vec::new();
+        };
         entry
-            .map(|e| e.images.as_slice())
-            .unwrap_or_default()
+            .images
             .iter()
-            .map(|name| ImageChoice {
-                image: format!("{IMAGE_REGISTRY}/{name}:{release}-latest"),
-                by_convention: true,
+            .map(|(name, keys)| {
+                let (image, by_convention) = match self.fixed_images.get(name) {
+                    Some(fixed) => (fixed.clone(), false),
+                    None => match self.pinned_tag(name, release) {
+                        Some(tag) => (format!("{IMAGE_REGISTRY}/{name}:{tag}"), false),
+                        None => (format!("{IMAGE_REGISTRY}/{name}:{release}-latest"), true),
+                    },
+                };
+                ImageChoice {
+                    image,
+                    by_convention,
+                    keys: keys.clone(),
+                }
             })
             .collect()
+    }
+
+    /// The recorded tag of Genestack image `name` for `release` (see [`Self::images_for`]).
+    fn pinned_tag(&self, name: &str, release: &str) -> Option<&str> {
+        let prefix = format!("{release}-");
+        let tags: Vec<&str> = self
+            .chart_sets
+            .iter()
+            .flat_map(|set| set.images.values().flatten())
+            .filter_map(|i| i.split_once(':'))
+            .filter(|(n, _)| *n == name)
+            .map(|(_, tag)| tag)
+            .collect();
+        let names_a_release = |tag: &str| {
+            tag.split_once('-')
+                .is_some_and(|(head, _)| self.releases.contains_key(head) || head == "master")
+        };
+        tags.iter()
+            .find(|t| t.starts_with(&prefix))
+            .or_else(|| tags.iter().find(|t| !names_a_release(t)))
+            .copied()
     }
 
     /// The name of an OpenStack release (`2024.1` → `Caracal`), if known.
@@ -579,22 +621,51 @@ mod tests {
         let c = Catalog::get();
         let m = c.images_for("manila", "2024.1");
         assert!(m.is_empty(), "manila is not a catalog service");
+        let image = |choices: &[ImageChoice], key: &str| {
+            choices
+                .iter()
+                .find(|i| i.keys.iter().any(|k| k == key))
+                .cloned()
+                .unwrap_or_else(|| panic!("no image runs {key}"))
+        };
         let n = c.images_for("nova", "2024.1");
         assert_eq!(
-            n,
-            vec![ImageChoice {
+            image(&n, "nova_api"),
+            ImageChoice {
                 image: format!("{IMAGE_REGISTRY}/nova:2024.1-latest"),
-                by_convention: false
-            }]
+                by_convention: false,
+                keys: image(&n, "nova_api").keys,
+            }
         );
-        let s = c.images_for("skyline", "2024.2");
-        assert!(s[0].by_convention);
+        // Helpers are fixed images, whatever the release.
+        let helper = image(&n, "db_init");
+        assert_eq!(helper.image, c.fixed_images["openstack-client"]);
+        assert!(!helper.by_convention);
         assert_eq!(
-            s[0].image,
-            format!("{IMAGE_REGISTRY}/skyline:2024.2-latest")
+            image(&n, "dep_check").image,
+            c.fixed_images["kubernetes-entrypoint"]
         );
+        // No pin for skyline 2024.2: the convention, marked.
+        let s = image(&c.images_for("skyline", "2024.2"), "skyline");
+        assert!(s.by_convention);
+        assert_eq!(s.image, format!("{IMAGE_REGISTRY}/skyline:2024.2-latest"));
+        // A tag that names no release applies to any (gnocchi 4.7).
+        let g = image(&c.images_for("gnocchi", "2024.1"), "gnocchi_api");
+        assert_eq!(g.image, format!("{IMAGE_REGISTRY}/gnocchi:4.7-latest"));
+        assert!(!g.by_convention);
+        // Ironic runs three service images; each key runs exactly one image.
         let i = c.images_for("ironic", "2025.1");
-        assert_eq!(i.len(), 3);
+        let services: Vec<&str> = i
+            .iter()
+            .map(|x| x.image.as_str())
+            .filter(|x| x.ends_with(":2025.1-latest"))
+            .collect();
+        assert_eq!(services.len(), 3, "{services:?}");
+        let mut keys: Vec<&String> = i.iter().flat_map(|x| &x.keys).collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a key runs two images");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::model::Profile;
-use crate::plan::{Plan, Tier};
+use crate::plan::{ImageFrom, Plan, Tier};
 use crate::render::Rendered;
 
 /// The build summary as JSON (the `--format json` output of `gcc build`).
@@ -149,7 +149,7 @@ pub fn claimed_images(plan: &Plan) -> crate::rehearse::Claimed {
         .map(|c| {
             (
                 c.name.clone(),
-                c.images.iter().map(|(i, _)| i.clone()).collect(),
+                c.images.iter().map(|i| i.image.clone()).collect(),
             )
         })
         .collect()
@@ -173,12 +173,10 @@ pub fn versions(plan: &Plan) -> Vec<VersionRow> {
             images: c
                 .images
                 .iter()
-                .map(|(i, conv)| {
-                    if *conv {
-                        format!("{i} (by convention)")
-                    } else {
-                        i.clone()
-                    }
+                .map(|i| match i.from {
+                    ImageFrom::Catalog => i.image.clone(),
+                    ImageFrom::Convention => format!("{} (by convention)", i.image),
+                    ImageFrom::Environment => format!("{} (environment)", i.image),
                 })
                 .collect(),
         })
@@ -191,10 +189,11 @@ fn cells(r: &VersionRow) -> [String; 5] {
         (Some(v), None) => v.clone(),
         _ => "-".into(),
     };
+    // One image per line: text prints the rest under the first, markdown breaks the cell.
     let images = if r.images.is_empty() {
         "-".into()
     } else {
-        r.images.join(", ")
+        r.images.join("\n")
     };
     [
         r.component.clone(),
@@ -235,7 +234,11 @@ pub fn versions_text(rows: &[VersionRow]) -> String {
     };
     let mut s = line(HEADERS);
     for r in &all {
-        s += &line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+        let mut images = r[4].lines();
+        s += &line([&r[0], &r[1], &r[2], &r[3], images.next().unwrap_or("")]);
+        for more in images {
+            s += &line(["", "", "", "", more]);
+        }
     }
     s
 }
@@ -245,7 +248,7 @@ pub fn versions_markdown(rows: &[VersionRow]) -> String {
     let mut s = format!("| {} |\n", HEADERS.join(" | "));
     s += &format!("|{}\n", "---|".repeat(HEADERS.len()));
     for r in rows {
-        let c = cells(r).map(|x| x.replace('|', "\\|"));
+        let c = cells(r).map(|x| x.replace('|', "\\|").replace('\n', "<br>"));
         s += &format!("| {} |\n", c.join(" | "));
     }
     s

@@ -459,6 +459,65 @@ fn versions_table_in_three_formats() {
 }
 
 #[test]
+fn every_image_runs_from_the_version_table_and_an_override_is_listed_as_such() {
+    // Each key the catalog maps is set in the release's values, to the image the table lists.
+    let files = build_example("prod");
+    let hr: serde_json::Value =
+        serde_saphyr::from_str(&text(&files["openstack/helmrelease-nova.yaml"])).unwrap();
+    let tags = &hr["spec"]["values"]["images"]["tags"];
+    assert_eq!(
+        tags["nova_api"],
+        "ghcr.io/rackerlabs/genestack-images/nova:2024.1-latest"
+    );
+    assert_eq!(
+        tags["dep_check"],
+        "ghcr.io/rackerlabs/genestack-images/kubernetes-entrypoint:latest"
+    );
+    assert_eq!(
+        tags["ks_user"],
+        "ghcr.io/rackerlabs/genestack-images/openstack-client:latest"
+    );
+    let table = text(&gcc(&repo(), &["versions", "prod"]).stdout);
+    let nova: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("nova "))
+        .take_while(|l| l.starts_with("nova ") || l.starts_with(' '))
+        .collect();
+    for image in tags.as_object().unwrap().values() {
+        let image = image.as_str().unwrap();
+        assert!(
+            nova.iter().any(|l| l.trim_end().ends_with(image)),
+            "{image} not in {nova:#?}"
+        );
+    }
+    // An environment that sets a key runs its image, and the table says where it came from.
+    let env = example("environments/aio.yaml").replace(
+        "  keystone: {}",
+        "  keystone:\n    values:\n      images:\n        tags:\n          keystone_api: registry.example/keystone:patched",
+    );
+    let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
+    let plan = compile(&src, "aio").unwrap().build.unwrap().plan;
+    let rows = gcc::report::versions(&plan);
+    let keystone = rows.iter().find(|r| r.component == "keystone").unwrap();
+    assert!(
+        keystone
+            .images
+            .contains(&"registry.example/keystone:patched (environment)".to_string()),
+        "{:?}",
+        keystone.images
+    );
+    // keystone:2024.1-latest still runs the other keystone Jobs, so it stays listed.
+    assert!(
+        keystone
+            .images
+            .iter()
+            .any(|i| i == "ghcr.io/rackerlabs/genestack-images/keystone:2024.1-latest"),
+        "{:?}",
+        keystone.images
+    );
+}
+
+#[test]
 fn a_literal_secret_in_values_is_refused() {
     let env = example("environments/aio.yaml").replace(
         "  keystone: {}",

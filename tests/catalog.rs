@@ -216,8 +216,8 @@ fn chart_sets_match_the_reference_versions() {
 
 #[test]
 fn job_deps_are_the_pinned_charts_own_lists() {
-    // Every `dependencies.static.<key>.jobs` list of a pinned chart that names the
-    // service's db-init or rabbit-init Job is in the catalog exactly as the chart has it,
+    // Every `dependencies.static.<key>.jobs` list of a pinned chart that names a Job gcc
+    // turns off (db-init, rabbit-init, ...) is in the catalog exactly as the chart has it,
     // and the catalog holds no other: the plan rewrites these lists, so they are facts.
     let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
     let c = Catalog::get();
@@ -238,7 +238,7 @@ fn job_deps_are_the_pinned_charts_own_lists() {
             let path = dir.join(name).join("values.yaml");
             let values: Value =
                 serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let init = [format!("{name}-db-init"), format!("{name}-rabbit-init")];
+            let init = entry.jobs_off(name);
             let mut want = std::collections::BTreeMap::new();
             for (key, dep) in values["dependencies"]["static"].as_object().unwrap() {
                 let jobs: Vec<String> = dep["jobs"]
@@ -254,6 +254,80 @@ fn job_deps_are_the_pinned_charts_own_lists() {
         }
     }
     assert!(checked > 50, "only {checked} lists checked");
+}
+
+#[test]
+fn service_deps_are_the_pinned_charts_own_lists() {
+    // Every `dependencies.static.<key>.services` list that names an endpoint the catalog
+    // turns off is in the catalog as the chart has it, and no other: the plan rewrites them.
+    let mut checked = 0;
+    for (name, entry) in &Catalog::get().services {
+        let values = chart_values(name);
+        let mut want = std::collections::BTreeMap::new();
+        for (key, dep) in values["dependencies"]["static"].as_object().unwrap() {
+            let services: Vec<gcc::catalog::ServiceDep> = dep["services"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|d| serde_json::from_value(d.clone()).unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if services
+                .iter()
+                .any(|d| entry.endpoints_off.contains(&d.service))
+            {
+                want.insert(key.clone(), services);
+            }
+        }
+        assert_eq!(entry.service_deps, want, "{name}");
+        for e in &entry.endpoints_off {
+            assert!(
+                values["endpoints"][e].is_object(),
+                "{name}: no endpoints.{e}"
+            );
+        }
+        checked += want.len();
+    }
+    assert!(checked >= 9, "only {checked} lists checked");
+}
+
+#[test]
+fn image_keys_are_the_pinned_charts_and_each_runs_one_image() {
+    // Every key the catalog maps is an `images.tags` key of the pinned chart (Helm would
+    // ignore another, and the chart's default image would run), no key runs two images, and
+    // every image name is a fixed image or a Genestack service image that a chart set pins.
+    let c = Catalog::get();
+    let pinned: std::collections::BTreeSet<&str> = c
+        .chart_sets
+        .iter()
+        .flat_map(|s| s.images.values().flatten())
+        .filter_map(|i| i.split_once(':').map(|(n, _)| n))
+        .collect();
+    for (name, entry) in &c.services {
+        let tags = chart_values(name)["images"]["tags"].clone();
+        let mut seen = std::collections::BTreeSet::new();
+        for (image, keys) in &entry.images {
+            assert!(
+                c.fixed_images.contains_key(image) || pinned.contains(image.as_str()),
+                "{name}: image {image} is neither fixed nor pinned by any chart set"
+            );
+            for key in keys {
+                assert!(
+                    tags.get(key).is_some(),
+                    "{name}: no images.tags.{key} in the chart"
+                );
+                assert!(
+                    seen.insert(key),
+                    "{name}: images.tags.{key} runs two images"
+                );
+            }
+        }
+        assert!(
+            seen.contains(&"dep_check".to_string()),
+            "{name}: dep_check runs the chart's default"
+        );
+    }
 }
 
 #[test]

@@ -76,6 +76,27 @@ pub struct Autoscaler {
     pub max: u64,
 }
 
+/// One image a release runs, and where its reference comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedImage {
+    /// Full image reference.
+    pub image: String,
+    /// Where the reference comes from.
+    pub from: ImageFrom,
+}
+
+/// Where an image reference comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFrom {
+    /// The catalog: a recorded pin, a fixed image, or what an infrastructure chart renders.
+    Catalog,
+    /// Genestack's registry convention (no recorded pin for the release).
+    Convention,
+    /// The environment's `values` (`images.tags.<key>`).
+    Environment,
+}
+
 /// One Helm release.
 #[derive(Debug, Clone, Serialize)]
 pub struct Component {
@@ -97,8 +118,8 @@ pub struct Component {
     pub version_from: String,
     /// OpenStack release of its images (OpenStack services only).
     pub release: Option<String>,
-    /// Images, with `true` when the tag follows the registry convention.
-    pub images: Vec<(String, bool)>,
+    /// The images it runs, in order.
+    pub images: Vec<PlannedImage>,
     /// Why it runs.
     pub reason: String,
     /// Releases that must be ready first.
@@ -703,7 +724,14 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
         version: c.version.clone(),
         version_from: "catalog".into(),
         release: None,
-        images: c.image.iter().map(|i| (i.clone(), false)).collect(),
+        images: c
+            .images
+            .iter()
+            .map(|i| PlannedImage {
+                image: i.clone(),
+                from: ImageFrom::Catalog,
+            })
+            .collect(),
         reason: "infrastructure".into(),
         depends_on: c.after.clone(),
         wave: 0,
@@ -841,7 +869,7 @@ fn openstack_component(
 
     // Layer 1: catalog defaults (Genestack conventions): the chart's own switches off,
     // memcached by its StatefulSet.
-    let mut v = Map::new();
+    let mut v = entry.values.clone();
     for m in &entry.manifests_off {
         values::set(&mut v, &format!("manifests.{m}"), json!(false));
     }
@@ -852,6 +880,12 @@ fn openstack_component(
     );
     // The init Jobs turned off above are dropped from every wait list that names them:
     // kubernetes-entrypoint would wait for a Job that is never rendered, for ever.
+    let image_choices = cx.catalog.images_for(name, &release);
+    for choice in &image_choices {
+        for key in &choice.keys {
+            values::set(&mut v, &format!("images.tags.{key}"), json!(choice.image));
+        }
+    }
     let off = entry.jobs_off(name);
     for (key, jobs) in &entry.job_deps {
         let kept: Vec<&String> = jobs.iter().filter(|j| !off.contains(j)).collect();
@@ -862,6 +896,18 @@ fn openstack_component(
                 json!(kept),
             );
         }
+    }
+    // Nor does any pod wait for an endpoint nothing runs behind.
+    for (key, deps) in &entry.service_deps {
+        let kept: Vec<&catalog::ServiceDep> = deps
+            .iter()
+            .filter(|d| !entry.endpoints_off.contains(&d.service))
+            .collect();
+        values::set(
+            &mut v,
+            &format!("dependencies.static.{key}.services"),
+            json!(kept),
+        );
     }
     if !entry.databases.is_empty() {
         for e in &entry.db_endpoints {
@@ -1034,12 +1080,7 @@ fn openstack_component(
         repository_url,
         version,
         version_from,
-        images: cx
-            .catalog
-            .images_for(name, &release)
-            .into_iter()
-            .map(|i| (i.image, i.by_convention))
-            .collect(),
+        images: planned_images(&v, &image_choices),
         release: Some(release),
         reason: reason_text,
         depends_on,
@@ -1048,6 +1089,30 @@ fn openstack_component(
         secrets: secret_refs,
         autoscalers,
     })
+}
+
+/// The images a service's final values run: every string under `images.tags`, each
+/// marked with where it comes from (the environment where it is no catalog choice).
+fn planned_images(
+    values: &Map<String, Value>,
+    choices: &[catalog::ImageChoice],
+) -> Vec<PlannedImage> {
+    let set: BTreeSet<&str> = values::get(values, "images.tags")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|tags| tags.values())
+        .filter_map(Value::as_str)
+        .collect();
+    set.into_iter()
+        .map(|image| PlannedImage {
+            image: image.to_string(),
+            from: match choices.iter().find(|c| c.image == image) {
+                Some(c) if c.by_convention => ImageFrom::Convention,
+                Some(_) => ImageFrom::Catalog,
+                None => ImageFrom::Environment,
+            },
+        })
+        .collect()
 }
 
 /// A repository name for a user-supplied chart URL: its last path segment or host.
