@@ -118,6 +118,10 @@ pub struct ServiceEntry {
     /// [`ServiceEntry::endpoints_off`] entry, as the pinned chart's values.yaml has them.
     #[serde(default)]
     pub service_deps: BTreeMap<String, Vec<ServiceDep>>,
+    /// The service keeps its data on a NAS export of one purpose (glance's image store):
+    /// the plan picks the storage class, this says where the chart takes it.
+    #[serde(default)]
+    pub nas_store: Option<NasStore>,
     /// Values every deployment of the service gets (Genestack's base-helm-configs), the
     /// first layer of its values.
     #[serde(default)]
@@ -127,6 +131,18 @@ pub struct ServiceEntry {
     pub images: BTreeMap<String, Vec<String>>,
     /// Values paths taken from Secrets.
     pub secrets: Vec<SecretRef>,
+}
+
+/// Where a chart takes the storage class (and size) of its store on a NAS export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NasStore {
+    /// The export purpose it needs.
+    pub purpose: crate::model::ExportPurpose,
+    /// Values path of the storage class name.
+    pub class: String,
+    /// Values path of the requested size (the export's capacity).
+    pub size: String,
 }
 
 /// One entry of a chart's `dependencies.static.<key>.services` list.

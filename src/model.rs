@@ -143,6 +143,17 @@ pub enum ExportPurpose {
     Backups,
 }
 
+impl ExportPurpose {
+    /// The name inputs give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportPurpose::Volumes => "volumes",
+            ExportPurpose::Images => "images",
+            ExportPurpose::Backups => "backups",
+        }
+    }
+}
+
 /// Storage provider of a storage class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -518,6 +518,44 @@ fn every_image_runs_from_the_version_table_and_an_override_is_listed_as_such() {
 }
 
 #[test]
+fn glances_image_store_is_on_the_nas_export_for_images() {
+    // prod has no storage class on `nas-01/images`: gcc adds one, whose volumes outlive
+    // their claim, and glance's ReadWriteMany PVC uses it at the export's capacity.
+    let files = build_example("prod");
+    let sc: serde_json::Value =
+        serde_saphyr::from_str(&text(&files["cluster/storageclass-glance-images.yaml"])).unwrap();
+    assert_eq!(sc["parameters"]["share"], "/volume1/glance");
+    assert_eq!(sc["reclaimPolicy"], "Retain");
+    let hr: serde_json::Value =
+        serde_saphyr::from_str(&text(&files["openstack/helmrelease-glance.yaml"])).unwrap();
+    let v = &hr["spec"]["values"];
+    assert_eq!(v["storage"], "pvc");
+    assert_eq!(v["volume"]["class_name"], "glance-images");
+    assert_eq!(v["volume"]["size"], "2Ti");
+    assert_eq!(
+        v["volume"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"])
+    );
+    // aio's one export serves every purpose: glance takes the default class on it, and gcc
+    // adds none.
+    let files = build_example("aio");
+    assert!(!files.contains_key("cluster/storageclass-glance-images.yaml"));
+    let hr = text(&files["openstack/helmrelease-glance.yaml"]);
+    assert!(hr.contains("      class_name: general\n"), "{hr}");
+    // No export for images and no NFS class at all: refused, naming what to add.
+    let inv = example("inventory/aio-lab.yaml").replace(
+        "purpose: [volumes, images, backups]",
+        "purpose: [volumes, backups]",
+    );
+    let env = example("environments/aio.yaml").replace(
+        "{ provider: nfs, export: nas-01/volumes }",
+        "{ provider: topolvm }",
+    );
+    let src = source("aio", &env, "aio-lab", &inv);
+    assert_eq!(codes(&src, "aio"), vec!["gcc::plan::no_store"]);
+}
+
+#[test]
 fn a_literal_secret_in_values_is_refused() {
     let env = example("environments/aio.yaml").replace(
         "  keystone: {}",

@@ -293,6 +293,54 @@ fn service_deps_are_the_pinned_charts_own_lists() {
 }
 
 #[test]
+fn catalog_values_and_store_paths_are_the_pinned_charts() {
+    // Every leaf of a service's catalog `values` and both paths of its NAS store are
+    // values the pinned chart has (or oslo.config options it passes through whole).
+    fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+        match v.as_object() {
+            Some(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    let p = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    leaves(v, p, out);
+                }
+            }
+            _ if at.is_empty() => {}
+            _ => out.push(at),
+        }
+    }
+    let mut checked = 0;
+    for (name, entry) in &Catalog::get().services {
+        let values = chart_values(name);
+        let mut paths = Vec::new();
+        leaves(
+            &Value::Object(entry.values.clone()),
+            String::new(),
+            &mut paths,
+        );
+        if let Some(store) = &entry.nas_store {
+            paths.extend([store.class.clone(), store.size.clone()]);
+        }
+        for p in paths {
+            let mut at = Some(&values);
+            for seg in p.split('.') {
+                at = at.and_then(|v| v.get(seg));
+            }
+            let passed_through = p.starts_with(&format!("conf.{name}."));
+            assert!(
+                at.is_some() || passed_through,
+                "{name}: {p} is not in the chart's values.yaml"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} paths checked");
+}
+
+#[test]
 fn image_keys_are_the_pinned_charts_and_each_runs_one_image() {
     // Every key the catalog maps is an `images.tags` key of the pinned chart (Helm would
     // ignore another, and the chart's default image would run), no key runs two images, and

@@ -108,6 +108,48 @@ fn a_pod_waiting_for_a_job_nothing_renders_waits_forever() {
 }
 
 #[test]
+fn a_pod_mounting_a_config_map_nothing_renders_waits_forever() {
+    // nova-compute mounting `ceph-etc` with no Ceph: the kubelet never starts the pod.
+    let volumes = |v: &str| {
+        helmrelease(
+            "demo",
+            "demo",
+            &format!("    pod:\n      volumes:\n{v}"),
+            "",
+        )
+    };
+    let r = run(&[(
+        "demo/helmrelease-demo.yaml",
+        volumes(
+            "        - { name: ceph, configMap: { name: ceph-etc } }\n        - { name: ca, configMap: { name: kube-root-ca.crt } }\n        - { name: p, projected: { sources: [ { configMap: { name: projected-cm } } ] } }\n",
+        ),
+    )]);
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::waits_forever");
+    assert!(
+        c[0].1.contains("ConfigMap demo/ceph-etc")
+            && c[0].1.contains("ConfigMap demo/projected-cm"),
+        "{}",
+        c[0].1
+    );
+    // kube-root-ca.crt is in every namespace; an optional ConfigMap is not waited for; one
+    // the tree renders exists.
+    assert!(!c[0].1.contains("kube-root-ca.crt"), "{}", c[0].1);
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ceph-etc\n  namespace: demo\ndata: {}\n";
+    let r = run(&[
+        (
+            "demo/helmrelease-demo.yaml",
+            volumes(
+                "        - { name: ceph, configMap: { name: ceph-etc } }\n        - { name: o, configMap: { name: absent, optional: true } }\n",
+            ),
+        ),
+        ("demo/configmap-ceph-etc.yaml", cm.to_string()),
+    ]);
+    assert_eq!(codes(&r), []);
+}
+
+#[test]
 fn an_object_gcc_writes_that_the_chart_also_renders_has_two_owners() {
     let r = run(&[
         (

@@ -319,6 +319,9 @@ binlog_expire_logs_seconds=604800\n";
         };
         if let (Value::Object(m), Value::Object(b)) = (&mut o, body) {
             m.extend(b);
+            if s.retain {
+                m.insert("reclaimPolicy".into(), json!("Retain"));
+            }
         }
         push(o);
     }

@@ -31,6 +31,8 @@ pub const UNPLACEABLE: &str = "gcc::plan::unplaceable";
 pub const NO_CHART: &str = "gcc::plan::no_chart";
 /// Code: the environment's `values` put a literal where a Secret belongs.
 pub const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
+/// A service that keeps its data on a NAS export has no NFS storage to use.
+pub const NO_STORE: &str = "gcc::plan::no_store";
 
 /// Node label carrying a node's physical machine (its failure domain).
 pub const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
@@ -200,6 +202,8 @@ pub struct StoragePlan {
     pub nfs: Option<(String, String)>,
     /// Longhorn replicas.
     pub replicas: Option<u64>,
+    /// Volumes outlive their claims (`reclaimPolicy: Retain`): a service's store gcc adds.
+    pub retain: bool,
 }
 
 /// One MetalLB pool.
@@ -415,10 +419,42 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         components.push(infra_component(cx, name, replicas));
     }
     let memcached_replicas = replicas;
+    let mut store_classes = Vec::new();
     for (name, reason) in &services {
-        if let Some(c) =
-            openstack_component(cx, name, reason, &services, &infra, memcached_replicas)
-        {
+        let store = match &cx.catalog.services[name].nas_store {
+            Some(want) => match nas_store(cx, name, want) {
+                Some(s) => Some(s),
+                None => {
+                    let d = Diagnostic::error(
+                        NO_STORE,
+                        format!(
+                            "{name} keeps its data on a NAS export, but the inventory has no export with purpose `{}` and the environment no NFS storage class",
+                            want.purpose.as_str()
+                        ),
+                    )
+                    .help(format!(
+                        "give a NAS export `purpose: [{}]`, or add a storage class with `provider: nfs`",
+                        want.purpose.as_str()
+                    ));
+                    cx.diags.push(d);
+                    None
+                }
+            },
+            None => None,
+        };
+        let layer = store.as_ref().map(|s| s.values(cx.catalog, name));
+        if let Some(s) = store {
+            store_classes.extend(s.new_class);
+        }
+        if let Some(c) = openstack_component(
+            cx,
+            name,
+            reason,
+            &services,
+            &infra,
+            memcached_replicas,
+            layer,
+        ) {
             components.push(c);
         }
     }
@@ -470,7 +506,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         load_balancer: has_primary_pool,
     });
 
-    let storage = plan_storage(cx);
+    let mut storage = plan_storage(cx);
+    storage.extend(store_classes);
     let pools = inv
         .subnets
         .iter()
@@ -796,6 +833,7 @@ fn openstack_component(
     services: &BTreeMap<String, Reason>,
     infra: &BTreeSet<String>,
     memcached_replicas: usize,
+    store: Option<Map<String, Value>>,
 ) -> Option<Component> {
     let env = &cx.model.env;
     let entry = &cx.catalog.services[name];
@@ -946,6 +984,10 @@ fn openstack_component(
             &format!("conf.{name}.oslo_messaging_rabbit"),
             oslo_messaging_rabbit(),
         );
+    }
+    // The store the plan chose for its data on a NAS export.
+    if let Some(layer) = &store {
+        values::merge(&mut v, layer);
     }
     // Layer 2: profile.
     if base {
@@ -1178,6 +1220,99 @@ fn assign_waves(components: &mut [Component]) {
     }
 }
 
+/// The storage class a service's NAS store uses, and the class gcc adds for it.
+struct NasStoreChoice {
+    class: String,
+    size: Option<String>,
+    new_class: Option<StoragePlan>,
+}
+
+impl NasStoreChoice {
+    /// The values that put the chart's store on the class.
+    fn values(&self, catalog: &Catalog, service: &str) -> Map<String, Value> {
+        let Some(want) = &catalog.services[service].nas_store else {
+            return Map::new();
+        };
+        let mut v = Map::new();
+        values::set(&mut v, &want.class, json!(self.class));
+        if let Some(size) = &self.size {
+            values::set(&mut v, &want.size, json!(size));
+        }
+        v
+    }
+}
+
+/// Where `service` keeps its data of `want.purpose`: the environment's NFS class on an
+/// export with that purpose (by class name), else a class gcc adds (`<service>-<purpose>`)
+/// on the first such export of the inventory, else the environment's first NFS class.
+fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStoreChoice> {
+    let env = &cx.model.env;
+    let inv = &cx.model.inventory;
+    let export_of = |e: &str| {
+        let (nas, export) = e.split_once('/')?;
+        let nas = inv.nas.iter().find(|n| n.name == nas)?;
+        Some((nas, nas.exports.iter().find(|x| x.name == export)?))
+    };
+    let nfs_classes = env
+        .storage
+        .iter()
+        .filter(|(_, s)| s.provider == Provider::Nfs);
+    // Several classes on such exports (aio: one export for everything): the cluster's
+    // default class first, then by name.
+    let explicit_default = env.storage.values().any(|s| s.default == Some(true));
+    let is_default = |name: &str, s: &crate::model::StorageClass| {
+        s.default.unwrap_or(!explicit_default && name == "general")
+    };
+    let on_purpose = nfs_classes
+        .clone()
+        .filter_map(|(name, s)| {
+            let (_, ex) = export_of(s.export.as_deref()?)?;
+            ex.purpose.contains(&want.purpose).then(|| {
+                let choice = NasStoreChoice {
+                    class: name.clone(),
+                    size: ex.capacity.clone(),
+                    new_class: None,
+                };
+                (!is_default(name, s), choice)
+            })
+        })
+        .min_by(|a, b| (a.0, &a.1.class).cmp(&(b.0, &b.1.class)))
+        .map(|(_, c)| c);
+    let added = || {
+        inv.nas.iter().find_map(|nas| {
+            let ex = nas
+                .exports
+                .iter()
+                .find(|x| x.purpose.contains(&want.purpose))?;
+            let class = format!("{service}-{}", want.purpose.as_str());
+            (!env.storage.contains_key(&class)).then(|| NasStoreChoice {
+                size: ex.capacity.clone(),
+                new_class: Some(StoragePlan {
+                    name: class.clone(),
+                    provider: Provider::Nfs,
+                    default: false,
+                    nfs: Some((nas.address.to_string(), ex.path.clone())),
+                    replicas: None,
+                    retain: true,
+                }),
+                class,
+            })
+        })
+    };
+    let any_nfs = || {
+        nfs_classes.clone().next().map(|(name, s)| NasStoreChoice {
+            class: name.clone(),
+            size: s
+                .export
+                .as_deref()
+                .and_then(export_of)
+                .and_then(|(_, ex)| ex.capacity.clone()),
+            new_class: None,
+        })
+    };
+    on_purpose.or_else(added).or_else(any_nfs)
+}
+
 fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
     let env = &cx.model.env;
     let inv = &cx.model.inventory;
@@ -1204,6 +1339,7 @@ fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
                     s.replicas
                         .unwrap_or(if env.profile == Profile::Base { 2 } else { 1 })
                 }),
+                retain: false,
             }
         })
         .collect()

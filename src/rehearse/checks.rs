@@ -279,6 +279,12 @@ impl Present {
             Wait::Job(ns, n) => self.jobs.contains(&(ns.clone(), n.clone())),
             Wait::Service(ns, n) => self.services.contains(&(ns.clone(), n.clone())),
             Wait::DaemonSet(ns, n) => self.daemonsets.contains(&(ns.clone(), n.clone())),
+            // The root CA publisher writes kube-root-ca.crt into every namespace.
+            Wait::ConfigMap(_, n) if n == "kube-root-ca.crt" => true,
+            Wait::ConfigMap(ns, n) => {
+                self.resources
+                    .contains(&("ConfigMap".to_string(), ns.clone(), n.clone()))
+            }
             Wait::Resource(_, kind, ns, n) => {
                 self.resources
                     .contains(&(kind.clone(), ns.clone(), n.clone()))

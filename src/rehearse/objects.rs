@@ -140,10 +140,16 @@ impl Object {
             .flatten()
     }
 
-    /// What this object's pods wait for (kubernetes-entrypoint's `DEPENDENCY_*`).
+    /// What this object's pods wait for: kubernetes-entrypoint's `DEPENDENCY_*`, and the
+    /// ConfigMaps they mount or read without `optional: true` (the kubelet keeps such a
+    /// pod in ContainerCreating, or CreateContainerConfigError, until the ConfigMap exists).
     pub fn waits(&self) -> Vec<Wait> {
         let ns = &self.key.namespace;
-        let mut out = Vec::new();
+        let mut out: Vec<Wait> = self
+            .config_maps()
+            .into_iter()
+            .map(|name| Wait::ConfigMap(ns.clone(), name.to_string()))
+            .collect();
         for c in self.containers() {
             for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
                 let (Some(name), Some(value)) = (
@@ -157,6 +163,49 @@ impl Object {
         }
         out.sort();
         out.dedup();
+        out
+    }
+}
+
+impl Object {
+    /// The ConfigMaps its pods need: volumes (plain and projected), `envFrom` and
+    /// `configMapKeyRef`, each unless marked optional.
+    fn config_maps(&self) -> Vec<&str> {
+        fn required(r: &Value) -> Option<&str> {
+            if r.get("optional") == Some(&Value::Bool(true)) {
+                return None;
+            }
+            r.get("name").and_then(Value::as_str)
+        }
+        let mut out = Vec::new();
+        let volumes = self
+            .pod_template()
+            .and_then(|(_, spec)| spec.get("volumes"))
+            .and_then(Value::as_array);
+        for v in volumes.into_iter().flatten() {
+            out.extend(v.get("configMap").and_then(required));
+            let sources = v.pointer("/projected/sources").and_then(Value::as_array);
+            out.extend(
+                sources
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.get("configMap").and_then(required)),
+            );
+        }
+        for c in self.containers() {
+            let from = c.get("envFrom").and_then(Value::as_array);
+            out.extend(
+                from.into_iter()
+                    .flatten()
+                    .filter_map(|e| e.get("configMapRef").and_then(required)),
+            );
+            let env = c.get("env").and_then(Value::as_array);
+            out.extend(
+                env.into_iter()
+                    .flatten()
+                    .filter_map(|e| e.pointer("/valueFrom/configMapKeyRef").and_then(required)),
+            );
+        }
         out
     }
 }
@@ -176,6 +225,8 @@ pub enum Wait {
     Pod(String, BTreeMap<String, String>),
     /// A custom resource, by apiVersion, kind, namespace, name.
     Resource(String, String, String, String),
+    /// A ConfigMap, by namespace and name.
+    ConfigMap(String, String),
 }
 
 impl std::fmt::Display for Wait {
@@ -193,6 +244,7 @@ impl std::fmt::Display for Wait {
             Wait::DaemonSet(ns, n) => write!(f, "DaemonSet {ns}/{n}"),
             Wait::Pod(ns, l) => write!(f, "a pod labelled {} in {ns}", labels(l)),
             Wait::Resource(a, k, ns, n) => write!(f, "{k} ({a}) {ns}/{n}"),
+            Wait::ConfigMap(ns, n) => write!(f, "ConfigMap {ns}/{n}"),
         }
     }
 }
