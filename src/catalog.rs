@@ -118,6 +118,13 @@ pub struct ServiceEntry {
     /// [`ServiceEntry::endpoints_off`] entry, as the pinned chart's values.yaml has them.
     #[serde(default)]
     pub service_deps: BTreeMap<String, Vec<ServiceDep>>,
+    /// How its chart reaches kube-ovn's OVN databases.
+    #[serde(default)]
+    pub ovn: Option<OvnClient>,
+    /// Values paths that take the comma list of the inventory's physical networks
+    /// (`physnet1,...`, one per provider subnet).
+    #[serde(default)]
+    pub physnets: Vec<String>,
     /// The service keeps its data on a NAS export of one purpose (glance's image store):
     /// the plan picks the storage class, this says where the chart takes it.
     #[serde(default)]
@@ -131,6 +138,36 @@ pub struct ServiceEntry {
     pub images: BTreeMap<String, Vec<String>>,
     /// Values paths taken from Secrets.
     pub secrets: Vec<SecretRef>,
+}
+
+/// How a chart reaches kube-ovn's OVN databases (NB and SB, over TLS when kube-ovn serves
+/// it): where its `[ovn]` options go, and where its pods mount what they need.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OvnClient {
+    /// Values paths of the oslo `[ovn]` sections that get the connections and certificates.
+    pub sections: Vec<String>,
+    /// The Secret with kube-ovn's client certificate (`cacert`, `cert`, `key`).
+    pub tls_secret: String,
+    /// Where it is mounted.
+    pub certs: String,
+    /// `pod.mounts.<component>.<container>` entries that mount it.
+    pub mounts: Vec<String>,
+    /// A generated `ovn.ini` some containers read last, replaced by gcc's.
+    #[serde(default)]
+    pub ini: Option<OvnIni>,
+}
+
+/// A file with the `[ovn]` section, mounted over the one a chart generates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OvnIni {
+    /// ConfigMap name (gcc appends a content hash).
+    pub config_map: String,
+    /// The path the containers read.
+    pub path: String,
+    /// `pod.mounts.<component>.<container>` entries that mount it.
+    pub mounts: Vec<String>,
 }
 
 /// Where a chart takes the storage class (and size) of its store on a NAS export.

@@ -693,3 +693,113 @@ fn a_chart_name_that_would_leave_the_chart_directory_is_not_followed() {
     }
     assert!(find_chart(&fixture_charts(), "demo", "1.0.0").is_ok());
 }
+
+/// prod's neutron, rendered by Helm: the objects of `kind` and their body, by name.
+fn rendered_neutron(
+    kind: &str,
+) -> (
+    BTreeMap<String, Vec<u8>>,
+    BTreeMap<String, serde_json::Value>,
+) {
+    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
+    let files = c.build.expect("builds").rendered.files;
+    let tree = gcc::rehearse::Tree::new(&files);
+    let (releases, _) = tree.releases();
+    let neutron = releases.iter().find(|r| r.name == "neutron").unwrap();
+    let gcc::rehearse::Rendering::Rendered { manifests, .. } =
+        gcc::ops::rehearse::render(&stage(repo().join("../shared/charts")), neutron)
+    else {
+        panic!("neutron did not render");
+    };
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&manifests).unwrap();
+    let objects = docs
+        .into_iter()
+        .filter(|d| d["kind"] == kind)
+        .map(|d| (d["metadata"]["name"].as_str().unwrap().to_string(), d))
+        .collect();
+    (files, objects)
+}
+
+#[test]
+fn neutron_renders_ml2_ovn_on_kube_ovns_databases_over_tls() {
+    use base64::Engine;
+    let (files, daemonsets) = rendered_neutron("DaemonSet");
+    // ML2/OVS agents are gone; the OVN metadata agent runs where instances run.
+    assert!(
+        !daemonsets.contains_key("neutron-ovs-agent-default"),
+        "{:?}",
+        daemonsets.keys()
+    );
+    let agent = &daemonsets["neutron-ovn-metadata-agent-default"];
+    let spec = &agent["spec"]["template"]["spec"];
+    assert_eq!(spec["nodeSelector"]["openstack-compute-node"], "enabled");
+    // It reads /tmp/pod-shared/ovn.ini last: gcc's ConfigMap is mounted over the chart's.
+    let container = spec["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "neutron-ovn-metadata-agent")
+        .unwrap();
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == "/tmp/pod-shared/ovn.ini")
+        .expect("ovn.ini mounted");
+    let volume = spec["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    let cm_name = volume["configMap"]["name"].as_str().unwrap();
+    let cm: serde_json::Value = serde_saphyr::from_str(&text(
+        &files[&format!("openstack/configmap-{cm_name}.yaml")],
+    ))
+    .unwrap();
+    let ini = cm["data"]["ovn.ini"].as_str().unwrap();
+    // Every OVN central member (prod's three control-plane nodes), TLS as kube-ovn serves it.
+    let nb = "ovn_nb_connection = ssl:10.20.0.31:6641,ssl:10.20.0.32:6641,ssl:10.20.0.33:6641";
+    assert!(ini.contains(nb), "{ini}");
+    assert!(
+        ini.contains("ovn_sb_private_key = /etc/neutron/ovn/key"),
+        "{ini}"
+    );
+    // neutron-server reads ml2_conf.ini last: the same connections, and the OVN driver.
+    let (_, secrets) = rendered_neutron("Secret");
+    let ml2 = secrets["neutron-etc"]["data"]["ml2_conf.ini"]
+        .as_str()
+        .unwrap();
+    let ml2 = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(ml2)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(ml2.contains("mechanism_drivers = ovn"), "{ml2}");
+    assert!(ml2.contains(nb), "{ml2}");
+    assert!(
+        ml2.contains("ovn_nb_ca_cert = /etc/neutron/ovn/cacert"),
+        "{ml2}"
+    );
+    // Provider networks: one physnet per provider subnet of the inventory (prod has one).
+    assert!(ml2.contains("network_vlan_ranges = physnet1"), "{ml2}");
+    assert!(ml2.contains("flat_networks = physnet1"), "{ml2}");
+    // The client certificate is a Secret the cluster must provide, and the summary says so.
+    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
+    let plan = c.build.expect("builds").plan;
+    let tls = plan
+        .secrets
+        .iter()
+        .find(|s| s.name == "ovn-client-tls")
+        .expect("listed");
+    assert_eq!(
+        tls.keys.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["cacert", "cert", "key"]
+    );
+    assert!(
+        tls.provided_by.contains("kube-system/kube-ovn-tls"),
+        "{}",
+        tls.provided_by
+    );
+}

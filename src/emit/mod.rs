@@ -69,11 +69,3 @@ pub(crate) fn meta(mut obj: Value, field: &str, entries: Value) -> Value {
     }
     obj
 }
-
-/// A 10-hex-digit content hash for the name of a generated ConfigMap: the first bytes
-/// of the sha256 of the data's canonical JSON (keys sorted).
-pub fn content_suffix(data: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(data).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))[..10].to_string()
-}

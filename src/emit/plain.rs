@@ -75,6 +75,14 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     };
     let catalog = Catalog::get();
 
+    for ini in &plan.ovn_ini {
+        push(with(
+            object("v1", "ConfigMap", &ini.name, Some(NS)),
+            "data",
+            json!({ "ovn.ini": ini.text }),
+        ));
+    }
+
     if let Some(m) = &plan.mariadb {
         let my_cnf = "[mariadb]\nbind-address=*\ndefault_storage_engine=InnoDB\nbinlog_format=ROW\n\
 character_set_server=utf8mb3\ncollation_server=utf8mb3_general_ci\nsync_binlog=1\n\
@@ -82,7 +90,10 @@ innodb_flush_log_at_trx_commit=1\ninnodb_buffer_pool_size=4G\nmax_connections=10
 binlog_expire_logs_seconds=604800\n";
         // Generated from inputs: the name carries a content hash so pods roll on change.
         let data = json!({ "my.cnf": my_cnf });
-        let my_cnf_name = format!("{MARIADB_CLUSTER}-mycnf-{}", super::content_suffix(&data));
+        let my_cnf_name = format!(
+            "{MARIADB_CLUSTER}-mycnf-{}",
+            crate::plan::content_suffix(&data)
+        );
         push(with(
             object("v1", "ConfigMap", &my_cnf_name, Some(NS)),
             "data",

@@ -230,6 +230,17 @@ pub struct RequiredSecret {
     pub provided_by: String,
 }
 
+/// A ConfigMap with an `[ovn]` section (`ovn.ini`) for a service's containers.
+#[derive(Debug, Clone, Serialize)]
+pub struct OvnIniPlan {
+    /// The service whose pods mount it.
+    pub service: String,
+    /// ConfigMap name (content-hashed).
+    pub name: String,
+    /// The file.
+    pub text: String,
+}
+
 /// Everything the emitters need.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -261,6 +272,8 @@ pub struct Plan {
     pub pools: Vec<PoolPlan>,
     /// Secrets the cluster must provide.
     pub secrets: Vec<RequiredSecret>,
+    /// ConfigMaps with an `[ovn]` section for OVN clients' containers.
+    pub ovn_ini: Vec<OvnIniPlan>,
     /// The HA proof (or, in `aio`, where the single members run).
     pub quorum: Vec<ha::Proof>,
     /// Namespaces gcc creates.
@@ -420,6 +433,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     }
     let memcached_replicas = replicas;
     let mut store_classes = Vec::new();
+    let mut ovn_ini = Vec::new();
+    let mut ovn_tls = BTreeSet::new();
     for (name, reason) in &services {
         let store = match &cx.catalog.services[name].nas_store {
             Some(want) => match nas_store(cx, name, want) {
@@ -442,9 +457,31 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             },
             None => None,
         };
-        let layer = store.as_ref().map(|s| s.values(cx.catalog, name));
+        // What the plan computes for the service from the inventory: its NAS store, its
+        // OVN client, its physical networks.
+        let mut layer = store
+            .as_ref()
+            .map(|s| s.values(cx.catalog, name))
+            .unwrap_or_default();
         if let Some(s) = store {
             store_classes.extend(s.new_class);
+        }
+        let entry = &cx.catalog.services[name];
+        if let Some(want) = &entry.ovn {
+            let (v, ini) = ovn_client(cx, name, want);
+            values::merge(&mut layer, &v);
+            ovn_ini.extend(ini);
+            ovn_tls.insert(want.tls_secret.clone());
+        }
+        let physnets: Vec<String> = provider_subnets(inv)
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!("physnet{}", i + 1))
+            .collect();
+        if !physnets.is_empty() {
+            for path in &entry.physnets {
+                values::set(&mut layer, path, json!(physnets.join(",")));
+            }
         }
         if let Some(c) = openstack_component(
             cx,
@@ -523,7 +560,17 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         })
         .collect();
 
-    let secrets = required_secrets(&components, mariadb.as_ref(), rabbitmq.as_ref());
+    let mut secrets = required_secrets(&components, mariadb.as_ref(), rabbitmq.as_ref());
+    // kube-ovn keeps its TLS certificates in kube-system; the clients' pods mount a copy.
+    for name in ovn_tls {
+        secrets.push(RequiredSecret {
+            namespace: OPENSTACK_NAMESPACE.into(),
+            name,
+            keys: ["cacert", "cert", "key"].map(String::from).into(),
+            provided_by: "you, as a copy of kube-system/kube-ovn-tls".into(),
+        });
+    }
+    secrets.sort_by(|a, b| a.name.cmp(&b.name));
     // The RabbitMQ operators come with the cluster that needs them.
     let remote: Vec<(String, catalog::Remote)> = if needs_mq {
         cx.catalog
@@ -558,6 +605,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         storage,
         pools,
         secrets,
+        ovn_ini,
         quorum,
         namespaces,
     })
@@ -629,14 +677,7 @@ fn plan_nodes(cx: &Cx, infra: &BTreeSet<String>) -> Vec<NodePlan> {
         .filter_map(|h| h.rack.as_deref().map(|r| (h.name.as_str(), r)))
         .collect();
     let longhorn = infra.contains("longhorn");
-    // Provider subnets → physical network names physnet1.. (sorted by subnet name).
-    let mut provider: Vec<&str> = inv
-        .subnets
-        .iter()
-        .filter(|s| s.purpose == Some(SubnetPurpose::Provider))
-        .map(|s| s.name.as_str())
-        .collect();
-    provider.sort_unstable();
+    let provider = provider_subnets(inv);
     let mut out = Vec::new();
     let mut nodes: Vec<&Node> = inv.nodes.iter().collect();
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -731,18 +772,9 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
         }
         "kube-ovn" => {
             // Inventory-derived: OVN central runs on the control-plane nodes.
-            let mut cp: Vec<&Node> = cx
-                .model
-                .inventory
-                .nodes
+            let masters: Vec<String> = ovn_central(&cx.model.inventory)
                 .iter()
-                .filter(|n| n.has(Role::ControlPlane))
-                .collect();
-            cp.sort_by(|a, b| a.name.cmp(&b.name));
-            let masters: Vec<String> = cp
-                .iter()
-                .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
-                .map(|a| a.to_string())
+                .map(ToString::to_string)
                 .collect();
             // The chart counts MASTER_NODES for the controller's replicas.
             layer = values::from_paths([("MASTER_NODES", json!(masters.join(",")))]);
@@ -776,6 +808,131 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
         secrets: Vec::new(),
         autoscalers: Vec::new(),
     }
+}
+
+/// A 10-hex-digit content hash for the name of a generated ConfigMap: the first bytes
+/// of the sha256 of the data's canonical JSON (keys sorted). A change of content is a
+/// change of name, so the pods that mount it roll.
+pub fn content_suffix(data: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(data).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))[..10].to_string()
+}
+
+/// Provider subnets, in name order: the physical networks `physnet1`, `physnet2`, ...
+fn provider_subnets(inv: &crate::model::Inventory) -> Vec<&str> {
+    let mut provider: Vec<&str> = inv
+        .subnets
+        .iter()
+        .filter(|s| s.purpose == Some(SubnetPurpose::Provider))
+        .map(|s| s.name.as_str())
+        .collect();
+    provider.sort_unstable();
+    provider
+}
+
+/// The addresses kube-ovn's OVN central listens on: its pods run with the host's network
+/// on the control-plane nodes (`kube-ovn/role=master`), in node name order.
+fn ovn_central(inv: &crate::model::Inventory) -> Vec<std::net::IpAddr> {
+    let mut cp: Vec<&Node> = inv
+        .nodes
+        .iter()
+        .filter(|n| n.has(Role::ControlPlane))
+        .collect();
+    cp.sort_by(|a, b| a.name.cmp(&b.name));
+    cp.iter()
+        .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
+        .collect()
+}
+
+/// What a chart needs to reach kube-ovn's OVN databases: the `[ovn]` options (connections to
+/// every OVN central member, so the client finds the raft leader itself; TLS as kube-ovn
+/// serves it) written into the catalog's sections, the TLS Secret mounted where they point,
+/// and, for charts whose containers read a generated `ovn.ini` last, a ConfigMap with the
+/// same section mounted over it.
+fn ovn_client(
+    cx: &Cx,
+    service: &str,
+    want: &catalog::OvnClient,
+) -> (Map<String, Value>, Option<OvnIniPlan>) {
+    let ssl = cx
+        .catalog
+        .components
+        .get("kube-ovn")
+        .and_then(|c| values::get(&c.values, "networking.ENABLE_SSL"))
+        == Some(&Value::Bool(true));
+    let scheme = if ssl { "ssl" } else { "tcp" };
+    let remotes = |port: u16| {
+        ovn_central(&cx.model.inventory)
+            .iter()
+            .map(|a| match a {
+                std::net::IpAddr::V4(a) => format!("{scheme}:{a}:{port}"),
+                std::net::IpAddr::V6(a) => format!("{scheme}:[{a}]:{port}"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut section: BTreeMap<String, String> = BTreeMap::new();
+    section.insert("ovn_nb_connection".into(), remotes(6641));
+    section.insert("ovn_sb_connection".into(), remotes(6642));
+    if ssl {
+        for db in ["nb", "sb"] {
+            for (opt, file) in [
+                ("private_key", "key"),
+                ("certificate", "cert"),
+                ("ca_cert", "cacert"),
+            ] {
+                section.insert(format!("ovn_{db}_{opt}"), format!("{}/{file}", want.certs));
+            }
+        }
+    }
+    let mut v = Map::new();
+    for path in &want.sections {
+        for (k, val) in &section {
+            values::set(&mut v, &format!("{path}.{k}"), json!(val));
+        }
+    }
+    let ini = want.ini.as_ref().map(|ini| {
+        let text: String = std::iter::once("[ovn]\n".to_string())
+            .chain(section.iter().map(|(k, val)| format!("{k} = {val}\n")))
+            .collect();
+        let name = format!("{}-{}", ini.config_map, content_suffix(&json!(text)));
+        OvnIniPlan {
+            service: service.to_string(),
+            name,
+            text,
+        }
+    });
+    // Volumes and mounts per `pod.mounts.<component>.<container>` entry.
+    let mut mounts: BTreeMap<&str, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    if ssl {
+        for m in &want.mounts {
+            let e = mounts.entry(m.as_str()).or_default();
+            e.0.push(json!({ "name": "ovn-tls", "secret": { "secretName": want.tls_secret } }));
+            e.1.push(json!({ "name": "ovn-tls", "mountPath": want.certs, "readOnly": true }));
+        }
+    }
+    if let (Some(want_ini), Some(plan_ini)) = (&want.ini, &ini) {
+        for m in &want_ini.mounts {
+            let e = mounts.entry(m.as_str()).or_default();
+            e.0.push(json!({ "name": "ovn-ini", "configMap": { "name": plan_ini.name } }));
+            e.1.push(json!({
+                "name": "ovn-ini",
+                "mountPath": want_ini.path,
+                "subPath": "ovn.ini",
+                "readOnly": true,
+            }));
+        }
+    }
+    for (path, (volumes, volume_mounts)) in mounts {
+        values::set(&mut v, &format!("{path}.volumes"), json!(volumes));
+        values::set(
+            &mut v,
+            &format!("{path}.volumeMounts"),
+            json!(volume_mounts),
+        );
+    }
+    (v, ini)
 }
 
 /// The fewest replicas of a service's scaling Deployments in `base`: the environment's
@@ -833,7 +990,7 @@ fn openstack_component(
     services: &BTreeMap<String, Reason>,
     infra: &BTreeSet<String>,
     memcached_replicas: usize,
-    store: Option<Map<String, Value>>,
+    computed: Map<String, Value>,
 ) -> Option<Component> {
     let env = &cx.model.env;
     let entry = &cx.catalog.services[name];
@@ -985,10 +1142,8 @@ fn openstack_component(
             oslo_messaging_rabbit(),
         );
     }
-    // The store the plan chose for its data on a NAS export.
-    if let Some(layer) = &store {
-        values::merge(&mut v, layer);
-    }
+    // What the plan computed from the inventory (see the caller).
+    values::merge(&mut v, &computed);
     // Layer 2: profile.
     if base {
         // One PodDisruptionBudget per scaling Deployment: the chart's own goes where gcc
