@@ -1414,10 +1414,6 @@ fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStor
         .filter(|(_, s)| s.provider == Provider::Nfs);
     // Several classes on such exports (aio: one export for everything): the cluster's
     // default class first, then by name.
-    let explicit_default = env.storage.values().any(|s| s.default == Some(true));
-    let is_default = |name: &str, s: &crate::model::StorageClass| {
-        s.default.unwrap_or(!explicit_default && name == "general")
-    };
     let on_purpose = nfs_classes
         .clone()
         .filter_map(|(name, s)| {
@@ -1428,7 +1424,7 @@ fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStor
                     size: ex.capacity.clone(),
                     new_class: None,
                 };
-                (!is_default(name, s), choice)
+                (!default_class(env, name), choice)
             })
         })
         .min_by(|a, b| (a.0, &a.1.class).cmp(&(b.0, &b.1.class)))
@@ -1468,10 +1464,18 @@ fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStor
     on_purpose.or_else(added).or_else(any_nfs)
 }
 
+/// Whether the environment's storage class `name` is the cluster's default: the one marked
+/// `default: true`, else `general` when none is marked.
+fn default_class(env: &crate::model::Environment, name: &str) -> bool {
+    let explicit = env.storage.values().any(|s| s.default == Some(true));
+    env.storage
+        .get(name)
+        .is_some_and(|s| s.default.unwrap_or(!explicit && name == "general"))
+}
+
 fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
     let env = &cx.model.env;
     let inv = &cx.model.inventory;
-    let explicit_default = env.storage.values().any(|s| s.default == Some(true));
     env.storage
         .iter()
         .map(|(name, s)| {
@@ -1484,7 +1488,7 @@ fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
             StoragePlan {
                 name: name.clone(),
                 provider: s.provider,
-                default: s.default.unwrap_or(!explicit_default && name == "general"),
+                default: default_class(env, name),
                 nfs: if s.provider == Provider::Nfs {
                     nfs
                 } else {
