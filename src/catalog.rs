@@ -418,6 +418,23 @@ impl Rehearsal {
             )
         })
     }
+
+    /// The free-form paths of `chart`, as segments (`{chart}` filled in).
+    pub fn free_form_paths(&self, chart: &str) -> Vec<Vec<String>> {
+        self.free_form
+            .iter()
+            .filter(|f| f.chart == "*" || f.chart == chart)
+            .flat_map(|f| f.paths.iter())
+            .map(|p| p.split('.').map(|s| s.replace("{chart}", chart)).collect())
+            .collect()
+    }
+}
+
+/// Whether `path` is at or below one of the `free` paths (`*` matches any one segment).
+pub fn is_free_form<S: AsRef<str>>(free: &[Vec<String>], path: &[S]) -> bool {
+    free.iter().any(|f| {
+        f.len() <= path.len() && f.iter().zip(path).all(|(f, p)| f == "*" || f == p.as_ref())
+    })
 }
 
 impl ServiceEntry {

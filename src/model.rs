@@ -390,6 +390,13 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The NAS and export a storage class's `export: <nas>/<export>` names, if both exist.
+    pub fn export(&self, reference: &str) -> Option<(&Nas, &Export)> {
+        let (nas, export) = reference.split_once('/')?;
+        let nas = self.nas.iter().find(|n| n.name == nas)?;
+        Some((nas, nas.exports.iter().find(|x| x.name == export)?))
+    }
+
     /// Node name → name of the physical machine it ends up on (its failure domain): a
     /// VM's hypervisor's hardware, or a bare-metal node's own. Nodes whose chain does not
     /// resolve are left out.

@@ -331,17 +331,10 @@ fn catalog_values_and_store_paths_are_the_pinned_charts() {
             }
             // Below a path the chart passes through whole (catalog/rehearse.yaml free_form).
             let segs: Vec<&str> = p.split('.').collect();
-            let passed_through = gcc::catalog::Rehearsal::get()
-                .free_form
-                .iter()
-                .filter(|f| f.chart == "*" || f.chart == *name)
-                .flat_map(|f| &f.paths)
-                .any(|free| {
-                    let free = free.replace("{chart}", name);
-                    let want: Vec<&str> = free.split('.').collect();
-                    segs.len() > want.len()
-                        && want.iter().zip(&segs).all(|(w, s)| *w == "*" || w == s)
-                });
+            let passed_through = gcc::catalog::is_free_form(
+                &gcc::catalog::Rehearsal::get().free_form_paths(name),
+                &segs,
+            );
             assert!(
                 at.is_some() || passed_through,
                 "{name}: {p} is not in the chart's values.yaml"

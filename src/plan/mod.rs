@@ -233,8 +233,6 @@ pub struct RequiredSecret {
 /// A ConfigMap with an `[ovn]` section (`ovn.ini`) for a service's containers.
 #[derive(Debug, Clone, Serialize)]
 pub struct OvnIniPlan {
-    /// The service whose pods mount it.
-    pub service: String,
     /// ConfigMap name (content-hashed).
     pub name: String,
     /// The file.
@@ -435,8 +433,13 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let mut store_classes = Vec::new();
     let mut ovn_ini = Vec::new();
     let mut ovn_tls = BTreeSet::new();
+    // The inventory's physical networks, one per provider subnet.
+    let physnets: Vec<String> = (1..=provider_subnets(inv).len())
+        .map(|i| format!("physnet{i}"))
+        .collect();
     for (name, reason) in &services {
-        let store = match &cx.catalog.services[name].nas_store {
+        let entry = &cx.catalog.services[name];
+        let store = match &entry.nas_store {
             Some(want) => match nas_store(cx, name, want) {
                 Some(s) => Some(s),
                 None => {
@@ -459,25 +462,17 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         };
         // What the plan computes for the service from the inventory: its NAS store, its
         // OVN client, its physical networks.
-        let mut layer = store
-            .as_ref()
-            .map(|s| s.values(cx.catalog, name))
-            .unwrap_or_default();
-        if let Some(s) = store {
+        let mut layer = Map::new();
+        if let (Some(s), Some(want)) = (store, &entry.nas_store) {
+            layer = s.values(want);
             store_classes.extend(s.new_class);
         }
-        let entry = &cx.catalog.services[name];
         if let Some(want) = &entry.ovn {
-            let (v, ini) = ovn_client(cx, name, want);
+            let (v, ini) = ovn_client(cx, want);
             values::merge(&mut layer, &v);
             ovn_ini.extend(ini);
             ovn_tls.insert(want.tls_secret.clone());
         }
-        let physnets: Vec<String> = provider_subnets(inv)
-            .iter()
-            .enumerate()
-            .map(|(i, _)| format!("physnet{}", i + 1))
-            .collect();
         if !physnets.is_empty() {
             for path in &entry.physnets {
                 values::set(&mut layer, path, json!(physnets.join(",")));
@@ -850,11 +845,7 @@ fn ovn_central(inv: &crate::model::Inventory) -> Vec<std::net::IpAddr> {
 /// serves it) written into the catalog's sections, the TLS Secret mounted where they point,
 /// and, for charts whose containers read a generated `ovn.ini` last, a ConfigMap with the
 /// same section mounted over it.
-fn ovn_client(
-    cx: &Cx,
-    service: &str,
-    want: &catalog::OvnClient,
-) -> (Map<String, Value>, Option<OvnIniPlan>) {
+fn ovn_client(cx: &Cx, want: &catalog::OvnClient) -> (Map<String, Value>, Option<OvnIniPlan>) {
     let ssl = cx
         .catalog
         .components
@@ -897,11 +888,7 @@ fn ovn_client(
             .chain(section.iter().map(|(k, val)| format!("{k} = {val}\n")))
             .collect();
         let name = format!("{}-{}", ini.config_map, content_suffix(&json!(text)));
-        OvnIniPlan {
-            service: service.to_string(),
-            name,
-            text,
-        }
+        OvnIniPlan { name, text }
     });
     // Volumes and mounts per `pod.mounts.<component>.<container>` entry.
     let mut mounts: BTreeMap<&str, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
@@ -1383,11 +1370,8 @@ struct NasStoreChoice {
 }
 
 impl NasStoreChoice {
-    /// The values that put the chart's store on the class.
-    fn values(&self, catalog: &Catalog, service: &str) -> Map<String, Value> {
-        let Some(want) = &catalog.services[service].nas_store else {
-            return Map::new();
-        };
+    /// The values that put the chart's store (`want`) on the class.
+    fn values(&self, want: &catalog::NasStore) -> Map<String, Value> {
         let mut v = Map::new();
         values::set(&mut v, &want.class, json!(self.class));
         if let Some(size) = &self.size {
@@ -1403,11 +1387,6 @@ impl NasStoreChoice {
 fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStoreChoice> {
     let env = &cx.model.env;
     let inv = &cx.model.inventory;
-    let export_of = |e: &str| {
-        let (nas, export) = e.split_once('/')?;
-        let nas = inv.nas.iter().find(|n| n.name == nas)?;
-        Some((nas, nas.exports.iter().find(|x| x.name == export)?))
-    };
     let nfs_classes = env
         .storage
         .iter()
@@ -1417,7 +1396,7 @@ fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStor
     let on_purpose = nfs_classes
         .clone()
         .filter_map(|(name, s)| {
-            let (_, ex) = export_of(s.export.as_deref()?)?;
+            let (_, ex) = inv.export(s.export.as_deref()?)?;
             ex.purpose.contains(&want.purpose).then(|| {
                 let choice = NasStoreChoice {
                     class: name.clone(),
@@ -1456,7 +1435,7 @@ fn nas_store(cx: &Cx, service: &str, want: &catalog::NasStore) -> Option<NasStor
             size: s
                 .export
                 .as_deref()
-                .and_then(export_of)
+                .and_then(|e| inv.export(e))
                 .and_then(|(_, ex)| ex.capacity.clone()),
             new_class: None,
         })
@@ -1479,12 +1458,11 @@ fn plan_storage(cx: &Cx) -> Vec<StoragePlan> {
     env.storage
         .iter()
         .map(|(name, s)| {
-            let nfs = s.export.as_deref().and_then(|e| {
-                let (nas, export) = e.split_once('/')?;
-                let nas = inv.nas.iter().find(|n| n.name == nas)?;
-                let ex = nas.exports.iter().find(|x| x.name == export)?;
-                Some((nas.address.to_string(), ex.path.clone()))
-            });
+            let nfs = s
+                .export
+                .as_deref()
+                .and_then(|e| inv.export(e))
+                .map(|(nas, ex)| (nas.address.to_string(), ex.path.clone()));
             StoragePlan {
                 name: name.clone(),
                 provider: s.provider,

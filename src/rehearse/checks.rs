@@ -519,10 +519,7 @@ fn weak_apis(tree: &Tree, releases: &[Release], objects: &[Object], diags: &mut 
 /// when the chart has the path (or takes anything below a map it leaves empty, a null or
 /// a scalar, or below a path the catalog marks free-form).
 fn dead_segment(defaults: &Value, path: &[String], free: &[Vec<String>]) -> Option<usize> {
-    if free
-        .iter()
-        .any(|f| f.len() <= path.len() && f.iter().zip(path).all(|(f, p)| f == "*" || f == p))
-    {
+    if crate::catalog::is_free_form(free, path) {
         return None;
     }
     let mut at = defaults;
@@ -545,17 +542,7 @@ fn dead_keys(
     know: &Rehearsal,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let free: Vec<Vec<String>> = know
-        .free_form
-        .iter()
-        .filter(|f| f.chart == "*" || f.chart == r.chart)
-        .flat_map(|f| f.paths.iter())
-        .map(|p| {
-            p.split('.')
-                .map(|s| s.replace("{chart}", &r.chart))
-                .collect()
-        })
-        .collect();
+    let free = know.free_form_paths(&r.chart);
     // One finding per missing key: a whole dead subtree is one mistake.
     let mut seen = BTreeSet::new();
     for s in &r.set {
