@@ -129,6 +129,12 @@ pub struct ServiceEntry {
     /// the plan picks the storage class, this says where the chart takes it.
     #[serde(default)]
     pub nas_store: Option<NasStore>,
+    /// The chart's `endpoints.*` entries that point at the PostgreSQL cluster.
+    #[serde(default)]
+    pub postgres_endpoints: Vec<String>,
+    /// Objects its chart mounts whether or not it reads them.
+    #[serde(default)]
+    pub stand_ins: Vec<StandIn>,
     /// Values every deployment of the service gets (Genestack's base-helm-configs), the
     /// first layer of its values.
     #[serde(default)]
@@ -170,16 +176,61 @@ pub struct OvnIni {
     pub mounts: Vec<String>,
 }
 
-/// Where a chart takes the storage class (and size) of its store on a NAS export.
+/// Where a service keeps its store on a NAS export: in the chart's own claim (`class` and
+/// `size`: where the chart takes its storage class and size), or in a claim gcc writes and
+/// the chart's pods mount (`claim`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NasStore {
     /// The export purpose it needs.
     pub purpose: crate::model::ExportPurpose,
-    /// Values path of the storage class name.
-    pub class: String,
-    /// Values path of the requested size (the export's capacity).
+    /// Values path of the storage class name of the chart's claim.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Values path of its requested size (the export's capacity).
+    #[serde(default)]
+    pub size: Option<String>,
+    /// A ReadWriteMany claim gcc writes, for a chart that has none.
+    #[serde(default)]
+    pub claim: Option<Claim>,
+}
+
+/// A ReadWriteMany claim gcc writes for a service, and where its pods mount it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Claim (and volume) name.
+    pub name: String,
+    /// Requested size.
     pub size: String,
+    /// Where the containers mount it.
+    pub path: String,
+    /// `pod.mounts.<component>.<container>` entries that mount it.
+    pub mounts: Vec<String>,
+}
+
+/// An object a chart mounts in its pods whether or not it reads it (gnocchi's Ceph client
+/// files with the file driver): gcc writes an empty one, so the pods can start.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandIn {
+    /// `ConfigMap` or `Secret`.
+    pub kind: StandInKind,
+    /// Object name.
+    pub name: String,
+    /// Values path where the chart takes the name.
+    pub path: String,
+    /// Its keys (the files the pods mount), each with its text.
+    pub data: BTreeMap<String, String>,
+}
+
+/// The kinds a [`StandIn`] may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum StandInKind {
+    /// A ConfigMap.
+    ConfigMap,
+    /// A Secret (with no secret in it: every key is empty).
+    Secret,
 }
 
 /// One entry of a chart's `dependencies.static.<key>.services` list.
@@ -281,6 +332,33 @@ pub struct MariadbDefaults {
     pub backup_cron: String,
 }
 
+/// Settings of the PostgreSQL cluster gcc writes (postgres-operator's `postgresql`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresDefaults {
+    /// Cluster name (also its primary's Service).
+    pub name: String,
+    /// The operator's team id (`teamId`, required; the operator checks it as the name's
+    /// prefix only with `enable_team_id_clustername_prefix`, off by default).
+    pub team: String,
+    /// PostgreSQL major version.
+    pub version: String,
+    /// Per profile: volume size and server parameters.
+    pub base: PostgresProfile,
+    /// The `aio` settings.
+    pub aio: PostgresProfile,
+}
+
+/// Volume size and server parameters of the PostgreSQL cluster in one profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresProfile {
+    /// Volume size per instance.
+    pub storage: String,
+    /// `postgresql.parameters`.
+    pub parameters: BTreeMap<String, String>,
+}
+
 /// Settings of the RabbitMQ cluster gcc writes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -300,6 +378,7 @@ struct InfraFile {
     always: Vec<String>,
     mariadb: MariadbDefaults,
     rabbitmq: RabbitmqDefaults,
+    postgres: PostgresDefaults,
 }
 
 /// The whole catalog.
@@ -325,6 +404,8 @@ pub struct Catalog {
     pub mariadb: MariadbDefaults,
     /// RabbitMQ cluster settings.
     pub rabbitmq: RabbitmqDefaults,
+    /// PostgreSQL cluster settings.
+    pub postgres: PostgresDefaults,
 }
 
 /// Where a service's chart version comes from.
@@ -482,6 +563,7 @@ impl Catalog {
                 always: infra.always,
                 mariadb: infra.mariadb,
                 rabbitmq: infra.rabbitmq,
+                postgres: infra.postgres,
             }
         })
     }
@@ -666,7 +748,7 @@ mod tests {
     fn rehearsal_knowledge_parses_and_names_kinds_and_paths() {
         let r = Rehearsal::get();
         let kinds: Vec<&str> = r.services.iter().map(|s| s.kind.as_str()).collect();
-        assert_eq!(kinds, ["MariaDB", "RabbitmqCluster"]);
+        assert_eq!(kinds, ["MariaDB", "RabbitmqCluster", "postgresql"]);
         assert!(
             r.free_form
                 .iter()

@@ -701,15 +701,26 @@ fn rendered_neutron(
     BTreeMap<String, Vec<u8>>,
     BTreeMap<String, serde_json::Value>,
 ) {
+    rendered("neutron", kind)
+}
+
+/// A release of prod, rendered by Helm: the objects of `kind` and their body, by name.
+fn rendered(
+    release: &str,
+    kind: &str,
+) -> (
+    BTreeMap<String, Vec<u8>>,
+    BTreeMap<String, serde_json::Value>,
+) {
     let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
     let files = c.build.expect("builds").rendered.files;
     let tree = gcc::rehearse::Tree::new(&files);
     let (releases, _) = tree.releases();
-    let neutron = releases.iter().find(|r| r.name == "neutron").unwrap();
+    let r = releases.iter().find(|r| r.name == release).unwrap();
     let gcc::rehearse::Rendering::Rendered { manifests, .. } =
-        gcc::ops::rehearse::render(&stage(repo().join("../shared/charts")), neutron)
+        gcc::ops::rehearse::render(&stage(repo().join("../shared/charts")), r)
     else {
-        panic!("neutron did not render");
+        panic!("{release} did not render");
     };
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&manifests).unwrap();
     let objects = docs
@@ -802,4 +813,94 @@ fn neutron_renders_ml2_ovn_on_kube_ovns_databases_over_tls() {
         "{}",
         tls.provided_by
     );
+}
+
+#[test]
+fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
+    use base64::Engine;
+    let (files, secrets) = rendered("gnocchi", "Secret");
+    let conf = secrets["gnocchi-etc"]["data"]["gnocchi.conf"]
+        .as_str()
+        .unwrap();
+    let conf = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(conf)
+            .unwrap(),
+    )
+    .unwrap();
+    // The index on the PostgreSQL cluster gcc writes; measures and locks on Redis.
+    assert!(
+        conf.contains("@postgres-cluster.openstack.svc.cluster.local:5432/gnocchi"),
+        "{conf}"
+    );
+    let pg: serde_json::Value =
+        serde_saphyr::from_str(&text(&files["openstack/postgresql-postgres-cluster.yaml"]))
+            .unwrap();
+    assert_eq!(pg["spec"]["numberOfInstances"], 3);
+    assert!(conf.contains("[incoming]\ndriver = redis\n"), "{conf}");
+    assert!(
+        conf.contains("redis-sentinel-sentinel-headless.redis-systems.svc"),
+        "{conf}"
+    );
+    // No Ceph: the file driver, on a claim every pod that reads the series mounts.
+    assert!(conf.contains("driver = file\n"), "{conf}");
+    let claim: serde_json::Value = serde_saphyr::from_str(&text(
+        &files["openstack/persistentvolumeclaim-gnocchi-metrics.yaml"],
+    ))
+    .unwrap();
+    assert_eq!(
+        claim["spec"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"])
+    );
+    // prod's NFS class on the export for volumes.
+    assert_eq!(claim["spec"]["storageClassName"], "general-multi-attach");
+    let mut pods: Vec<(String, serde_json::Value)> = Vec::new();
+    for kind in ["Deployment", "DaemonSet"] {
+        let (_, objs) = rendered("gnocchi", kind);
+        pods.extend(
+            objs.into_iter()
+                .map(|(n, o)| (n, o["spec"]["template"]["spec"].clone())),
+        );
+    }
+    let names: Vec<&str> = pods.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["gnocchi-api", "gnocchi-metricd", "gnocchi-statsd"]);
+    for (name, spec) in &pods {
+        let volumes = spec["volumes"].as_array().unwrap();
+        assert!(
+            volumes
+                .iter()
+                .any(|v| v["persistentVolumeClaim"]["claimName"] == "gnocchi-metrics"),
+            "{name}"
+        );
+        let main = &spec["containers"][0];
+        assert!(
+            main["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["mountPath"] == "/var/lib/gnocchi"),
+            "{name}"
+        );
+        // The Ceph client files the chart mounts anyway are gcc's empty stand-ins.
+        for v in volumes {
+            for (from, file) in [("configMap", "configmap"), ("secret", "secret")] {
+                let n = v[from]["name"].as_str().or(v[from]["secretName"].as_str());
+                if let Some(n) = n.filter(|n| n.contains("ceph")) {
+                    assert!(
+                        files.contains_key(&format!("openstack/{file}-{n}.yaml")),
+                        "{name} mounts {from} {n}, which the tree lacks"
+                    );
+                }
+            }
+        }
+    }
+    // The superuser's password comes from the Secret the operator writes.
+    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
+    let plan = c.build.expect("builds").plan;
+    let su = plan
+        .secrets
+        .iter()
+        .find(|s| s.name == "postgres.postgres-cluster.credentials.postgresql.acid.zalan.do")
+        .expect("listed");
+    assert_eq!(su.provided_by, "postgres-operator");
 }

@@ -1,10 +1,11 @@
 //! Objects every target shares: Namespaces, the MariaDB and RabbitMQ clusters and
 //! their per-service accounts, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels.
 
+use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{Emitted, Section, meta, object, with};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, StandInKind};
 use crate::model::{Profile, Provider};
 use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, MARIADB_CLUSTER, OPENSTACK_NAMESPACE, Plan};
 
@@ -251,6 +252,61 @@ binlog_expire_logs_seconds=604800\n";
                         "applyTo": "queues", "definition": { "target-group-size": r.replicas }, "priority": 0 }),
             ));
         }
+    }
+
+    if let Some(pg) = &plan.postgres {
+        let defaults = &catalog.postgres;
+        let profile = if base { &defaults.base } else { &defaults.aio };
+        let mut spec = json!({
+            "teamId": defaults.team,
+            "numberOfInstances": pg.replicas,
+            "postgresql": { "version": defaults.version, "parameters": profile.parameters },
+            "volume": { "size": profile.storage },
+            "nodeAffinity": node_affinity(&[WORKER]),
+        });
+        if let Some(class) = &data_class {
+            spec["volume"]["storageClass"] = json!(class);
+        }
+        push(with(
+            object("acid.zalan.do/v1", "postgresql", &defaults.name, Some(NS)),
+            "spec",
+            spec,
+        ));
+    }
+
+    for c in &plan.claims {
+        push(with(
+            object("v1", "PersistentVolumeClaim", &c.name, Some(NS)),
+            "spec",
+            json!({
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": c.class,
+                "resources": { "requests": { "storage": c.size } },
+            }),
+        ));
+    }
+
+    for st in &plan.stand_ins {
+        let kind = match st.kind {
+            StandInKind::ConfigMap => "ConfigMap",
+            StandInKind::Secret => "Secret",
+        };
+        let data: serde_json::Map<String, Value> = st
+            .data
+            .iter()
+            .map(|(k, v)| {
+                let v = match st.kind {
+                    StandInKind::ConfigMap => v.clone(),
+                    StandInKind::Secret => base64::engine::general_purpose::STANDARD.encode(v),
+                };
+                (k.clone(), json!(v))
+            })
+            .collect();
+        let mut o = with(object("v1", kind, &st.name, Some(NS)), "data", json!(data));
+        if st.kind == StandInKind::Secret {
+            o["type"] = json!("Opaque");
+        }
+        push(o);
     }
 
     for c in &plan.components {

@@ -15,7 +15,7 @@ use crate::model::{Inventory, Node, Role};
 pub enum Eligible {
     /// `worker` or `openstack-control` (MariaDB's node affinity).
     WorkerOrControl,
-    /// `worker` (RabbitMQ's node affinity).
+    /// `worker` (RabbitMQ's and PostgreSQL's node affinity).
     Worker,
     /// `openstack-control` (memcached's node selector).
     Control,
@@ -57,7 +57,7 @@ pub struct Member {
 /// The proof for one quorum service.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Proof {
-    /// Service name (`mariadb`, `rabbitmq`, `memcached`, `ovn-central`).
+    /// Service name (`mariadb`, `rabbitmq`, `memcached`, `ovn-central`, `postgres`).
     pub service: String,
     /// Members.
     pub replicas: usize,

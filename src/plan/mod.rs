@@ -230,6 +230,26 @@ pub struct RequiredSecret {
     pub provided_by: String,
 }
 
+/// The PostgreSQL cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresPlan {
+    /// Instances.
+    pub replicas: usize,
+    /// Services that keep data in it.
+    pub services: Vec<String>,
+}
+
+/// A ReadWriteMany claim gcc writes for a service's store.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimPlan {
+    /// Claim name.
+    pub name: String,
+    /// Storage class.
+    pub class: String,
+    /// Requested size.
+    pub size: String,
+}
+
 /// A ConfigMap with an `[ovn]` section (`ovn.ini`) for a service's containers.
 #[derive(Debug, Clone, Serialize)]
 pub struct OvnIniPlan {
@@ -264,6 +284,12 @@ pub struct Plan {
     pub mariadb: Option<MariadbPlan>,
     /// RabbitMQ, when any service needs a vhost.
     pub rabbitmq: Option<RabbitmqPlan>,
+    /// PostgreSQL, when any service keeps data in it.
+    pub postgres: Option<PostgresPlan>,
+    /// Claims gcc writes for services' stores.
+    pub claims: Vec<ClaimPlan>,
+    /// Empty objects charts mount without reading them.
+    pub stand_ins: Vec<catalog::StandIn>,
     /// Storage classes.
     pub storage: Vec<StoragePlan>,
     /// MetalLB pools.
@@ -354,6 +380,11 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .keys()
         .any(|s| !cx.catalog.services[s].databases.is_empty());
     let needs_mq = services.keys().any(|s| cx.catalog.services[s].vhost);
+    let pg_users: Vec<String> = services
+        .keys()
+        .filter(|s| !cx.catalog.services[*s].postgres_endpoints.is_empty())
+        .cloned()
+        .collect();
     let mut quorum = Vec::new();
     let mut wanted: Vec<(&str, Eligible, bool)> = Vec::new();
     use ha::Eligible;
@@ -362,6 +393,9 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     }
     if needs_mq {
         wanted.push(("rabbitmq", Eligible::Worker, false));
+    }
+    if !pg_users.is_empty() {
+        wanted.push(("postgres", Eligible::Worker, false));
     }
     wanted.push(("memcached", Eligible::Control, false));
     wanted.push(("ovn-central", Eligible::ControlPlane, true));
@@ -431,6 +465,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     }
     let memcached_replicas = replicas;
     let mut store_classes = Vec::new();
+    let mut claims = Vec::new();
+    let mut stand_ins = Vec::new();
     let mut ovn_ini = Vec::new();
     let mut ovn_tls = BTreeSet::new();
     // The inventory's physical networks, one per provider subnet.
@@ -465,7 +501,18 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         let mut layer = Map::new();
         if let (Some(s), Some(want)) = (store, &entry.nas_store) {
             layer = s.values(want);
+            if let Some(claim) = &want.claim {
+                claims.push(ClaimPlan {
+                    name: claim.name.clone(),
+                    class: s.class.clone(),
+                    size: claim.size.clone(),
+                });
+            }
             store_classes.extend(s.new_class);
+        }
+        for st in &entry.stand_ins {
+            values::set(&mut layer, &st.path, json!(st.name));
+            stand_ins.push(st.clone());
         }
         if let Some(want) = &entry.ovn {
             let (v, ini) = ovn_client(cx, want);
@@ -528,6 +575,10 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             load_balancer: has_primary_pool,
         }
     });
+    let postgres = (!pg_users.is_empty()).then_some(PostgresPlan {
+        replicas,
+        services: pg_users,
+    });
     let rabbitmq = needs_mq.then(|| RabbitmqPlan {
         replicas,
         vhosts: services
@@ -556,6 +607,13 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .collect();
 
     let mut secrets = required_secrets(&components, mariadb.as_ref(), rabbitmq.as_ref());
+    // The operators make their superusers' Secrets.
+    let pg_superuser = postgres_superuser_secret(&cx.catalog.postgres);
+    for s in &mut secrets {
+        if s.name == pg_superuser {
+            s.provided_by = "postgres-operator".into();
+        }
+    }
     // kube-ovn keeps its TLS certificates in kube-system; the clients' pods mount a copy.
     for name in ovn_tls {
         secrets.push(RequiredSecret {
@@ -597,6 +655,9 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         nodes,
         mariadb,
         rabbitmq,
+        postgres,
+        claims,
+        stand_ins,
         storage,
         pools,
         secrets,
@@ -758,6 +819,16 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
                     &anti_affinity("requiredDuringSchedulingIgnoredDuringExecution"),
                 );
             }
+        }
+        "postgres-operator" if base => {
+            // One instance per machine: the operator writes the clusters' pod anti-affinity.
+            layer = values::from_paths([
+                ("configKubernetes.enable_pod_antiaffinity", json!(true)),
+                (
+                    "configKubernetes.pod_antiaffinity_topology_key",
+                    json!(MACHINE_LABEL),
+                ),
+            ]);
         }
         "mariadb-operator" => {
             layer = values::from_paths([
@@ -935,6 +1006,12 @@ fn api_floor(svc: Option<&crate::model::Service>) -> u64 {
         .max(Profile::BASE_MIN_REPLICAS)
 }
 
+/// The Secret postgres-operator writes with the cluster's superuser password (its
+/// `secret_name_template`, `{username}.{cluster}.credentials.{tprkind}.{tprgroup}`).
+pub fn postgres_superuser_secret(pg: &catalog::PostgresDefaults) -> String {
+    format!("postgres.{}.credentials.postgresql.acid.zalan.do", pg.name)
+}
+
 /// The MariaDB Service OpenStack connects to: the primary's when replicated, else the
 /// cluster's own (mariadb-operator creates `<name>-primary` only in HA mode).
 fn mariadb_service(profile: Profile) -> String {
@@ -1089,6 +1166,16 @@ fn openstack_component(
             &mut v,
             &format!("dependencies.static.{key}.services"),
             json!(kept),
+        );
+    }
+    // The PostgreSQL cluster's primary Service (postgres-operator names it after the cluster).
+    for e in &entry.postgres_endpoints {
+        let pg = &cx.catalog.postgres.name;
+        values::set(&mut v, &format!("endpoints.{e}.hosts.default"), json!(pg));
+        values::set(
+            &mut v,
+            &format!("endpoints.{e}.host_fqdn_override.default"),
+            json!(format!("{pg}.{OPENSTACK_NAMESPACE}.svc.cluster.local")),
         );
     }
     if !entry.databases.is_empty() {
@@ -1370,12 +1457,29 @@ struct NasStoreChoice {
 }
 
 impl NasStoreChoice {
-    /// The values that put the chart's store (`want`) on the class.
+    /// The values that put the chart's store (`want`) on the class: its own claim's class
+    /// and size, or the mounts of the claim gcc writes.
     fn values(&self, want: &catalog::NasStore) -> Map<String, Value> {
         let mut v = Map::new();
-        values::set(&mut v, &want.class, json!(self.class));
-        if let Some(size) = &self.size {
-            values::set(&mut v, &want.size, json!(size));
+        if let Some(class) = &want.class {
+            values::set(&mut v, class, json!(self.class));
+        }
+        if let (Some(path), Some(size)) = (&want.size, &self.size) {
+            values::set(&mut v, path, json!(size));
+        }
+        if let Some(claim) = &want.claim {
+            for m in &claim.mounts {
+                values::set(
+                    &mut v,
+                    &format!("{m}.volumes"),
+                    json!([{ "name": claim.name, "persistentVolumeClaim": { "claimName": claim.name } }]),
+                );
+                values::set(
+                    &mut v,
+                    &format!("{m}.volumeMounts"),
+                    json!([{ "name": claim.name, "mountPath": claim.path }]),
+                );
+            }
         }
         v
     }
