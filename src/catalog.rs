@@ -66,6 +66,23 @@ pub struct ApiDeployment {
     /// The PodDisruptionBudget the chart renders for it, if any.
     #[serde(default)]
     pub chart_pdb: Option<ChartPdb>,
+    /// The chart's Deployment template reads neither `pod.resources` nor `pod.affinity`:
+    /// gcc patches the Deployment Helm renders instead (Flux `postRenderers`).
+    #[serde(default)]
+    pub patch: Option<RenderPatch>,
+}
+
+/// What gcc adds to a Deployment after Helm renders it: resource requests per container
+/// and, in `base`, the anti-affinity on the machine label every other API Deployment has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderPatch {
+    /// The containers that get the requests (by name).
+    pub containers: Vec<String>,
+    /// Values path of the requests the chart's values.yaml lists but no template reads.
+    pub requests_from: String,
+    /// Those requests (`cpu`, `memory`), as the chart's values.yaml has them.
+    pub requests: BTreeMap<String, String>,
 }
 
 /// What to do with a chart's own PodDisruptionBudget of a scaling Deployment, so that the

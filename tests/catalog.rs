@@ -510,3 +510,26 @@ fn every_scaling_deployment_names_its_charts_replicas_key() {
         }
     }
 }
+
+#[test]
+fn render_patches_take_the_requests_the_charts_values_list() {
+    // A chart whose Deployment template reads no pod.resources still lists requests in its
+    // values.yaml: the patch gcc applies after Helm uses exactly those.
+    let mut checked = 0;
+    for (name, entry) in &Catalog::get().services {
+        for a in &entry.api {
+            let Some(p) = &a.patch else { continue };
+            let values = chart_values(name);
+            let mut at = &values;
+            for seg in p.requests_from.split('.') {
+                at = &at[seg];
+            }
+            let want: std::collections::BTreeMap<String, String> =
+                serde_json::from_value(at.clone()).unwrap();
+            assert_eq!(p.requests, want, "{name}: {}", p.requests_from);
+            assert!(!p.containers.is_empty(), "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+}

@@ -43,9 +43,16 @@ fn all_builds_every_environment_like_single_builds_do() {
         lines(&o.stdout),
         ["3 environments: 3 built, 0 up to date, 0 invalid, 0 failed"]
     );
-    // Not a terminal: one plain line per environment, no bar.
-    let progress = lines(&o.stderr);
-    assert_eq!(progress.len(), 3, "{progress:?}");
+    // Not a terminal: one plain line per environment, no bar; then the warnings, under
+    // the environment they belong to (argocd: what Argo CD cannot post-render).
+    let err = lines(&o.stderr);
+    let progress: Vec<&String> = err.iter().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(progress.len(), 3, "{err:?}");
+    assert!(err.contains(&"== argocd (built)".to_string()), "{err:?}");
+    assert!(
+        err.contains(&"gcc::plan::no_post_render".to_string()),
+        "{err:?}"
+    );
     assert!(
         progress
             .iter()

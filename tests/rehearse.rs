@@ -904,3 +904,84 @@ fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
         .expect("listed");
     assert_eq!(su.provided_by, "postgres-operator");
 }
+
+#[test]
+fn a_post_render_patch_is_applied_before_the_checks_and_one_rehearse_cannot_apply_is_refused() {
+    // The weak Deployment above, fixed by a strategic-merge patch helm-controller applies
+    // after Helm: replicas, the container's requests (merged by name), the anti-affinity.
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: demo-api\n  namespace: demo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: demo-api\n  minReplicas: 2\n  maxReplicas: 4\n";
+    let patch = "apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: demo-api\\nspec:\\n  replicas: 2\\n  template:\\n    spec:\\n      affinity:\\n        podAntiAffinity:\\n          preferredDuringSchedulingIgnoredDuringExecution:\\n          - weight: 10\\n            podAffinityTerm:\\n              topologyKey: topology.gcc.cloud/machine\\n              labelSelector:\\n                matchLabels:\\n                  component: api\\n      containers:\\n      - name: api\\n        resources:\\n          requests:\\n            cpu: 100m\\n            memory: 128Mi\\n";
+    let renderers = |patch: &str, kind: &str| {
+        format!(
+            "  postRenderers:\n  - kustomize:\n      patches:\n      - target:\n          kind: {kind}\n          name: demo-api\n        patch: \"{patch}\"\n"
+        )
+    };
+    let tree = |renderers: String| {
+        run(&[
+            (
+                "demo/helmrelease-demo.yaml",
+                helmrelease("demo", "demo", "    {}\n", &renderers),
+            ),
+            (
+                "demo/horizontalpodautoscaler-demo-api.yaml",
+                hpa.to_string(),
+            ),
+        ])
+    };
+    assert_eq!(codes(&tree(renderers(patch, "Deployment"))), []);
+    // Aimed at another kind, it changes nothing: the Deployment is weak again.
+    let c = codes(&tree(renderers(patch, "StatefulSet")));
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::weak_api");
+    // A JSON 6902 patch (a list of operations) is not applied, so the release is refused
+    // rather than rehearsed as if it were.
+    let c = codes(&tree(renderers(
+        "- op: add\\n  path: /spec/replicas\\n  value: 2\\n",
+        "Deployment",
+    )));
+    assert_eq!(c[0].0, "gcc::rehearse::bad_tree", "{c:?}");
+    assert!(c[0].1.contains("not a strategic-merge patch"), "{c:?}");
+}
+
+#[test]
+fn skylines_deployment_gets_requests_and_spread_from_the_post_render_patch() {
+    // skyline's chart renders neither; prod's HelmRelease patches both in after Helm.
+    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
+    let files = c.build.expect("builds").rendered.files;
+    let tree = gcc::rehearse::Tree::new(&files);
+    let (releases, _) = tree.releases();
+    let r = releases.iter().find(|r| r.name == "skyline").unwrap();
+    assert_eq!(r.patches.len(), 1);
+    let gcc::rehearse::Rendering::Rendered { manifests, .. } =
+        gcc::ops::rehearse::render(&stage(repo().join("../shared/charts")), r)
+    else {
+        panic!("skyline did not render");
+    };
+    let objs = gcc::rehearse::parse_stream(
+        &manifests,
+        &r.namespace,
+        gcc::rehearse::Owner::Release(0),
+        &r.patches,
+    )
+    .unwrap();
+    let d = objs
+        .iter()
+        .find(|o| o.key.kind == "Deployment" && o.key.name == "skyline")
+        .unwrap();
+    let spec = &d.body["spec"]["template"]["spec"];
+    for c in spec["containers"].as_array().unwrap() {
+        assert_eq!(c["resources"]["requests"]["cpu"], "100m", "{}", c["name"]);
+    }
+    // The chart's own container fields survive the merge.
+    assert!(spec["containers"][0]["image"].is_string());
+    let term =
+        &spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(
+        term["podAffinityTerm"]["topologyKey"],
+        "topology.gcc.cloud/machine"
+    );
+    // Argo CD cannot patch what Helm renders: the build says so instead of passing.
+    let c = compile(&WorkDir::new(repo()), "argocd").expect("compiles");
+    let warned: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(warned, ["gcc::plan::no_post_render"]);
+}

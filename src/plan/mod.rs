@@ -31,6 +31,8 @@ pub const UNPLACEABLE: &str = "gcc::plan::unplaceable";
 pub const NO_CHART: &str = "gcc::plan::no_chart";
 /// Code: the environment's `values` put a literal where a Secret belongs.
 pub const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
+/// Code: a chart cannot render what `base` needs, and the target cannot patch it in.
+pub const NO_POST_RENDER: &str = "gcc::plan::no_post_render";
 /// A service that keeps its data on a NAS export has no NFS storage to use.
 pub const NO_STORE: &str = "gcc::plan::no_store";
 
@@ -135,6 +137,19 @@ pub struct Component {
     pub secrets: Vec<catalog::SecretRef>,
     /// HPAs (and PDBs) for its scaling Deployments.
     pub autoscalers: Vec<Autoscaler>,
+    /// Patches of what Helm renders (strategic merge), for what its chart cannot set.
+    pub post_render: Vec<PostRender>,
+}
+
+/// A strategic-merge patch of one object a chart renders.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostRender {
+    /// Kind of the target (`Deployment`).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The patch, a partial object with its apiVersion, kind and name.
+    pub patch: Value,
 }
 
 /// A Kubernetes node's labels and annotations.
@@ -873,6 +888,7 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
         values,
         secrets: Vec::new(),
         autoscalers: Vec::new(),
+        post_render: Vec::new(),
     }
 }
 
@@ -1321,6 +1337,33 @@ fn openstack_component(
         Vec::new()
     };
 
+    // What the chart cannot render for an autoscaled Deployment, patched after Helm by
+    // helm-controller. Argo CD applies Helm's output as is: the build says what is lost.
+    let mut post_render: Vec<PostRender> = if base {
+        entry
+            .api
+            .iter()
+            .filter_map(|a| Some((a, a.patch.as_ref()?)))
+            .map(|(a, p)| render_patch(name, a, p))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if env.target == Target::Argocd {
+        for p in post_render.drain(..) {
+            let d = Diagnostic::warning(
+                NO_POST_RENDER,
+                format!(
+                    "{name}'s chart renders {} {} without resource requests or anti-affinity, and Argo CD applies Helm's output unpatched: its autoscaler cannot compute utilisation and its pods may share a machine",
+                    p.kind, p.name
+                ),
+            )
+            .at(cx.label(&cx.env_at("/target"), "Argo CD"))
+            .help("with `target: flux`, helm-controller's post-renderer adds both");
+            cx.diags.push(d);
+        }
+    }
+
     // Ordering: infrastructure first, keystone before every other service, skyline last.
     let mut depends_on: Vec<String> = entry
         .infra
@@ -1359,7 +1402,48 @@ fn openstack_component(
         values: v,
         secrets: secret_refs,
         autoscalers,
+        post_render,
     })
+}
+
+/// The patch of an autoscaled Deployment whose chart renders no requests or anti-affinity:
+/// the requests on each named container, and the anti-affinity helm-toolkit gives the
+/// other APIs (preferred, weight 10, on the machine label, by application and component).
+fn render_patch(
+    service: &str,
+    api: &catalog::ApiDeployment,
+    patch: &catalog::RenderPatch,
+) -> PostRender {
+    let containers: Vec<Value> = patch
+        .containers
+        .iter()
+        .map(|c| json!({ "name": c, "resources": { "requests": patch.requests } }))
+        .collect();
+    let term = json!({
+        "weight": 10,
+        "podAffinityTerm": {
+            "labelSelector": { "matchExpressions": [
+                { "key": "application", "operator": "In", "values": [service] },
+                { "key": "component", "operator": "In", "values": [api.component] },
+            ]},
+            "topologyKey": MACHINE_LABEL,
+        },
+    });
+    PostRender {
+        kind: "Deployment".into(),
+        name: api.deployment.clone(),
+        patch: json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": { "name": api.deployment },
+            "spec": { "template": { "spec": {
+                "affinity": { "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [term],
+                }},
+                "containers": containers,
+            }}},
+        }),
+    }
 }
 
 /// The images a service's final values run: every string under `images.tags`, each

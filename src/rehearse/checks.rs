@@ -114,7 +114,7 @@ pub fn check(
             Rendering::Rendered {
                 manifests,
                 defaults,
-            } => match parse_stream(manifests, &r.namespace, Owner::Release(i)) {
+            } => match parse_stream(manifests, &r.namespace, Owner::Release(i), &r.patches) {
                 Err(e) => {
                     status.push(Status::Failed);
                     diags.push(with(

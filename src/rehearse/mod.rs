@@ -20,7 +20,7 @@ use crate::diag::{Diagnostic, FileId, Files};
 use crate::yaml::{self, Doc, escape_ptr};
 
 pub use checks::{Claimed, Findings, Status, check, schema_violation};
-pub use objects::{Key, Object, parse_stream};
+pub use objects::{Key, Object, Owner, Patch, parse_stream, strategic_merge};
 
 /// A pod would wait for ever: kubernetes-entrypoint waits for something nothing renders.
 pub const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
@@ -88,6 +88,8 @@ pub struct Release {
     pub values: Value,
     /// Every leaf path gcc sets, inline or from a Secret.
     pub set: Vec<SetPath>,
+    /// What the controller patches in Helm's output.
+    pub patches: Vec<Patch>,
 }
 
 /// What Helm made of one release.
@@ -202,6 +204,7 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
             .ok_or_else(|| format!("no {ptr}"))
     };
     let mut set = Vec::new();
+    let mut patches = Vec::new();
     let (name, namespace, chart, version, values) = match controller {
         Controller::Flux => {
             let name = str_at(v, "/spec/releaseName")
@@ -236,6 +239,7 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
             let inline = v.pointer("/spec/values").cloned().unwrap_or(Value::Null);
             leaves(&inline, &mut Vec::new(), "/spec/values", &mut set);
             merge(&mut values, inline);
+            patches = post_render_patches(v)?;
             (
                 name,
                 namespace,
@@ -272,7 +276,54 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
         version,
         values,
         set,
+        patches,
     })
+}
+
+/// helm-controller's Kustomize post-render patches: each a strategic-merge patch with a
+/// kind and name target. Anything else (JSON 6902, label selectors, images) is refused:
+/// rehearsing it without applying it would pass a render nobody sees.
+fn post_render_patches(v: &Value) -> Result<Vec<Patch>, String> {
+    let mut out = Vec::new();
+    let renderers = v.pointer("/spec/postRenderers").and_then(Value::as_array);
+    for (i, r) in renderers.into_iter().flatten().enumerate() {
+        let Some(k) = r.get("kustomize").and_then(Value::as_object) else {
+            return Err(format!(
+                "postRenderers/{i} is not a Kustomize post-renderer"
+            ));
+        };
+        if let Some(other) = k.keys().find(|key| *key != "patches") {
+            return Err(format!(
+                "postRenderers/{i}/kustomize/{other}: rehearse applies only `patches`"
+            ));
+        }
+        for (j, p) in k
+            .get("patches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("postRenderers/{i}/kustomize/patches/{j}");
+            let (Some(kind), Some(name), Some(text)) = (
+                str_at(p, "/target/kind"),
+                str_at(p, "/target/name"),
+                str_at(p, "/patch"),
+            ) else {
+                return Err(format!("{at}: needs a patch and a target kind and name"));
+            };
+            let patch: Value = serde_saphyr::from_str(text).map_err(|e| format!("{at}: {e}"))?;
+            if !patch.is_object() {
+                return Err(format!("{at}: not a strategic-merge patch (an object)"));
+            }
+            out.push(Patch {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                patch,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Replaces every argocd-vault-plugin placeholder `<path:…/<secret>#<key>>` in the strings

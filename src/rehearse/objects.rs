@@ -335,14 +335,91 @@ fn waits_of(env: &str, value: &str, ns: &str, out: &mut Vec<Wait>) {
     }
 }
 
-/// The objects of a `helm template` stream, in order; documents that are not objects
-/// (comments only, `null`) are skipped. The error is the YAML parser's.
-pub fn parse_stream(stream: &str, namespace: &str, owner: Owner) -> Result<Vec<Object>, String> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(stream).map_err(|e| e.to_string())?;
+/// The objects of a `helm template` stream, in order, each with the post-render `patches`
+/// that target it applied; documents that are not objects (comments only, `null`) are
+/// skipped. The error is the YAML parser's.
+pub fn parse_stream(
+    stream: &str,
+    namespace: &str,
+    owner: Owner,
+    patches: &[Patch],
+) -> Result<Vec<Object>, String> {
+    let mut docs: Vec<Value> = serde_saphyr::from_multiple(stream).map_err(|e| e.to_string())?;
+    for doc in &mut docs {
+        for p in patches {
+            if p.targets(doc) {
+                strategic_merge(doc, &p.patch, None);
+            }
+        }
+    }
     Ok(docs
         .iter()
         .filter_map(|d| Object::from_value(d, Some(namespace), owner.clone()))
         .collect())
+}
+
+/// A strategic-merge patch a controller applies to what Helm renders (Flux
+/// `postRenderers[].kustomize.patches`), with its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patch {
+    /// Target kind.
+    pub kind: String,
+    /// Target name.
+    pub name: String,
+    /// The partial object.
+    pub patch: Value,
+}
+
+impl Patch {
+    fn targets(&self, doc: &Value) -> bool {
+        doc.get("kind").and_then(Value::as_str) == Some(self.kind.as_str())
+            && doc.pointer("/metadata/name").and_then(Value::as_str) == Some(self.name.as_str())
+    }
+}
+
+/// The merge key Kubernetes gives the lists under `field` (`patchMergeKey`), for the pod
+/// fields a patch may touch; any other list is replaced whole.
+fn merge_key(field: &str) -> Option<&'static str> {
+    match field {
+        "containers" | "initContainers" | "volumes" | "env" | "imagePullSecrets" => Some("name"),
+        "volumeMounts" => Some("mountPath"),
+        "ports" => Some("containerPort"),
+        _ => None,
+    }
+}
+
+/// Kustomize's strategic merge, the part a patch of a pod template needs: maps merge key
+/// by key (`null` deletes), a list with a merge key ([`merge_key`]) merges item by item on
+/// it (new items appended), any other value is replaced.
+pub fn strategic_merge(target: &mut Value, patch: &Value, field: Option<&str>) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match (t.get_mut(k), v) {
+                    (_, Value::Null) => {
+                        t.remove(k);
+                    }
+                    (Some(tv), _) => strategic_merge(tv, v, Some(k)),
+                    (None, _) => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(p)) if field.and_then(merge_key).is_some() => {
+            let key = field.and_then(merge_key).unwrap_or_default();
+            for item in p {
+                match t
+                    .iter_mut()
+                    .find(|x| x.get(key).is_some() && x.get(key) == item.get(key))
+                {
+                    Some(x) => strategic_merge(x, item, None),
+                    None => t.push(item.clone()),
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -352,8 +429,70 @@ mod tests {
     const STREAM: &str = "---\n# Source: keystone/templates/job-db-sync.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: \"keystone-db-sync\"\nspec:\n  template:\n    metadata:\n      labels:\n        application: keystone\n    spec:\n      initContainers:\n        - name: init\n          env:\n            - name: DEPENDENCY_SERVICE\n              value: \"openstack:mariadb-cluster-primary,rabbitmq-nodes\"\n            - name: DEPENDENCY_JOBS\n              value: \"keystone-db-init,other:keystone-x\"\n            - name: DEPENDENCY_DAEMONSET\n              value: \"\"\n            - name: DEPENDENCY_POD_JSON\n              value: \"[{\\\"labels\\\":{\\\"application\\\":\\\"ovn\\\",\\\"component\\\":\\\"ovn-controller\\\"},\\\"requireSameNode\\\":true}]\"\n      containers: []\n---\n# Source: keystone/templates/empty.yaml\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n  namespace: ignored\n";
 
     #[test]
+    fn strategic_merge_merges_pod_lists_on_their_keys_and_replaces_the_rest() {
+        let mut doc = serde_json::json!({
+            "kind": "Deployment",
+            "metadata": { "name": "web", "labels": { "a": "1", "b": "2" } },
+            "spec": { "template": { "spec": {
+                "containers": [
+                    { "name": "nginx", "image": "n", "volumeMounts": [{ "name": "v", "mountPath": "/a" }] },
+                    { "name": "app", "image": "x" },
+                ],
+                "tolerations": [{ "key": "t" }],
+            }}},
+        });
+        let patch = serde_json::json!({
+            "metadata": { "labels": { "b": null, "c": "3" } },
+            "spec": { "template": { "spec": {
+                "containers": [
+                    { "name": "app", "resources": { "requests": { "cpu": "1" } } },
+                    { "name": "nginx", "volumeMounts": [{ "name": "v", "mountPath": "/b" }] },
+                    { "name": "sidecar", "image": "s" },
+                ],
+                "tolerations": [{ "key": "u" }],
+            }}},
+        });
+        let p = Patch {
+            kind: "Deployment".into(),
+            name: "web".into(),
+            patch,
+        };
+        assert!(p.targets(&doc));
+        strategic_merge(&mut doc, &p.patch, None);
+        assert_eq!(
+            doc["metadata"]["labels"],
+            serde_json::json!({ "a": "1", "c": "3" })
+        );
+        let spec = &doc["spec"]["template"]["spec"];
+        // Containers merge by name, in place; a new one is appended.
+        let names: Vec<&str> = spec["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["nginx", "app", "sidecar"]);
+        assert_eq!(spec["containers"][1]["image"], "x");
+        assert_eq!(spec["containers"][1]["resources"]["requests"]["cpu"], "1");
+        // volumeMounts merge on mountPath, not name: both mounts stay.
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        // A list with no merge key is replaced.
+        assert_eq!(spec["tolerations"], serde_json::json!([{ "key": "u" }]));
+        // Another object is not a target.
+        assert!(!p.targets(
+            &serde_json::json!({ "kind": "Deployment", "metadata": { "name": "other" } })
+        ));
+    }
+
+    #[test]
     fn a_helm_toolkit_stream_gives_objects_and_their_waits() {
-        let objs = parse_stream(STREAM, "openstack", Owner::Release(0)).unwrap();
+        let objs = parse_stream(STREAM, "openstack", Owner::Release(0), &[]).unwrap();
         assert_eq!(objs.len(), 2);
         assert_eq!(
             objs[0].key.to_string(),
@@ -379,6 +518,6 @@ mod tests {
 
     #[test]
     fn a_stream_that_is_not_yaml_is_an_error() {
-        assert!(parse_stream("a: [", "x", Owner::Gcc).is_err());
+        assert!(parse_stream("a: [", "x", Owner::Gcc, &[]).is_err());
     }
 }
