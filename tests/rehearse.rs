@@ -249,6 +249,8 @@ fn a_placeholder_that_reaches_helm_and_comes_out_encoded_is_mangled() {
             "demo",
             "--set",
             "secret.password=<path:secret/data/demo#password>",
+            "--set",
+            "conf.db.user=root,conf.db.host=kubernetes.default,conf.db.database=demo",
         ])
         .output()
         .expect("helm is installed");
@@ -463,6 +465,125 @@ fn the_examples_findings_are_the_reviewed_golden() {
 /// Values that give the demo API what an autoscaled Deployment needs in `base`.
 const SOUND_API: &str = "    pod:\n      replicas:\n        api: 2\n      resources:\n        enabled: true\n      affinity:\n        anti:\n          topologyKey:\n            default: topology.gcc.cloud/machine\n";
 
+/// The chart's MariaDB endpoint, as values (conf.db: user, host, database).
+const DB: &str = "    conf:\n      db: {user: demo, host: mariadb-cluster, database: demo}\n";
+
+/// What gcc writes for a service `demo` with a database and a vhost: the MariaDB cluster
+/// (unreplicated), its User, Database and Grant, the RabbitMQ cluster, User, Vhost and
+/// Permission.
+fn accounts() -> Vec<(&'static str, String)> {
+    let mdb = "apiVersion: k8s.mariadb.com/v1alpha1\nkind";
+    let mq = "apiVersion: rabbitmq.com/v1beta1\nkind";
+    vec![
+        ("demo/mariadb-mariadb-cluster.yaml", mariadb(false)),
+        (
+            "demo/user-demo.yaml",
+            format!(
+                "{mdb}: User\nmetadata:\n  name: demo\n  namespace: demo\nspec:\n  mariaDbRef:\n    name: mariadb-cluster\n"
+            ),
+        ),
+        (
+            "demo/database-demo.yaml",
+            format!(
+                "{mdb}: Database\nmetadata:\n  name: demo\n  namespace: demo\nspec:\n  name: demo\n  mariaDbRef:\n    name: mariadb-cluster\n"
+            ),
+        ),
+        (
+            "demo/grant-demo.yaml",
+            format!(
+                "{mdb}: Grant\nmetadata:\n  name: demo-grant\n  namespace: demo\nspec:\n  username: demo\n  database: demo\n  mariaDbRef:\n    name: mariadb-cluster\n"
+            ),
+        ),
+        (
+            "demo/rabbitmqcluster-rabbitmq.yaml",
+            format!(
+                "{mq}: RabbitmqCluster\nmetadata:\n  name: rabbitmq\n  namespace: demo\nspec:\n  replicas: 1\n"
+            ),
+        ),
+        (
+            "demo/rabbitmq-user-demo.yaml",
+            format!("{mq}: User\nmetadata:\n  name: demo\n  namespace: demo\nspec: {{}}\n"),
+        ),
+        (
+            "demo/permission-demo.yaml",
+            format!(
+                "{mq}: Permission\nmetadata:\n  name: demo-permission\n  namespace: demo\nspec:\n  vhost: demo\n  userReference:\n    name: demo\n"
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn a_connection_to_a_missing_service_user_database_or_vhost_connects_nowhere() {
+    let tree = |db: &str, mq: &str, replication: bool| {
+        let mut files = accounts();
+        files[0].1 = mariadb(replication);
+        files.push((
+            "demo/helmrelease-demo.yaml",
+            helmrelease(
+                "demo",
+                "demo",
+                &format!("    conf:\n      db: {{{db}}}\n      mq: {{{mq}}}\n"),
+                "",
+            ),
+        ));
+        codes(&run(&files))
+    };
+    let good_mq = "user: demo, host: rabbitmq.demo.svc.cluster.local, vhost: demo";
+    // What gcc creates: no finding.
+    assert_eq!(
+        tree(
+            "user: demo, host: mariadb-cluster, database: demo",
+            good_mq,
+            false
+        ),
+        []
+    );
+    for (db, mq, replication, want) in [
+        // The aio bug: the primary's Service of an unreplicated MariaDB.
+        (
+            "user: demo, host: mariadb-cluster-primary, database: demo",
+            good_mq,
+            false,
+            "Service demo/mariadb-cluster-primary, which nothing renders",
+        ),
+        (
+            "user: nova, host: mariadb-cluster, database: demo",
+            good_mq,
+            true,
+            "MariaDB user `nova`, whom gcc does not create",
+        ),
+        (
+            "user: demo, host: mariadb-cluster, database: other",
+            good_mq,
+            true,
+            "database `other`, which gcc does not create",
+        ),
+        (
+            "user: demo, host: mariadb-cluster, database: demo",
+            "user: demo, host: rabbitmq, vhost: nova",
+            true,
+            "vhost `nova`, on which RabbitMQ user `demo` has no Permission",
+        ),
+    ] {
+        let c = tree(db, mq, replication);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "gcc::rehearse::connects_nowhere");
+        assert!(c[0].1.contains(want), "{want}: {}", c[0].1);
+        assert!(c[0].1.contains("ConfigMap demo/demo-etc"), "{}", c[0].1);
+    }
+    // The root account reaches any database (its Grant is the operator's); a user gcc
+    // does not create on RabbitMQ is an operator's admin, not checked.
+    assert_eq!(
+        tree(
+            "user: root, host: mariadb-cluster, database: any",
+            "user: admin, host: rabbitmq, vhost: x",
+            false
+        ),
+        []
+    );
+}
+
 fn mariadb(replication: bool) -> String {
     format!(
         "apiVersion: k8s.mariadb.com/v1alpha1\nkind: MariaDB\nmetadata:\n  name: mariadb-cluster\n  namespace: demo\nspec:\n  replicas: 3\n  replication:\n    enabled: {replication}\n"
@@ -592,22 +713,24 @@ fn an_autoscaled_deployment_without_replicas_requests_or_spread_is_weak() {
 #[test]
 fn a_chart_default_password_left_in_rendered_config_is_reported() {
     // ceilometer's seven `rabbit://rabbitmq:password@` URLs: the chart's default stayed.
-    let r = run(&[(
+    let mut files = accounts();
+    files.push((
         "demo/helmrelease-demo.yaml",
         helmrelease(
             "demo",
             "demo",
-            "    secret:\n      password: password\n",
+            &format!("    secret:\n      password: password\n{DB}"),
             "",
         ),
-    )]);
+    ));
+    let r = run(&files);
     let c = codes(&r);
     assert_eq!(c.len(), 1, "{c:?}");
     assert_eq!(c[0].0, "gcc::rehearse::default_credential");
     // Found in the ConfigMap and, decoded, in the Secret's data.
     assert!(
         c[0].1
-            .contains("ConfigMap demo/demo-etc (demo:password@mariadb)"),
+            .contains("ConfigMap demo/demo-etc (demo:password@mariadb-cluster)"),
         "{}",
         c[0].1
     );
@@ -633,7 +756,13 @@ fn a_rendered_object_its_schema_refuses_is_a_schema_violation() {
     .unwrap();
     let files = BTreeMap::from([(
         "demo/helmrelease-demo.yaml".to_string(),
-        helmrelease("demo", "demo", "    {}\n", "").into_bytes(),
+        helmrelease(
+            "demo",
+            "demo",
+            "    conf:\n      db: {user: root, host: kubernetes.default, database: demo}\n",
+            "",
+        )
+        .into_bytes(),
     )]);
     let mut s = stage(fixture_charts());
     s.schemas = Some(schemas.path().to_path_buf());

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::objects::{Owner, Wait, labels};
 use super::{
-    Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key, NOT_REHEARSED,
-    Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS,
-    Tree, WAITS_FOREVER, WEAK_API, parse_stream,
+    CONNECTS_NOWHERE, Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key,
+    NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION,
+    SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -149,6 +149,7 @@ pub fn check(
     waits(tree, releases, &objects, &present, &mut diags);
     selects_nothing(tree, releases, &objects, &present, &mut diags);
     weak_apis(tree, releases, &objects, &mut diags);
+    connections(tree, releases, &objects, &present, &mut diags);
     diag::sort(&mut diags);
     let rendered = objects.split_off(tree.objects.len());
     Findings {
@@ -731,6 +732,190 @@ fn default_credentials(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Ve
     diags.push(at_release(tree, r, d, "this release"));
 }
 
+/// A connection URL in rendered configuration (`scheme://user:pass@host:port/path`).
+#[derive(Debug, PartialEq)]
+struct Connection {
+    scheme: &'static str,
+    user: String,
+    /// The Service's namespace (the object's when the host is a bare name) and name.
+    service: (String, String),
+    port: Option<u16>,
+    /// The path without its leading `/` and any query.
+    path: String,
+}
+
+/// The database and broker URLs in `s`, read in the namespace `ns`.
+fn connections_in(s: &str, ns: &str) -> Vec<Connection> {
+    let mut out = Vec::new();
+    for scheme in ["mysql+pymysql", "postgresql", "rabbit"] {
+        let mark = format!("{scheme}://");
+        let mut rest = s;
+        while let Some(at) = rest.find(&mark) {
+            // `rabbit://` inside `xrabbit://` or `mysql+pymysql://` inside a longer scheme.
+            let before = rest[..at].chars().next_back();
+            let body = &rest[at + mark.len()..];
+            let mut end = body
+                .find(|c: char| c.is_whitespace() || "\"';<>".contains(c))
+                .unwrap_or(body.len());
+            // URLs joined by commas (ceilometer's messaging_urls): each is its own.
+            if let Some(next) = body[..end].find(&format!(",{mark}")) {
+                end = next;
+            }
+            let url = &body[..end];
+            rest = &body[end..];
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '+') {
+                continue;
+            }
+            // One URL may list several hosts (`rabbit://a:p@h1:5672,a:p@h2:5672/vhost`):
+            // the first host says enough; the path follows the last.
+            let (hosts, path) = url.split_once('/').unwrap_or((url, ""));
+            let first = hosts.split(',').next().unwrap_or_default();
+            let Some((auth, hostport)) = first.rsplit_once('@') else {
+                continue;
+            };
+            let user = auth.split(':').next().unwrap_or_default().to_string();
+            let (host, port) = match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, p.parse().ok()),
+                None => (hostport, None),
+            };
+            let host = host.strip_suffix(".svc.cluster.local").unwrap_or(host);
+            let host = host.strip_suffix(".svc").unwrap_or(host);
+            let service = match host.split_once('.') {
+                Some((name, namespace)) => (namespace.to_string(), name.to_string()),
+                None => (ns.to_string(), host.to_string()),
+            };
+            // An IP address or an external name: not the cluster's to check.
+            if service.1.is_empty()
+                || service.1.parse::<std::net::IpAddr>().is_ok()
+                || service.0.contains('.')
+            {
+                continue;
+            }
+            let path = path.split('?').next().unwrap_or_default().to_string();
+            out.push(Connection {
+                scheme: if scheme == "mysql+pymysql" {
+                    "mysql"
+                } else {
+                    scheme
+                },
+                user,
+                service,
+                port,
+                path,
+            });
+        }
+    }
+    out
+}
+
+/// Where each rendered database and transport URL leads: its host is a Service the
+/// build renders; a MariaDB URL's user (other than `root`) is a User gcc creates, its
+/// database a Database gcc creates, with a Grant of one on the other; a RabbitMQ URL of a
+/// user gcc creates names a vhost the user has a Permission on. (Users gcc does not
+/// create, the charts' admin accounts of Jobs gcc turns off, are the operators' to have.)
+fn connections(
+    tree: &Tree,
+    releases: &[Release],
+    objects: &[Object],
+    present: &Present,
+    diags: &mut Vec<Diagnostic>,
+) {
+    fn gcc<'a>(
+        objects: &'a [Object],
+        group: &'static str,
+        kind: &'static str,
+    ) -> impl Iterator<Item = (&'a str, &'a String, &'a Value)> {
+        objects
+            .iter()
+            .filter(move |o| o.owner == Owner::Gcc && o.key.group == group && o.key.kind == kind)
+            .map(|o| (o.key.namespace.as_str(), &o.key.name, &o.body))
+    }
+    let str_of = |b: &Value, ptr: &str| b.pointer(ptr).and_then(Value::as_str).map(str::to_string);
+    let db_users: BTreeSet<String> = gcc(objects, "k8s.mariadb.com", "User")
+        .map(|(_, n, b)| str_of(b, "/spec/name").unwrap_or_else(|| n.clone()))
+        .collect();
+    let databases: BTreeSet<String> = gcc(objects, "k8s.mariadb.com", "Database")
+        .map(|(_, n, b)| str_of(b, "/spec/name").unwrap_or_else(|| n.clone()))
+        .collect();
+    let grants: BTreeSet<(String, String)> = gcc(objects, "k8s.mariadb.com", "Grant")
+        .filter_map(|(_, _, b)| Some((str_of(b, "/spec/username")?, str_of(b, "/spec/database")?)))
+        .collect();
+    let mq_users: BTreeSet<String> = gcc(objects, "rabbitmq.com", "User")
+        .map(|(_, n, _)| n.clone())
+        .collect();
+    let permissions: BTreeSet<(String, String)> = gcc(objects, "rabbitmq.com", "Permission")
+        .filter_map(|(_, _, b)| {
+            Some((
+                str_of(b, "/spec/userReference/name")?,
+                str_of(b, "/spec/vhost")?,
+            ))
+        })
+        .collect();
+    let mut by_release: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for o in objects {
+        let Owner::Release(i) = o.owner else { continue };
+        for s in readable_strings(o) {
+            for c in connections_in(&s, &o.key.namespace) {
+                let (ns, name) = &c.service;
+                let mut why = Vec::new();
+                if !present.services.contains(&c.service) {
+                    why.push(format!("Service {ns}/{name}, which nothing renders"));
+                }
+                if c.scheme == "mysql" && c.user != "root" {
+                    if !db_users.contains(&c.user) {
+                        why.push(format!(
+                            "MariaDB user `{}`, whom gcc does not create",
+                            c.user
+                        ));
+                    }
+                    if !c.path.is_empty() && !databases.contains(&c.path) {
+                        why.push(format!("database `{}`, which gcc does not create", c.path));
+                    } else if !c.path.is_empty()
+                        && db_users.contains(&c.user)
+                        && !grants.contains(&(c.user.clone(), c.path.clone()))
+                    {
+                        why.push(format!(
+                            "database `{}`, on which `{}` has no Grant",
+                            c.path, c.user
+                        ));
+                    }
+                }
+                if c.scheme == "rabbit"
+                    && mq_users.contains(&c.user)
+                    && !permissions.contains(&(c.user.clone(), c.path.clone()))
+                {
+                    why.push(format!(
+                        "vhost `{}`, on which RabbitMQ user `{}` has no Permission",
+                        c.path, c.user
+                    ));
+                }
+                if !why.is_empty() {
+                    by_release.entry(i).or_default().insert(format!(
+                        "{} ({}://{}@{ns}/{name}: {})",
+                        o.key,
+                        c.scheme,
+                        c.user,
+                        why.join("; ")
+                    ));
+                }
+            }
+        }
+    }
+    for (i, hits) in by_release {
+        let r = &releases[i];
+        let d = Diagnostic::error(
+            CONNECTS_NOWHERE,
+            format!(
+                "release {} connects to what is not there: {}",
+                r.name,
+                hits.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .help("point the chart's endpoint at a Service the build renders, and its user and database or vhost at the accounts gcc creates (catalog/services.yaml `databases`, `vhost`)");
+        diags.push(at_release(tree, r, d, "this release"));
+    }
+}
+
 fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::String(s) => out.push(s),
@@ -746,6 +931,36 @@ mod tests {
 
     fn path(p: &str) -> Vec<String> {
         p.split('.').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn connection_urls_are_read_with_their_service_user_and_path() {
+        let text = "connection = mysql+pymysql://nova:pw@mariadb-cluster-primary.openstack.svc.cluster.local:3306/nova_api\n\
+            transport_url = rabbit://nova:pw@rabbitmq.openstack.svc.cluster.local:5672/nova,rabbit://nova:pw@rabbitmq-2:5672/nova\n\
+            hosts = rabbit://a:p@rabbitmq-0:5672,a:p@rabbitmq-1:5672/vh\n\
+            url = postgresql://gnocchi:pw@postgres-cluster:5432/gnocchi?sslmode=require\n\
+            other = xrabbit://a:b@c/d mysql+pymysql://root:pw@10.0.0.5/x";
+        let c = connections_in(text, "openstack");
+        let got: Vec<String> = c
+            .iter()
+            .map(|c| {
+                let (ns, name) = &c.service;
+                format!(
+                    "{} {}@{ns}/{name}:{:?}/{}",
+                    c.scheme, c.user, c.port, c.path
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "mysql nova@openstack/mariadb-cluster-primary:Some(3306)/nova_api",
+                "postgresql gnocchi@openstack/postgres-cluster:Some(5432)/gnocchi",
+                "rabbit nova@openstack/rabbitmq:Some(5672)/nova",
+                "rabbit nova@openstack/rabbitmq-2:Some(5672)/nova",
+                "rabbit a@openstack/rabbitmq-0:Some(5672)/vh",
+            ]
+        );
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub const NOT_REHEARSED: &str = "gcc::rehearse::not_rehearsed";
 /// An Argo CD secret placeholder ended up where argocd-vault-plugin cannot find it
 /// (URL-encoded, or inside base64 Secret data).
 pub const PLACEHOLDER_MANGLED: &str = "gcc::rehearse::placeholder_mangled";
+/// Rendered configuration connects to a database or broker that is not there: a Service
+/// nothing renders, a MariaDB user or database gcc does not create or grant, a RabbitMQ
+/// user on a vhost it has no permission on.
+pub const CONNECTS_NOWHERE: &str = "gcc::rehearse::connects_nowhere";
 /// A file of the tree is not what gcc writes (not YAML, a release without a chart).
 pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
 
