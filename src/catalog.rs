@@ -179,6 +179,10 @@ pub struct OvnClient {
     /// A generated `ovn.ini` some containers read last, replaced by gcc's.
     #[serde(default)]
     pub ini: Option<OvnIni>,
+    /// A writable directory (an emptyDir) the same containers get at this path: the
+    /// provider driver's socket directory (octavia's `/var/run/octavia`).
+    #[serde(default)]
+    pub run_dir: Option<String>,
 }
 
 /// A file with the `[ovn]` section, mounted over the one a chart generates.

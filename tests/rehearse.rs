@@ -1114,3 +1114,58 @@ fn skylines_deployment_gets_requests_and_spread_from_the_post_render_patch() {
     let warned: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
     assert_eq!(warned, ["gcc::plan::no_post_render"]);
 }
+
+#[test]
+fn octavias_ovn_provider_reaches_kube_ovns_databases_over_tls() {
+    use base64::Engine;
+    let (_, secrets) = rendered("octavia", "Secret");
+    let conf = secrets["octavia-etc"]["data"]["octavia.conf"]
+        .as_str()
+        .unwrap();
+    let conf = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(conf)
+            .unwrap(),
+    )
+    .unwrap();
+    // Every OVN central member, TLS as kube-ovn serves it; the provider next to amphora.
+    assert!(
+        conf.contains(
+            "ovn_sb_connection = ssl:10.20.0.31:6642,ssl:10.20.0.32:6642,ssl:10.20.0.33:6642"
+        ),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("ovn_nb_private_key = /etc/octavia/ovn/key"),
+        "{conf}"
+    );
+    assert!(conf.contains("ovn: \"The Octavia OVN driver\""), "{conf}");
+    assert!(conf.contains("default_provider_driver = amphora"), "{conf}");
+    // The API and the worker mount the client certificate where the options say.
+    for (kind, name, container) in [
+        ("Deployment", "octavia-api", "octavia-api"),
+        ("DaemonSet", "octavia-worker-default", "octavia-worker"),
+    ] {
+        let (_, objs) = rendered("octavia", kind);
+        let spec = &objs[name]["spec"]["template"]["spec"];
+        let c = spec["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == container)
+            .unwrap_or_else(|| panic!("{name}/{container}"));
+        let mount = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mountPath"] == "/etc/octavia/ovn")
+            .unwrap_or_else(|| panic!("{name}: no /etc/octavia/ovn"));
+        let volume = spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        assert_eq!(volume["secret"]["secretName"], "ovn-client-tls", "{name}");
+    }
+}

@@ -986,6 +986,13 @@ fn ovn_client(cx: &Cx, want: &catalog::OvnClient) -> (Map<String, Value>, Option
             e.1.push(json!({ "name": "ovn-tls", "mountPath": want.certs, "readOnly": true }));
         }
     }
+    if let Some(dir) = &want.run_dir {
+        for m in &want.mounts {
+            let e = mounts.entry(m.as_str()).or_default();
+            e.0.push(json!({ "name": "ovn-run", "emptyDir": {} }));
+            e.1.push(json!({ "name": "ovn-run", "mountPath": dir }));
+        }
+    }
     if let (Some(want_ini), Some(plan_ini)) = (&want.ini, &ini) {
         for m in &want_ini.mounts {
             let e = mounts.entry(m.as_str()).or_default();
