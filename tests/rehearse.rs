@@ -1169,3 +1169,52 @@ fn octavias_ovn_provider_reaches_kube_ovns_databases_over_tls() {
         assert_eq!(volume["secret"]["secretName"], "ovn-client-tls", "{name}");
     }
 }
+
+#[test]
+fn a_workload_no_node_of_the_tree_can_run_is_unschedulable() {
+    // The demo API gets its node selector from a post-render patch; the tree has one node.
+    let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    openstack-control-plane: enabled\n";
+    let tree = |spec: &str| {
+        let patch = format!(
+            "apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: demo-api\\nspec:\\n  template:\\n    spec:\\n{spec}"
+        );
+        let renderers = format!(
+            "  postRenderers:\n  - kustomize:\n      patches:\n      - target:\n          kind: Deployment\n          name: demo-api\n        patch: \"{patch}\"\n"
+        );
+        codes(&run(&[
+            (
+                "demo/helmrelease-demo.yaml",
+                helmrelease("demo", "demo", "    {}\n", &renderers),
+            ),
+            ("nodes/node-n1.yaml", node.to_string()),
+        ]))
+    };
+    // A label the node has, the hostname every node has, a key the cluster sets itself.
+    for fine in [
+        "      nodeSelector:\\n        openstack-control-plane: enabled\\n",
+        "      nodeSelector:\\n        kubernetes.io/hostname: n1\\n",
+        "      nodeSelector:\\n        node-role.kubernetes.io/control-plane: ''\\n",
+    ] {
+        assert_eq!(tree(fine), [], "{fine}");
+    }
+    for (bad, needs) in [
+        (
+            "      nodeSelector:\\n        openstack-compute-node: enabled\\n        openstack-control-plane: disabled\\n",
+            "needs openstack-compute-node=enabled,openstack-control-plane=disabled",
+        ),
+        (
+            "      affinity:\\n        nodeAffinity:\\n          requiredDuringSchedulingIgnoredDuringExecution:\\n            nodeSelectorTerms:\\n            - matchExpressions:\\n              - key: openstack-control-plane\\n                operator: DoesNotExist\\n",
+            "needs its required node affinity",
+        ),
+    ] {
+        let c = tree(bad);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "gcc::rehearse::unschedulable");
+        assert!(
+            c[0].1
+                .contains(&format!("Deployment.apps demo/demo-api ({needs})")),
+            "{}",
+            c[0].1
+        );
+    }
+}

@@ -10,7 +10,7 @@ use super::objects::{Owner, Wait, labels};
 use super::{
     CONNECTS_NOWHERE, Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key,
     NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION,
-    SELECTS_NOTHING, TWO_OWNERS, Tree, WAITS_FOREVER, WEAK_API, parse_stream,
+    SELECTS_NOTHING, TWO_OWNERS, Tree, UNSCHEDULABLE, WAITS_FOREVER, WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -150,6 +150,7 @@ pub fn check(
     selects_nothing(tree, releases, &objects, &present, &mut diags);
     weak_apis(tree, releases, &objects, &mut diags);
     connections(tree, releases, &objects, &present, &mut diags);
+    unschedulable(tree, releases, &objects, &mut diags);
     diag::sort(&mut diags);
     let rendered = objects.split_off(tree.objects.len());
     Findings {
@@ -730,6 +731,114 @@ fn default_credentials(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Ve
     )
     .help("wire the endpoint's auth (user and password) from the service's Secret, or its host to a backend gcc creates");
     diags.push(at_release(tree, r, d, "this release"));
+}
+
+/// Whether a node with `labels` satisfies one `matchExpressions` entry; a key no node of
+/// the tree carries (`known`) is one the cluster sets itself (kubeadm's roles, the
+/// architecture), which the tree cannot judge: satisfied.
+fn node_expression(labels: &BTreeMap<String, String>, known: &BTreeSet<String>, e: &Value) -> bool {
+    let Some(key) = e.get("key").and_then(Value::as_str) else {
+        return true;
+    };
+    if !known.contains(key) {
+        return true;
+    }
+    let values: Vec<&str> = e
+        .get("values")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let have = labels.get(key).map(String::as_str);
+    match e.get("operator").and_then(Value::as_str) {
+        Some("In") => have.is_some_and(|v| values.contains(&v)),
+        Some("NotIn") => !have.is_some_and(|v| values.contains(&v)),
+        Some("Exists") => have.is_some(),
+        Some("DoesNotExist") => have.is_none(),
+        _ => true,
+    }
+}
+
+/// Every rendered workload can run somewhere: some Node of the tree (its labels, plus
+/// `kubernetes.io/hostname` and `kubernetes.io/os: linux`, which every node has) satisfies
+/// its pods' `nodeSelector` and, if any, one of their required node-affinity terms. Keys
+/// no node of the tree carries are the cluster's own and are not judged. A tree without
+/// Node objects is not checked.
+fn unschedulable(
+    tree: &Tree,
+    releases: &[Release],
+    objects: &[Object],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let nodes: Vec<BTreeMap<String, String>> = objects
+        .iter()
+        .filter(|o| o.owner == Owner::Gcc && o.key.group.is_empty() && o.key.kind == "Node")
+        .map(|o| {
+            let mut l = labels(o.body.pointer("/metadata/labels").unwrap_or(&Value::Null));
+            l.insert("kubernetes.io/hostname".into(), o.key.name.clone());
+            l.insert("kubernetes.io/os".into(), "linux".into());
+            l
+        })
+        .collect();
+    if nodes.is_empty() {
+        return;
+    }
+    let known: BTreeSet<String> = nodes.iter().flat_map(|l| l.keys().cloned()).collect();
+    let mut by_release: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for o in objects {
+        let Owner::Release(i) = o.owner else { continue };
+        let Some((_, spec)) = o.pod_template() else {
+            continue;
+        };
+        let selector = labels(spec.get("nodeSelector").unwrap_or(&Value::Null));
+        let terms: Vec<&Value> = spec
+            .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .collect();
+        let fits = |node: &BTreeMap<String, String>| {
+            selector
+                .iter()
+                .all(|(k, v)| !known.contains(k) || node.get(k) == Some(v))
+                && (terms.is_empty()
+                    || terms.iter().any(|t| {
+                        t.get("matchExpressions")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .all(|e| node_expression(node, &known, e))
+                    }))
+        };
+        if !nodes.iter().any(fits) {
+            let wanted: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut what = wanted.join(",");
+            if !terms.is_empty() {
+                if !what.is_empty() {
+                    what.push_str(" and ");
+                }
+                what.push_str("its required node affinity");
+            }
+            by_release
+                .entry(i)
+                .or_default()
+                .insert(format!("{} (needs {what})", o.key));
+        }
+    }
+    for (i, hits) in by_release {
+        let r = &releases[i];
+        let d = Diagnostic::error(
+            UNSCHEDULABLE,
+            format!(
+                "release {}: no node can run {}",
+                r.name,
+                hits.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .help("give the inventory a node with the role that sets the label, or point the chart's labels.* at one the nodes have");
+        diags.push(at_release(tree, r, d, "this release"));
+    }
 }
 
 /// A connection URL in rendered configuration (`scheme://user:pass@host:port/path`).

@@ -51,6 +51,9 @@ pub const PLACEHOLDER_MANGLED: &str = "gcc::rehearse::placeholder_mangled";
 /// nothing renders, a MariaDB user or database gcc does not create or grant, a RabbitMQ
 /// user on a vhost it has no permission on.
 pub const CONNECTS_NOWHERE: &str = "gcc::rehearse::connects_nowhere";
+/// A rendered workload's node selector or required node affinity matches none of the
+/// tree's nodes: its pods never run.
+pub const UNSCHEDULABLE: &str = "gcc::rehearse::unschedulable";
 /// A file of the tree is not what gcc writes (not YAML, a release without a chart).
 pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
 
