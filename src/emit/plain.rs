@@ -47,17 +47,6 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
         push(o);
     }
     let base = plan.profile == Profile::Base;
-    let default_class = plan
-        .storage
-        .iter()
-        .find(|s| s.default)
-        .map(|s| s.name.clone());
-    let data_class = plan
-        .storage
-        .iter()
-        .find(|s| s.name == "general")
-        .map(|s| s.name.clone())
-        .or(default_class);
     let lb = |o: Value, on: bool| {
         if on {
             meta(
@@ -122,7 +111,7 @@ binlog_expire_logs_seconds=604800\n";
             "metrics": { "enabled": false },
             "affinity": { "nodeAffinity": node_affinity(&[WORKER, CONTROL]) },
         });
-        if let Some(class) = &data_class {
+        if let Some(class) = &plan.data_class {
             spec["storage"]["storageClassName"] = json!(class);
         }
         if base {
@@ -195,7 +184,7 @@ binlog_expire_logs_seconds=604800\n";
             "rabbitmq": { "additionalConfig": "cluster_partition_handling = pause_minority\ndisk_free_limit.relative = 1.0\ncollect_statistics_interval = 10000\n" },
             "affinity": { "nodeAffinity": node_affinity(&[WORKER]) },
         });
-        if let Some(class) = &data_class {
+        if let Some(class) = &plan.data_class {
             spec["persistence"]["storageClassName"] = json!(class);
         }
         if base {
@@ -264,7 +253,7 @@ binlog_expire_logs_seconds=604800\n";
             "volume": { "size": profile.storage },
             "nodeAffinity": node_affinity(&[WORKER]),
         });
-        if let Some(class) = &data_class {
+        if let Some(class) = &plan.data_class {
             spec["volume"]["storageClass"] = json!(class);
         }
         push(with(

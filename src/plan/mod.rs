@@ -307,6 +307,9 @@ pub struct Plan {
     pub stand_ins: Vec<catalog::StandIn>,
     /// Storage classes.
     pub storage: Vec<StoragePlan>,
+    /// The class the data services' volumes use (MariaDB, RabbitMQ, PostgreSQL):
+    /// `general` when the environment has it, else the cluster's default.
+    pub data_class: Option<String>,
     /// MetalLB pools.
     pub pools: Vec<PoolPlan>,
     /// Secrets the cluster must provide.
@@ -606,6 +609,11 @@ fn build(cx: &mut Cx) -> Option<Plan> {
 
     let mut storage = plan_storage(cx);
     storage.extend(store_classes);
+    let data_class = storage
+        .iter()
+        .find(|s| s.name == "general")
+        .or_else(|| storage.iter().find(|s| s.default))
+        .map(|s| s.name.clone());
     let pools = inv
         .subnets
         .iter()
@@ -674,6 +682,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         claims,
         stand_ins,
         storage,
+        data_class,
         pools,
         secrets,
         ovn_ini,
