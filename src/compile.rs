@@ -55,20 +55,51 @@ pub fn compile(source: &dyn Source, env: &str) -> Result<Compiled, Fatal> {
     Ok(compile_loaded(load(source, env)?))
 }
 
+/// What `gcc check` reports: the checked model and every diagnostic of check and plan.
+/// The plan runs too (pure, in memory; nothing is emitted), so an environment `check`
+/// passes is one `build` plans: the HA proof, charts for the release, the NAS stores.
+#[derive(Debug)]
+pub struct Vetted {
+    /// The model, when check and plan found no error.
+    pub model: Option<crate::model::Model>,
+    /// Its plan.
+    pub plan: Option<Plan>,
+    /// Every error and warning, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks and plans inputs already loaded (check → plan), as [`compile_loaded`] does
+/// before it emits.
+pub fn vet(loaded: &Loaded) -> Vetted {
+    let checked = check(loaded);
+    let mut diagnostics = checked.diagnostics;
+    let (model, plan) = match checked.model {
+        None => (None, None),
+        Some(model) => {
+            let planned = plan(loaded, &model);
+            diagnostics.extend(planned.diagnostics);
+            match planned.plan {
+                Some(p) => (Some(model), Some(p)),
+                None => (None, None),
+            }
+        }
+    };
+    diag::sort(&mut diagnostics);
+    Vetted {
+        model,
+        plan,
+        diagnostics,
+    }
+}
+
 /// Compiles inputs already loaded (check → plan → emit → render).
 pub fn compile_loaded(loaded: Loaded) -> Compiled {
-    let checked = check(&loaded);
-    let mut diagnostics = checked.diagnostics;
-    let Some(model) = checked.model else {
-        return Compiled {
-            loaded,
-            diagnostics,
-            build: None,
-        };
-    };
-    let planned = plan(&loaded, &model);
-    diagnostics.extend(planned.diagnostics);
-    let build = planned.plan.and_then(|plan| {
+    let Vetted {
+        plan,
+        mut diagnostics,
+        ..
+    } = vet(&loaded);
+    let build = plan.and_then(|plan| {
         let emitted = emit::emit(&plan);
         match render(&plan, &emitted, &input_digests(&loaded)) {
             Ok(rendered) => Some(Build { plan, rendered }),

@@ -43,6 +43,26 @@ fn bundled_examples_check_clean() {
 }
 
 #[test]
+fn check_refuses_what_build_would_refuse() {
+    // Two workers on one machine: the topology check passes (the controllers are on three
+    // machines), but RabbitMQ and PostgreSQL cannot keep a quorum. `check` plans too, so
+    // it says so instead of passing an environment `build` refuses.
+    let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml"))
+        .unwrap()
+        .replace(
+            "  - name: k8s-wrk-02\n    hypervisor: ovirt-02",
+            "  - name: k8s-wrk-02\n    hypervisor: ovirt-01",
+        );
+    let dir = tree_for("prod", "laundry-lab.yaml", inv.as_bytes());
+    let o = gcc(dir.path(), &["check", "prod"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("gcc::plan::ha_unprovable"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = gcc(dir.path(), &["build", "prod"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
 fn shared_examples_are_the_bundled_ones_plus_a_schema_line() {
     // The examples in ../shared must compile unchanged: ours differ only by the
     // yaml-language-server line.

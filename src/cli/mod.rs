@@ -13,7 +13,6 @@ mod build_all;
 mod git;
 mod rehearse;
 
-use crate::check::{Checked, check};
 use crate::compile::{Build, Compiled, compile};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
@@ -107,7 +106,9 @@ pub enum Command {
     ///
     /// Checks the YAML itself (duplicate keys, tabs, alias bombs, YAML 1.1 booleans and
     /// octals), the schema (unknown keys, types), references, addresses, MACs, subnets,
-    /// DHCP/VIP pools, roles against the profile, services and storage.
+    /// DHCP/VIP pools, roles against the profile, services and storage; then plans in
+    /// memory, so what `build` would refuse (the HA proof, a release with no chart, a
+    /// NAS store with no export) is refused here too. Writes nothing.
     Check {
         /// Environment name: environments/<ENV>.yaml.
         env: String,
@@ -513,7 +514,9 @@ fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
         Ok(l) => l,
         Err(Fatal(d)) => return report_fatal(&d, format, color),
     };
-    let Checked { model, diagnostics } = check(&loaded);
+    let crate::compile::Vetted {
+        model, diagnostics, ..
+    } = crate::compile::vet(&loaded);
     match format {
         Format::Json => {
             out(&format!(
