@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_saphyr::granit_parser::ErrorKind as ScanKind;
 use serde_saphyr::{Location, Spanned};
 
 use crate::diag::{Diagnostic, FileId, Label, offset_of};
@@ -188,7 +189,7 @@ fn parse_error(file: FileId, text: &str, err: &serde_saphyr::Error) -> Diagnosti
             TOO_DEEP,
             "mappings and lists may nest 64 levels deep; flatten the data",
         ),
-        _ if message.contains("recursion limit") => (
+        _ if matches!(scan_kind(inner), Some(ScanKind::RecursionLimitExceeded)) => (
             TOO_DEEP,
             "flow collections ([...] and {...}) may nest a limited number of levels; flatten the data",
         ),
@@ -200,10 +201,22 @@ fn parse_error(file: FileId, text: &str, err: &serde_saphyr::Error) -> Diagnosti
             ALIAS_BUDGET,
             "aliases may be reused, but not expanded into thousands of nodes (a \"billion laughs\" document); write the data out",
         ),
-        _ if message.contains("tab") => (
-            TAB_INDENT,
-            "YAML indentation must use spaces; replace the tab with spaces",
-        ),
+        _ if matches!(
+            scan_kind(inner),
+            Some(
+                ScanKind::TabNotAllowed
+                    | ScanKind::TabInBlockIndentation
+                    | ScanKind::TabAtBlockScalarStart
+                    | ScanKind::TabInIndentation
+                    | ScanKind::TabInPlainScalar
+            )
+        ) =>
+        {
+            (
+                TAB_INDENT,
+                "YAML indentation must use spaces; replace the tab with spaces",
+            )
+        }
         _ => (SYNTAX, "fix the YAML syntax at this position"),
     };
     // A tab error points at the tab itself when we can find it on that line.
@@ -215,6 +228,17 @@ fn parse_error(file: FileId, text: &str, err: &serde_saphyr::Error) -> Diagnosti
     Diagnostic::error(code, message)
         .at(Label::new(file, at, ""))
         .help(help)
+}
+
+/// The YAML scanner's own error kind, when the scanner is what failed.
+fn scan_kind(err: &serde_saphyr::Error) -> Option<&ScanKind> {
+    match err {
+        serde_saphyr::Error::ExternalMessage { source, .. } => match &**source {
+            serde_saphyr::ExternalMessageSource::Parser(scan) => Some(scan.kind()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {

@@ -56,8 +56,16 @@ fn check_refuses_what_build_would_refuse() {
     let dir = tree_for("prod", "laundry-lab.yaml", inv.as_bytes());
     let o = gcc(dir.path(), &["check", "prod"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("gcc::plan::ha_unprovable"), "{}", stderr(&o));
-    assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        stderr(&o).contains("gcc::plan::ha_unprovable"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let o = gcc(dir.path(), &["build", "prod"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
