@@ -168,12 +168,7 @@ pub fn build_all(
 /// The build id of the tree in `out` when its lock records exactly `inputs` and this gcc
 /// version and every file matches the lock; `None` when anything differs or is missing.
 pub fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct LockHead {
-        gcc_version: String,
-        inputs: BTreeMap<String, String>,
-    }
-    let lock: LockHead = serde_json::from_slice(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
+    let lock = crate::lock::Lock::parse(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
     if lock.gcc_version != GCC_VERSION || &lock.inputs != inputs {
         return None;
     }

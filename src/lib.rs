@@ -12,6 +12,7 @@ pub mod diff;
 pub mod emit;
 pub mod fleet;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod ops;
 pub mod origin;

@@ -227,32 +227,12 @@ pub fn render(
         .map(|(p, b)| (p.clone(), sha256_hex(b)))
         .collect();
     let build_id = build_id(hashes.iter().map(|(p, h)| (p.as_str(), h.as_str())));
-    let lock = lock_json(plan, &build_id, inputs, &hashes);
-    let mut lock_text = serde_json::to_string_pretty(&lock).map_err(|e| e.to_string())?;
-    lock_text.push('\n');
-    files.insert(LOCK_FILE.into(), lock_text.into_bytes());
+    let lock = crate::lock::Lock::of(plan, &build_id, inputs, &hashes);
+    files.insert(LOCK_FILE.into(), lock.to_text()?.into_bytes());
     Ok(Rendered {
         files,
         build_id,
         counts,
-    })
-}
-
-fn lock_json(
-    plan: &Plan,
-    build_id: &str,
-    inputs: &BTreeMap<String, String>,
-    files: &BTreeMap<String, String>,
-) -> Value {
-    json!({
-        "build_id": build_id,
-        "environment": plan.env,
-        "profile": plan.profile,
-        "target": plan.target,
-        "gcc_version": GCC_VERSION,
-        "inputs": inputs,
-        "files": files,
-        "secrets": plan.secrets,
     })
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::lock::Lock;
 use crate::render::{LOCK_FILE, build_id, sha256_hex};
 
 /// Code: a tree does not match its lock file, or a rebuild does not match the tree.
@@ -93,7 +94,7 @@ pub fn verify_files(files: &BTreeMap<String, Vec<u8>>, claimed: Option<&str>) ->
             v.problems.push(format!("there is no {LOCK_FILE}"));
             return v;
         }
-        Some(bytes) => match serde_json::from_slice::<Lock>(bytes) {
+        Some(bytes) => match Lock::parse(bytes) {
             Ok(l) => l,
             Err(e) => {
                 v.problems.push(format!("{LOCK_FILE} cannot be read: {e}"));
@@ -129,13 +130,6 @@ pub fn verify_files(files: &BTreeMap<String, Vec<u8>>, claimed: Option<&str>) ->
     }
     v.locked_build_id = Some(lock.build_id);
     v
-}
-
-/// The parts of `gcc.lock.json` verification reads.
-#[derive(Debug, serde::Deserialize)]
-struct Lock {
-    build_id: String,
-    files: BTreeMap<String, String>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::lock::Lock;
 use crate::render::{LOCK_FILE, api_group, to_yaml};
 
 pub use format::{MARKDOWN_LIMIT, json, markdown, text};
@@ -183,21 +184,9 @@ const TARGET_GROUPS: [&str; 3] = [
     "argoproj.io",
 ];
 
-#[derive(serde::Deserialize, Default)]
-struct Lock {
-    build_id: Option<String>,
-    profile: Option<String>,
-    target: Option<String>,
-    gcc_version: Option<String>,
-    #[serde(default)]
-    inputs: BTreeMap<String, String>,
-}
-
-fn lock_of(side: &Side) -> Lock {
-    side.files
-        .get(LOCK_FILE)
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or_default()
+/// A side's lock, when it has one gcc can read.
+fn lock_of(side: &Side) -> Option<Lock> {
+    side.files.get(LOCK_FILE).and_then(|b| Lock::parse(b).ok())
 }
 
 struct Parsed {
@@ -261,18 +250,22 @@ fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
 /// Compares two output trees of environment `env`.
 pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
     let (lf, lt) = (lock_of(from), lock_of(to));
-    let info = |side: &Side, l: &Lock| SideInfo {
+    let info = |side: &Side, l: &Option<Lock>| SideInfo {
         label: side.label.clone(),
-        build_id: l.build_id.clone(),
-        profile: l.profile.clone(),
-        target: l.target.clone(),
-        gcc_version: l.gcc_version.clone(),
+        build_id: l.as_ref().map(|l| l.build_id.clone()),
+        profile: l.as_ref().and_then(|l| l.profile.clone()),
+        target: l.as_ref().and_then(|l| l.target.clone()),
+        gcc_version: l
+            .as_ref()
+            .map(|l| l.gcc_version.clone())
+            .filter(|v| !v.is_empty()),
     };
     let mut a = objects(&from.label, &from.files);
     let mut b = objects(&to.label, &to.files);
     let mut notes: Vec<String> = a.notes.drain(..).chain(b.notes.drain(..)).collect();
 
-    if let (Some(tf), Some(tt)) = (&lf.target, &lt.target)
+    let target = |l: &Option<Lock>| l.as_ref().and_then(|l| l.target.clone());
+    if let (Some(tf), Some(tt)) = (target(&lf), target(&lt))
         && tf != tt
     {
         let mut left_out = 0;
@@ -343,13 +336,15 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
         };
         strip(&from.files) != strip(&to.files)
     };
-    let inputs_changed: Vec<String> = lf
-        .inputs
+    let none = BTreeMap::new();
+    let fi = lf.as_ref().map_or(&none, |l| &l.inputs);
+    let ti = lt.as_ref().map_or(&none, |l| &l.inputs);
+    let inputs_changed: Vec<String> = fi
         .keys()
-        .chain(lt.inputs.keys())
+        .chain(ti.keys())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .filter(|k| lf.inputs.get(*k) != lt.inputs.get(*k))
+        .filter(|k| fi.get(*k) != ti.get(*k))
         .cloned()
         .collect();
     let (from_info, to_info) = (info(from, &lf), info(to, &lt));

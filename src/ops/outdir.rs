@@ -19,7 +19,7 @@ use std::path::{Component, Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::diag::Diagnostic;
-use crate::render::{LOCK_FILE, build_id, validate_output_path};
+use crate::render::{LOCK_FILE, validate_output_path};
 
 /// Code: the output tree could not be written.
 pub const WRITE_FAILED: &str = "gcc::build::write_failed";
@@ -209,16 +209,8 @@ fn rel(dir: &Path, path: &Path) -> String {
 /// The paths a gcc lock lists, when `bytes` is one: its build id is the hash of its file
 /// list and it names a gcc version. `None` for anything else.
 fn lock_listing(bytes: &[u8]) -> Option<BTreeSet<String>> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        build_id: String,
-        #[allow(dead_code)]
-        gcc_version: String,
-        files: BTreeMap<String, String>,
-    }
-    let head: Head = serde_json::from_slice(bytes).ok()?;
-    let id = build_id(head.files.iter().map(|(p, h)| (p.as_str(), h.as_str())));
-    (id == head.build_id).then(|| head.files.into_keys().collect())
+    let lock = crate::lock::Lock::parse(bytes).ok()?;
+    (lock.consistent() && !lock.gcc_version.is_empty()).then(|| lock.files.into_keys().collect())
 }
 
 /// Files and other non-directories under `dir` (symbolic links included, never
@@ -636,6 +628,7 @@ impl Placement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::build_id;
 
     fn lock_for(files: &[(&str, &[u8])]) -> Vec<u8> {
         let hashes: BTreeMap<String, String> = files

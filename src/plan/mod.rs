@@ -233,7 +233,7 @@ pub struct PoolPlan {
 }
 
 /// A Secret the cluster must provide.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct RequiredSecret {
     /// Namespace.
     pub namespace: String,
