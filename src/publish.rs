@@ -69,51 +69,99 @@ pub struct Provenance {
     pub dirty: bool,
 }
 
+/// The trailers of a gcc commit, one type: [`Trailers::format`] writes them (build and
+/// rollback commits), [`Trailers::parse`] reads them back (history, pins, verify).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trailers {
+    /// On a rollback: the commit whose tree it restores.
+    pub rollback_to: Option<String>,
+    /// The build id.
+    pub build_id: String,
+    /// The environment.
+    pub environment: String,
+    /// The source commit of the inputs (`none` when there is none).
+    pub source_commit: Option<String>,
+    /// The inputs' directory inside the source repository (`""` at its top).
+    pub source_path: String,
+    /// The inputs had uncommitted changes.
+    pub source_dirty: bool,
+    /// gcc's version (`unknown` when a rolled-back commit did not say).
+    pub gcc_version: String,
+}
+
+impl Trailers {
+    /// The trailer block, one `Key: value` line each, in a fixed order.
+    pub fn format(&self) -> String {
+        let mut m = String::new();
+        let mut line = |k: &str, v: &str| m.push_str(&format!("{k}: {v}\n"));
+        if let Some(to) = &self.rollback_to {
+            line(trailer::ROLLBACK_TO, to);
+        }
+        line(trailer::BUILD_ID, &self.build_id);
+        line(trailer::ENVIRONMENT, &self.environment);
+        line(
+            trailer::SOURCE_COMMIT,
+            self.source_commit.as_deref().unwrap_or("none"),
+        );
+        if !self.source_path.is_empty() {
+            line(trailer::SOURCE_PATH, &self.source_path);
+        }
+        if self.source_dirty {
+            line(trailer::SOURCE_DIRTY, "true");
+        }
+        line(trailer::GCC_VERSION, &self.gcc_version);
+        m
+    }
+
+    /// The trailers of a commit message; `None` when it has no `Build-Id` (not a gcc
+    /// commit). The last value of a key wins.
+    pub fn parse(message: &str) -> Option<Trailers> {
+        let t = trailers(message);
+        Some(Trailers {
+            rollback_to: t.get(trailer::ROLLBACK_TO).cloned(),
+            build_id: t.get(trailer::BUILD_ID)?.clone(),
+            environment: t.get(trailer::ENVIRONMENT).cloned().unwrap_or_default(),
+            source_commit: t
+                .get(trailer::SOURCE_COMMIT)
+                .filter(|s| s.as_str() != "none")
+                .cloned(),
+            source_path: t.get(trailer::SOURCE_PATH).cloned().unwrap_or_default(),
+            source_dirty: t.get(trailer::SOURCE_DIRTY).is_some_and(|v| v == "true"),
+            gcc_version: t.get(trailer::GCC_VERSION).cloned().unwrap_or_default(),
+        })
+    }
+}
+
 /// The message of a build commit: subject, then the trailers.
 pub fn build_message(env: &str, build_id: &str, gcc_version: &str, prov: &Provenance) -> String {
-    let mut m = format!(
-        "gcc: build {env} {}\n\n{}: {build_id}\n{}: {env}\n{}: {}\n",
-        short(build_id),
-        trailer::BUILD_ID,
-        trailer::ENVIRONMENT,
-        trailer::SOURCE_COMMIT,
-        prov.source_commit.as_deref().unwrap_or("none"),
-    );
-    if !prov.source_path.is_empty() {
-        m.push_str(&format!("{}: {}\n", trailer::SOURCE_PATH, prov.source_path));
-    }
-    if prov.dirty {
-        m.push_str(&format!("{}: true\n", trailer::SOURCE_DIRTY));
-    }
-    m.push_str(&format!("{}: {gcc_version}\n", trailer::GCC_VERSION));
-    m
+    let t = Trailers {
+        rollback_to: None,
+        build_id: build_id.to_string(),
+        environment: env.to_string(),
+        source_commit: prov.source_commit.clone(),
+        source_path: prov.source_path.clone(),
+        source_dirty: prov.dirty,
+        gcc_version: gcc_version.to_string(),
+    };
+    format!("gcc: build {env} {}\n\n{}", short(build_id), t.format())
 }
 
 /// The message of a rollback commit: the target's trailers plus `Rollback-To:`.
 pub fn rollback_message(env: &str, to: &Build, asked: &str) -> String {
-    let mut m = format!(
-        "gcc: rollback {env} to {} ({asked})\n\n{}: {}\n{}: {}\n{}: {env}\n{}: {}\n",
+    let t = Trailers {
+        rollback_to: Some(to.commit.clone()),
+        build_id: to.build_id.clone(),
+        environment: env.to_string(),
+        source_commit: to.source_commit.clone(),
+        source_path: to.source_path.clone(),
+        source_dirty: to.source_dirty,
+        gcc_version: to.gcc_version.clone().unwrap_or_else(|| "unknown".into()),
+    };
+    format!(
+        "gcc: rollback {env} to {} ({asked})\n\n{}",
         short(&to.build_id),
-        trailer::ROLLBACK_TO,
-        to.commit,
-        trailer::BUILD_ID,
-        to.build_id,
-        trailer::ENVIRONMENT,
-        trailer::SOURCE_COMMIT,
-        to.source_commit.as_deref().unwrap_or("none"),
-    );
-    if !to.source_path.is_empty() {
-        m.push_str(&format!("{}: {}\n", trailer::SOURCE_PATH, to.source_path));
-    }
-    if to.source_dirty {
-        m.push_str(&format!("{}: true\n", trailer::SOURCE_DIRTY));
-    }
-    m.push_str(&format!(
-        "{}: {}\n",
-        trailer::GCC_VERSION,
-        to.gcc_version.as_deref().unwrap_or("unknown")
-    ));
-    m
+        t.format()
+    )
 }
 
 /// The first 12 characters of an id, as shown to people.
@@ -789,21 +837,17 @@ pub fn rev_commit(repo: &Repository, rev: &str) -> Outcome<Oid> {
 }
 
 fn read_build(c: &git2::Commit<'_>) -> Option<Build> {
-    let t = trailers(c.message().ok()?);
-    let build_id = t.get(trailer::BUILD_ID)?.clone();
+    let t = Trailers::parse(c.message().ok()?)?;
     Some(Build {
         commit: c.id().to_string(),
-        build_id,
-        environment: t.get(trailer::ENVIRONMENT).cloned().unwrap_or_default(),
+        build_id: t.build_id,
+        environment: t.environment,
         time: c.time().seconds(),
-        source_commit: t
-            .get(trailer::SOURCE_COMMIT)
-            .filter(|s| s.as_str() != "none")
-            .cloned(),
-        source_path: t.get(trailer::SOURCE_PATH).cloned().unwrap_or_default(),
-        source_dirty: t.get(trailer::SOURCE_DIRTY).is_some_and(|v| v == "true"),
-        gcc_version: t.get(trailer::GCC_VERSION).cloned(),
-        rollback_to: t.get(trailer::ROLLBACK_TO).cloned(),
+        source_commit: t.source_commit,
+        source_path: t.source_path,
+        source_dirty: t.source_dirty,
+        gcc_version: Some(t.gcc_version).filter(|v| !v.is_empty()),
+        rollback_to: t.rollback_to,
     })
 }
 
@@ -859,6 +903,20 @@ mod tests {
         assert_eq!(t["Gcc-Version"], "0.1.0");
         let clean = build_message("prod", "ff", "0.1.0", &Provenance::default());
         assert!(!clean.contains("Source-Dirty") && clean.contains("Source-Commit: none"));
+        // One type formats and parses them: what is written reads back whole.
+        let parsed = Trailers::parse(&m).unwrap();
+        assert_eq!(parsed.source_commit.as_deref(), Some("abc123"));
+        assert!(parsed.source_dirty);
+        assert_eq!(Trailers::parse(&clean).unwrap().source_commit, None);
+        let mut rollback = parsed.clone();
+        rollback.rollback_to = Some("c0ffee".into());
+        let text = format!("gcc: rollback prod\n\n{}", rollback.format());
+        assert!(
+            text.contains("\n\nRollback-To: c0ffee\nBuild-Id: "),
+            "{text}"
+        );
+        assert_eq!(Trailers::parse(&text).unwrap(), rollback);
+        assert_eq!(Trailers::parse("a plain commit\n"), None);
     }
 
     #[test]
