@@ -106,10 +106,9 @@ pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
     let width = plan.secrets.iter().map(|x| x.name.len()).max().unwrap_or(0);
     for x in &plan.secrets {
         let keys: Vec<&str> = x.keys.iter().map(String::as_str).collect();
-        let by = if x.provided_by == "you" {
-            String::new()
-        } else {
-            format!("  (created by {})", x.provided_by)
+        let by = match &x.provided_by {
+            crate::plan::ProvidedBy::You => String::new(),
+            other => format!("  (created by {other})"),
         };
         s += &format!(
             "  {}/{:<width$}  {}{by}\n",

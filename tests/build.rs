@@ -943,3 +943,17 @@ fn an_invalid_build_reports_json_and_writes_nothing() {
     assert_eq!(v["diagnostics"][0]["line"], 10); // keystone, the first service without a chart
     assert!(!tmp.path().join("out").exists());
 }
+
+#[test]
+fn every_golden_lock_reads_back_into_the_type_and_writes_the_same_bytes() {
+    // One Lock type for writer and readers: a lock gcc wrote parses whole (secrets and
+    // who provides them included) and prints back byte for byte.
+    for env in ["prod", "aio", "argocd"] {
+        let path = repo().join("golden").join(env).join("gcc.lock.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lock = gcc::lock::Lock::parse(text.as_bytes()).unwrap();
+        assert!(lock.consistent(), "{env}");
+        assert!(!lock.secrets.is_empty(), "{env}");
+        assert_eq!(lock.to_text().unwrap(), text, "{env}");
+    }
+}

@@ -937,10 +937,13 @@ fn neutron_renders_ml2_ovn_on_kube_ovns_databases_over_tls() {
         tls.keys.iter().map(String::as_str).collect::<Vec<_>>(),
         ["cacert", "cert", "key"]
     );
-    assert!(
-        tls.provided_by.contains("kube-system/kube-ovn-tls"),
-        "{}",
-        tls.provided_by
+    assert_eq!(
+        tls.provided_by,
+        gcc::plan::ProvidedBy::YouCopying("kube-system/kube-ovn-tls".into())
+    );
+    assert_eq!(
+        tls.provided_by.to_string(),
+        "you, as a copy of kube-system/kube-ovn-tls"
     );
 }
 
@@ -1031,7 +1034,10 @@ fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
         .iter()
         .find(|s| s.name == "postgres.postgres-cluster.credentials.postgresql.acid.zalan.do")
         .expect("listed");
-    assert_eq!(su.provided_by, "postgres-operator");
+    assert_eq!(
+        su.provided_by,
+        gcc::plan::ProvidedBy::Operator("postgres-operator".into())
+    );
 }
 
 #[test]

@@ -241,8 +241,57 @@ pub struct RequiredSecret {
     pub name: String,
     /// Keys read from it.
     pub keys: BTreeSet<String>,
-    /// Who creates it (`operator` for the RabbitMQ default user, else `you`).
-    pub provided_by: String,
+    /// Who creates it.
+    pub provided_by: ProvidedBy,
+}
+
+/// Who creates a Secret the build reads. Written (lock, JSON) as words: `you`,
+/// `you, as a copy of <namespace>/<name>`, or the operator's name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProvidedBy {
+    /// The operator of the cluster.
+    You,
+    /// The operator of the cluster, copying a Secret that exists elsewhere
+    /// (`<namespace>/<name>`).
+    YouCopying(String),
+    /// A Kubernetes operator of the build (`rabbitmq-operator`, `postgres-operator`).
+    Operator(String),
+}
+
+impl std::fmt::Display for ProvidedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProvidedBy::You => f.write_str("you"),
+            ProvidedBy::YouCopying(from) => write!(f, "you, as a copy of {from}"),
+            ProvidedBy::Operator(name) => f.write_str(name),
+        }
+    }
+}
+
+impl std::str::FromStr for ProvidedBy {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "you" => ProvidedBy::You,
+            _ => match s.strip_prefix("you, as a copy of ") {
+                Some(from) => ProvidedBy::YouCopying(from.to_string()),
+                None => ProvidedBy::Operator(s.to_string()),
+            },
+        })
+    }
+}
+
+impl Serialize for ProvidedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProvidedBy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(s.parse().unwrap_or(ProvidedBy::You))
+    }
 }
 
 /// The PostgreSQL cluster.
@@ -634,7 +683,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let pg_superuser = postgres_superuser_secret(&cx.catalog.postgres);
     for s in &mut secrets {
         if s.name == pg_superuser {
-            s.provided_by = "postgres-operator".into();
+            s.provided_by = ProvidedBy::Operator("postgres-operator".into());
         }
     }
     // kube-ovn keeps its TLS certificates in kube-system; the clients' pods mount a copy.
@@ -643,7 +692,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             namespace: OPENSTACK_NAMESPACE.into(),
             name,
             keys: ["cacert", "cert", "key"].map(String::from).into(),
-            provided_by: "you, as a copy of kube-system/kube-ovn-tls".into(),
+            provided_by: ProvidedBy::YouCopying("kube-system/kube-ovn-tls".into()),
         });
     }
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1720,9 +1769,9 @@ fn required_secrets(
         .map(|(name, keys)| RequiredSecret {
             namespace: OPENSTACK_NAMESPACE.into(),
             provided_by: if name == "rabbitmq-default-user" {
-                "rabbitmq-operator".into()
+                ProvidedBy::Operator("rabbitmq-operator".into())
             } else {
-                "you".into()
+                ProvidedBy::You
             },
             name,
             keys,
