@@ -63,7 +63,7 @@ pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
     for c in plan
         .components
         .iter()
-        .filter(|c| c.reason.starts_with("required"))
+        .filter(|c| matches!(c.reason, crate::plan::Why::Required(_)))
     {
         s += &format!("    {} enabled: {}\n", c.name, c.reason);
     }

@@ -125,7 +125,7 @@ pub struct Component {
     /// The images it runs, in order.
     pub images: Vec<PlannedImage>,
     /// Why it runs.
-    pub reason: String,
+    pub reason: Why,
     /// Releases that must be ready first.
     pub depends_on: Vec<String>,
     /// Install wave: 0 for components with no dependencies, then one more than the
@@ -150,6 +150,34 @@ pub struct PostRender {
     pub name: String,
     /// The patch, a partial object with its apiVersion, kind and name.
     pub patch: Value,
+}
+
+/// Why a component runs. Written (plan JSON) as words: `infrastructure`, `enabled`,
+/// `required by nova → placement`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// Infrastructure the services need.
+    Infrastructure,
+    /// Listed under the environment's `services:`.
+    Enabled,
+    /// Required by these services, the enabled one first.
+    Required(Vec<String>),
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Infrastructure => f.write_str("infrastructure"),
+            Why::Enabled => f.write_str("enabled"),
+            Why::Required(by) => write!(f, "required by {}", by.join(" → ")),
+        }
+    }
+}
+
+impl Serialize for Why {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A Kubernetes node's labels and annotations.
@@ -940,7 +968,7 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
                 from: ImageFrom::Catalog,
             })
             .collect(),
-        reason: "infrastructure".into(),
+        reason: Why::Infrastructure,
         depends_on: c.after.clone(),
         wave: 0,
         values,
@@ -1146,8 +1174,8 @@ fn openstack_component(
         .unwrap_or_else(|| env.release.clone());
     let svc_at = cx.env_at(&format!("/services/{}", crate::yaml::escape_ptr(name)));
     let reason_text = match reason {
-        Reason::Enabled => "enabled".to_string(),
-        Reason::Required(chain) => format!("required by {}", chain[..chain.len() - 1].join(" → ")),
+        Reason::Enabled => Why::Enabled,
+        Reason::Required(chain) => Why::Required(chain[..chain.len() - 1].to_vec()),
     };
 
     // Chart version: environment pin, else the catalog's chart set.
