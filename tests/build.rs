@@ -394,7 +394,22 @@ fn ha_proof_refuses_workers_sharing_a_machine() {
 
 #[test]
 fn build_summary_prints_the_proof_and_secrets() {
+    // A service pulled in by another says which one.
     let tmp = tempfile::tempdir().unwrap();
+    let o = gcc(
+        &repo(),
+        &[
+            "build",
+            "aio",
+            "--out",
+            tmp.path().join("a").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text(&o.stdout).contains("\n    barbican enabled: required by cinder\n"),
+        "{}",
+        text(&o.stdout)
+    );
     let out = tmp.path().join("o");
     let o = gcc(&repo(), &["build", "prod", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -406,6 +421,12 @@ fn build_summary_prints_the_proof_and_secrets() {
         "{s}"
     );
     assert!(s.contains("openstack/nova-db-password"), "{s}");
+    // Who creates a Secret, when it is not you.
+    assert!(
+        s.contains("(created by postgres-operator)")
+            && s.contains("(created by rabbitmq-operator)"),
+        "{s}"
+    );
     let lock: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("gcc.lock.json")).unwrap()).unwrap();
     assert!(s.contains(lock["build_id"].as_str().unwrap()));
