@@ -1,5 +1,6 @@
-//! Objects every target shares: Namespaces, the MariaDB and RabbitMQ clusters and
-//! their per-service accounts, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels.
+//! Objects every target shares: Namespaces, the MariaDB, RabbitMQ and PostgreSQL clusters
+//! and their per-service accounts, the services' claims and stand-ins, HPAs, PDBs,
+//! StorageClasses, MetalLB pools, Node labels.
 
 use base64::Engine;
 use serde_json::{Value, json};
