@@ -16,7 +16,7 @@ pub fn is_service(name: &str) -> bool {
 }
 
 /// The embedded catalog sources, by file name (hashed into every build's lock).
-pub const SOURCES: [(&str, &str); 3] = [
+pub const SOURCES: [(&str, &str); 4] = [
     (
         "catalog/infrastructure.yaml",
         include_str!("../catalog/infrastructure.yaml"),
@@ -29,7 +29,19 @@ pub const SOURCES: [(&str, &str); 3] = [
         "catalog/services.yaml",
         include_str!("../catalog/services.yaml"),
     ),
+    (
+        "catalog/templates/skyline/deployment.yaml",
+        include_str!("../catalog/templates/skyline/deployment.yaml"),
+    ),
 ];
+
+/// The text of a chart template gcc ships (`templates/...`, under `catalog/`).
+pub fn template(name: &str) -> Option<&'static str> {
+    SOURCES
+        .iter()
+        .find(|(file, _)| file.strip_prefix("catalog/") == Some(name))
+        .map(|(_, text)| *text)
+}
 
 /// One MariaDB database a service owns.
 #[derive(Debug, Clone, Deserialize)]
@@ -66,23 +78,23 @@ pub struct ApiDeployment {
     /// The PodDisruptionBudget the chart renders for it, if any.
     #[serde(default)]
     pub chart_pdb: Option<ChartPdb>,
-    /// The chart's Deployment template reads neither `pod.resources` nor `pod.affinity`:
-    /// gcc patches the Deployment Helm renders instead (Flux `postRenderers`).
-    #[serde(default)]
-    pub patch: Option<RenderPatch>,
 }
 
-/// What gcc adds to a Deployment after Helm renders it: resource requests per container
-/// and, in `base`, the anti-affinity on the machine label every other API Deployment has.
+/// One of a chart's templates that gcc renders in its place: the chart's switch for it
+/// off, gcc's copy (the same objects plus what the chart's cannot render) in the chart's
+/// `extraObjects`, which the chart passes through Helm's `tpl`. Both controllers render
+/// it as part of the chart, so no post-render step is needed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RenderPatch {
-    /// The containers that get the requests (by name).
-    pub containers: Vec<String>,
-    /// Values path of the requests the chart's values.yaml lists but no template reads.
-    pub requests_from: String,
-    /// Those requests (`cpu`, `memory`), as the chart's values.yaml has them.
-    pub requests: BTreeMap<String, String>,
+pub struct Replacement {
+    /// The `manifests.*` switch of the chart's template.
+    pub manifest: String,
+    /// The chart's template (`templates/deployment.yaml`).
+    pub chart_file: String,
+    /// gcc's copy, a [`template`] name (`templates/skyline/deployment.yaml`).
+    pub template: String,
+    /// The chart version it was copied from.
+    pub chart_version: String,
 }
 
 /// What to do with a chart's own PodDisruptionBudget of a scaling Deployment, so that the
@@ -123,6 +135,9 @@ pub struct ServiceEntry {
     /// that does not gets none from gcc either (Helm would ignore it).
     #[serde(default = "yes")]
     pub anti_affinity: bool,
+    /// The chart's templates gcc renders in their place.
+    #[serde(default)]
+    pub replace: Vec<Replacement>,
     /// The chart's `dependencies.static.<key>.jobs` lists that name a Job gcc turns off
     /// ([`ServiceEntry::jobs_off`]), as the pinned chart's values.yaml has them.
     #[serde(default)]

@@ -471,8 +471,14 @@ fn manifests_off_are_the_pinned_charts_own_switches_and_all_of_them() {
 
 #[test]
 fn anti_affinity_is_set_only_where_the_chart_has_it() {
+    // The chart's values.yaml has it, or a template gcc renders in the chart's place reads it.
     for (name, entry) in &Catalog::get().services {
-        let has = chart_values(name)["pod"]["affinity"]["anti"].is_object();
+        let has = chart_values(name)["pod"]["affinity"]["anti"].is_object()
+            || entry.replace.iter().any(|r| {
+                gcc::catalog::template(&r.template).is_some_and(|t| {
+                    t.contains("helm-toolkit.snippets.kubernetes_pod_anti_affinity")
+                })
+            });
         assert_eq!(entry.anti_affinity, has, "{name}: pod.affinity.anti");
     }
 }
@@ -512,22 +518,62 @@ fn every_scaling_deployment_names_its_charts_replicas_key() {
 }
 
 #[test]
-fn render_patches_take_the_requests_the_charts_values_list() {
-    // A chart whose Deployment template reads no pod.resources still lists requests in its
-    // values.yaml: the patch gcc applies after Helm uses exactly those.
+fn a_replaced_chart_template_is_the_charts_own_plus_only_the_lines_gcc_marks() {
+    // gcc's copy of a chart template, rendered in its place, must not drift from the
+    // chart it was copied from: without its header and the lines that end in the gcc
+    // comment, it is the chart's file without its licence header and manifests switch.
+    let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
     let mut checked = 0;
     for (name, entry) in &Catalog::get().services {
-        for a in &entry.api {
-            let Some(p) = &a.patch else { continue };
-            let values = chart_values(name);
-            let mut at = &values;
-            for seg in p.requests_from.split('.') {
-                at = &at[seg];
-            }
-            let want: std::collections::BTreeMap<String, String> =
-                serde_json::from_value(at.clone()).unwrap();
-            assert_eq!(p.requests, want, "{name}: {}", p.requests_from);
-            assert!(!p.containers.is_empty(), "{name}");
+        for r in &entry.replace {
+            let ours = gcc::catalog::template(&r.template)
+                .unwrap_or_else(|| panic!("{name}: no template {}", r.template));
+            let chart = std::fs::read_to_string(
+                charts
+                    .join(format!("{name}@{}", r.chart_version))
+                    .join(name)
+                    .join(&r.chart_file),
+            )
+            .unwrap_or_else(|e| panic!("{name} {}: {e}", r.chart_version));
+            let gate = format!("{{{{- if .Values.manifests.{} }}}}", r.manifest);
+            let theirs: Vec<&str> = chart
+                .split_once("*/}}\n")
+                .expect("licence header")
+                .1
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .collect();
+            assert_eq!(theirs.first(), Some(&gate.as_str()), "{name}");
+            assert_eq!(theirs.last(), Some(&"{{- end }}"), "{name}");
+            let theirs = &theirs[1..theirs.len() - 1];
+            let body = ours.split_once("*/}}\n").expect("gcc's header").1;
+            let added = body
+                .lines()
+                .filter(|l| l.ends_with("{{/* gcc */}}"))
+                .count();
+            let kept: Vec<&str> = body
+                .lines()
+                .filter(|l| !l.ends_with("{{/* gcc */}}"))
+                .collect();
+            assert_eq!(
+                kept, theirs,
+                "{name}: {} drifted from the chart",
+                r.template
+            );
+            assert!(added > 0, "{name}: a copy that adds nothing");
+            assert!(
+                ours.contains(&r.chart_version),
+                "{name}: header names the version"
+            );
+            // It stands in for the chart's template only where the chart pins that version.
+            assert!(
+                Catalog::get()
+                    .chart_sets
+                    .iter()
+                    .any(|set| set.charts.get(name).is_some_and(|v| *v == r.chart_version)),
+                "{name}: {} is pinned by no chart set",
+                r.chart_version
+            );
             checked += 1;
         }
     }

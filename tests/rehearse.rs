@@ -841,7 +841,19 @@ fn rendered(
     BTreeMap<String, Vec<u8>>,
     BTreeMap<String, serde_json::Value>,
 ) {
-    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
+    rendered_in("prod", release, kind)
+}
+
+/// A release (a HelmRelease or an Application) of `env`, rendered by Helm.
+fn rendered_in(
+    env: &str,
+    release: &str,
+    kind: &str,
+) -> (
+    BTreeMap<String, Vec<u8>>,
+    BTreeMap<String, serde_json::Value>,
+) {
+    let c = compile(&WorkDir::new(repo()), env).expect("compiles");
     let files = c.build.expect("builds").rendered.files;
     let tree = gcc::rehearse::Tree::new(&files);
     let (releases, _) = tree.releases();
@@ -1079,46 +1091,49 @@ fn a_post_render_patch_is_applied_before_the_checks_and_one_rehearse_cannot_appl
 }
 
 #[test]
-fn skylines_deployment_gets_requests_and_spread_from_the_post_render_patch() {
-    // skyline's chart renders neither; prod's HelmRelease patches both in after Helm.
-    let c = compile(&WorkDir::new(repo()), "prod").expect("compiles");
-    let files = c.build.expect("builds").rendered.files;
-    let tree = gcc::rehearse::Tree::new(&files);
-    let (releases, _) = tree.releases();
-    let r = releases.iter().find(|r| r.name == "skyline").unwrap();
-    assert_eq!(r.patches.len(), 1);
-    let gcc::rehearse::Rendering::Rendered { manifests, .. } =
-        gcc::ops::rehearse::render(&stage(repo().join("../shared/charts")), r)
-    else {
-        panic!("skyline did not render");
-    };
-    let objs = gcc::rehearse::parse_stream(
-        &manifests,
-        &r.namespace,
-        gcc::rehearse::Owner::Release(0),
-        &r.patches,
-    )
-    .unwrap();
-    let d = objs
-        .iter()
-        .find(|o| o.key.kind == "Deployment" && o.key.name == "skyline")
-        .unwrap();
-    let spec = &d.body["spec"]["template"]["spec"];
-    for c in spec["containers"].as_array().unwrap() {
-        assert_eq!(c["resources"]["requests"]["cpu"], "100m", "{}", c["name"]);
+fn skylines_deployment_comes_from_gccs_template_with_requests_and_spread_on_both_targets() {
+    // skyline's chart template renders neither requests nor anti-affinity; gcc renders its
+    // copy through the chart's extraObjects instead, so Flux and Argo CD get the same.
+    for env in ["prod", "argocd"] {
+        let (_, deployments) = rendered_in(env, "skyline", "Deployment");
+        let (_, accounts) = rendered_in(env, "skyline", "ServiceAccount");
+        assert_eq!(deployments.keys().collect::<Vec<_>>(), ["skyline"], "{env}");
+        // The chart's ServiceAccount comes with it, once.
+        assert!(accounts.contains_key("skyline"), "{env}");
+        let d = &deployments["skyline"];
+        assert_eq!(d["spec"]["replicas"], 2, "{env}");
+        let spec = &d["spec"]["template"]["spec"];
+        let names: Vec<&str> = spec["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["nginx", "skyline"], "{env}");
+        for c in spec["containers"].as_array().unwrap() {
+            // The requests skyline's values.yaml lists, and the chart's image.
+            assert_eq!(c["resources"]["requests"]["cpu"], "100m", "{env}");
+            assert_eq!(c["resources"]["requests"]["memory"], "128Mi", "{env}");
+            assert!(
+                c["image"]
+                    .as_str()
+                    .unwrap()
+                    .contains("genestack-images/skyline")
+            );
+        }
+        let term = &spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+            [0];
+        assert_eq!(
+            term["podAffinityTerm"]["topologyKey"], "topology.gcc.cloud/machine",
+            "{env}"
+        );
+        // The config hash the chart's template computes, so a changed config still rolls.
+        let hash = &d["spec"]["template"]["metadata"]["annotations"]["configmap-etc-hash"];
+        assert_eq!(hash.as_str().map(str::len), Some(64), "{env}: {hash}");
+        // Nothing is left for the target to patch, so the build warns of nothing.
+        let c = compile(&WorkDir::new(repo()), env).expect("compiles");
+        assert!(c.diagnostics.is_empty(), "{env}: {:?}", c.diagnostics);
     }
-    // The chart's own container fields survive the merge.
-    assert!(spec["containers"][0]["image"].is_string());
-    let term =
-        &spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
-    assert_eq!(
-        term["podAffinityTerm"]["topologyKey"],
-        "topology.gcc.cloud/machine"
-    );
-    // Argo CD cannot patch what Helm renders: the build says so instead of passing.
-    let c = compile(&WorkDir::new(repo()), "argocd").expect("compiles");
-    let warned: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
-    assert_eq!(warned, ["gcc::plan::no_post_render"]);
 }
 
 #[test]

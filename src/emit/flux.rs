@@ -69,23 +69,6 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
         if !values_from.is_empty() {
             spec["valuesFrom"] = Value::Array(values_from);
         }
-        if !c.post_render.is_empty() {
-            // Strategic-merge patches of what Helm renders, applied by helm-controller's
-            // Kustomize post-renderer. The patch is gcc's own data: its YAML always
-            // serialises (JSON, which is YAML too, otherwise).
-            let patches: Vec<Value> = c
-                .post_render
-                .iter()
-                .map(|p| {
-                    json!({
-                        "patch": crate::render::to_yaml(&p.patch)
-                            .unwrap_or_else(|_| p.patch.to_string()),
-                        "target": { "kind": p.kind, "name": p.name },
-                    })
-                })
-                .collect();
-            spec["postRenderers"] = json!([{ "kustomize": { "patches": patches } }]);
-        }
         let o = object(HELM_RELEASE, "HelmRelease", &c.name, Some(&c.namespace));
         out.objects.push((Section::Root, with(o, "spec", spec)));
     }

@@ -31,8 +31,9 @@ pub const UNPLACEABLE: &str = "gcc::plan::unplaceable";
 pub const NO_CHART: &str = "gcc::plan::no_chart";
 /// Code: the environment's `values` put a literal where a Secret belongs.
 pub const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
-/// Code: a chart cannot render what `base` needs, and the target cannot patch it in.
-pub const NO_POST_RENDER: &str = "gcc::plan::no_post_render";
+/// Code: a chart template gcc renders in the chart's place was copied from another
+/// version of the chart than the build pins.
+pub const REPLACED_TEMPLATE: &str = "gcc::plan::replaced_template";
 /// A service that keeps its data on a NAS export has no NFS storage to use.
 pub const NO_STORE: &str = "gcc::plan::no_store";
 
@@ -137,19 +138,6 @@ pub struct Component {
     pub secrets: Vec<catalog::SecretRef>,
     /// HPAs (and PDBs) for its scaling Deployments.
     pub autoscalers: Vec<Autoscaler>,
-    /// Patches of what Helm renders (strategic merge), for what its chart cannot set.
-    pub post_render: Vec<PostRender>,
-}
-
-/// A strategic-merge patch of one object a chart renders.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostRender {
-    /// Kind of the target (`Deployment`).
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// The patch, a partial object with its apiVersion, kind and name.
-    pub patch: Value,
 }
 
 /// Why a component runs. Written (plan JSON) as words: `infrastructure`, `enabled`,
@@ -974,7 +962,6 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
         values,
         secrets: Vec::new(),
         autoscalers: Vec::new(),
-        post_render: Vec::new(),
     }
 }
 
@@ -1241,6 +1228,29 @@ fn openstack_component(
     for m in &entry.manifests_off {
         values::set(&mut v, &format!("manifests.{m}"), json!(false));
     }
+    // The chart's templates gcc renders in their place, through the chart's extraObjects.
+    let mut extra = Vec::new();
+    for r in &entry.replace {
+        values::set(&mut v, &format!("manifests.{}", r.manifest), json!(false));
+        extra.push(json!(catalog::template(&r.template).unwrap_or_default()));
+        if r.chart_version != version {
+            let d = Diagnostic::warning(
+                REPLACED_TEMPLATE,
+                format!(
+                    "gcc renders its copy of {name}'s {} (from chart {}) in place of the chart's, and this build pins {name} {version}",
+                    r.chart_file, r.chart_version
+                ),
+            )
+            .at(cx.key_label(&svc_at, "pinned here"))
+            .help(format!(
+                "`gcc rehearse` with chart {version} shows whether the copy still renders what the chart's template does"
+            ));
+            cx.diags.push(d);
+        }
+    }
+    if !extra.is_empty() {
+        values::set(&mut v, "extraObjects", Value::Array(extra));
+    }
     values::set(
         &mut v,
         "endpoints.oslo_cache.statefulset.name",
@@ -1430,33 +1440,6 @@ fn openstack_component(
         Vec::new()
     };
 
-    // What the chart cannot render for an autoscaled Deployment, patched after Helm by
-    // helm-controller. Argo CD applies Helm's output as is: the build says what is lost.
-    let mut post_render: Vec<PostRender> = if base {
-        entry
-            .api
-            .iter()
-            .filter_map(|a| Some((a, a.patch.as_ref()?)))
-            .map(|(a, p)| render_patch(name, a, p))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if env.target == Target::Argocd {
-        for p in post_render.drain(..) {
-            let d = Diagnostic::warning(
-                NO_POST_RENDER,
-                format!(
-                    "{name}'s chart renders {} {} without resource requests or anti-affinity, and Argo CD applies Helm's output unpatched: its autoscaler cannot compute utilisation and its pods may share a machine",
-                    p.kind, p.name
-                ),
-            )
-            .at(cx.label(&cx.env_at("/target"), "Argo CD"))
-            .help("with `target: flux`, helm-controller's post-renderer adds both");
-            cx.diags.push(d);
-        }
-    }
-
     // Ordering: infrastructure first, keystone before every other service, skyline last.
     let mut depends_on: Vec<String> = entry
         .infra
@@ -1495,48 +1478,7 @@ fn openstack_component(
         values: v,
         secrets: secret_refs,
         autoscalers,
-        post_render,
     })
-}
-
-/// The patch of an autoscaled Deployment whose chart renders no requests or anti-affinity:
-/// the requests on each named container, and the anti-affinity helm-toolkit gives the
-/// other APIs (preferred, weight 10, on the machine label, by application and component).
-fn render_patch(
-    service: &str,
-    api: &catalog::ApiDeployment,
-    patch: &catalog::RenderPatch,
-) -> PostRender {
-    let containers: Vec<Value> = patch
-        .containers
-        .iter()
-        .map(|c| json!({ "name": c, "resources": { "requests": patch.requests } }))
-        .collect();
-    let term = json!({
-        "weight": 10,
-        "podAffinityTerm": {
-            "labelSelector": { "matchExpressions": [
-                { "key": "application", "operator": "In", "values": [service] },
-                { "key": "component", "operator": "In", "values": [api.component] },
-            ]},
-            "topologyKey": MACHINE_LABEL,
-        },
-    });
-    PostRender {
-        kind: "Deployment".into(),
-        name: api.deployment.clone(),
-        patch: json!({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": { "name": api.deployment },
-            "spec": { "template": { "spec": {
-                "affinity": { "podAntiAffinity": {
-                    "preferredDuringSchedulingIgnoredDuringExecution": [term],
-                }},
-                "containers": containers,
-            }}},
-        }),
-    }
 }
 
 /// The images a service's final values run: every string under `images.tags`, each
