@@ -10,7 +10,7 @@ pub mod compile;
 pub mod diag;
 pub mod diff;
 pub mod emit;
-pub mod fleet;
+
 pub mod load;
 pub mod lock;
 pub mod model;

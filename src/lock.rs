@@ -1,5 +1,5 @@
 //! `gcc.lock.json`, one type: written by [`crate::render`], read by [`crate::verify`],
-//! [`crate::fleet`] (is the tree up to date?), [`crate::diff`] (what each side is) and
+//! [`crate::ops::fleet`] (is the tree up to date?), [`crate::diff`] (what each side is) and
 //! [`crate::ops::outdir`] (is this directory gcc's?).
 //!
 //! The file is the build id, what was built (environment, profile, target, gcc version),

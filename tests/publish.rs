@@ -553,6 +553,21 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
 
     let rb = site.gcc_code(&["rollback", "prod", "--to", &edited], 1);
     assert!(rb.contains("refusing to roll back"), "{rb}");
+    // The op behind it says the same as data, and prints nothing.
+    let at = gcc::ops::deploy::At {
+        root: &site.inputs,
+        env: "prod",
+        repo: None,
+        branch: None,
+    };
+    match gcc::ops::deploy::rollback(&at, &edited) {
+        Err(gcc::ops::deploy::Failure::Unverified(d, Some(v))) => {
+            assert_eq!(d.code, "gcc::verify::mismatch");
+            assert_eq!(v.files.differ, ["openstack/helmrelease-nova.yaml"]);
+            assert_eq!(v.files.extra, ["openstack/extra.yaml"]);
+        }
+        other => panic!("rollback to a tampered commit: {other:?}"),
+    }
     assert_eq!(
         site.tip("gcc/prod"),
         edited,
@@ -561,6 +576,15 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     // Rolling back to the good pin repairs the branch.
     site.gcc_code(&["rollback", "prod", "--to", "good"], 0);
     site.gcc_code(&["verify", "prod", "--rebuild"], 0);
+    let v = gcc::ops::deploy::verify(&at, None, true).expect("verifies");
+    assert!(v.ok() && v.verification.ok());
+    match v.rebuild {
+        Some(gcc::ops::deploy::Rebuild::Rebuilt { files, source, .. }) => {
+            assert!(files.is_empty(), "{files:?}");
+            assert_eq!(source, site.tip("main"));
+        }
+        other => panic!("no rebuild: {other:?}"),
+    }
 }
 
 #[test]

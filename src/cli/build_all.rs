@@ -1,9 +1,7 @@
 //! `gcc build --all`: the fleet, in parallel, with progress and one closing summary;
 //! with `--commit`, each environment then published to its own deploy branch.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,35 +9,8 @@ use serde_json::json;
 
 use super::git::publish_line;
 use super::{Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
-use crate::diag::{self, Diagnostic};
-use crate::fleet::{self, EnvReport, Status, Tally};
-use crate::ops::build::{fleet_gate, publish_tree};
-use crate::ops::outdir::{Placement, read_tree};
-use crate::publish::{Deploy, Outcome, Provenance, Published};
-use crate::source::WorkDir;
-
-/// `build --all --commit` options.
-pub(super) struct FleetPublish {
-    /// Publish environments whose inputs have uncommitted changes.
-    pub allow_dirty: bool,
-    /// The repository holding the deploy branches (default: the inputs').
-    pub repo: Option<PathBuf>,
-}
-
-/// `build --all` options.
-pub(super) struct FleetArgs<'a> {
-    /// The directory holding one `<env>/` per environment.
-    pub out: Option<&'a Path>,
-    /// Rebuild up-to-date environments too.
-    pub force: bool,
-    /// Worker threads (default: one per core).
-    pub jobs: Option<usize>,
-    /// Publish after building.
-    pub publish: Option<FleetPublish>,
-}
-
-/// Code: the tree has no environments/ directory or no environment in it.
-pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
+use crate::diag;
+use crate::ops::fleet::{self, EnvReport, FleetBuilt, FleetRequest, Status, Tally};
 
 /// Where each finished environment is announced: a bar on a terminal, else one line each.
 enum Progress {
@@ -102,80 +73,21 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
-    let root = &ctx.cli.root;
-    let envs = match fleet::environments(&WorkDir::new(root)) {
-        Ok(envs) if !envs.is_empty() => envs,
-        Ok(_) | Err(_) => {
-            let d = Diagnostic::error(
-                NO_ENVIRONMENTS,
-                format!("no environments under {}", root.join(fleet::ENVIRONMENTS_DIR).display()),
-            )
-            .help("--all builds every environments/<ENV>.yaml of the root; pass -C <DIR> to point at another checkout");
-            return ctx.fail(&d, EXIT_USAGE);
-        }
-    };
-    let base = args.out.map_or_else(|| root.join("out"), Path::to_path_buf);
-    let mut placement = Placement::for_root(root);
-    if let Some(repo) = args.publish.as_ref().and_then(|p| p.repo.as_ref()) {
-        placement.repository(repo);
-    }
-    let outs: Vec<(String, PathBuf)> = envs.iter().map(|e| (e.clone(), base.join(e))).collect();
-    let named: Vec<(&str, &Path)> = outs
-        .iter()
-        .map(|(e, d)| (e.as_str(), d.as_path()))
-        .collect();
-    if let Err(d) = placement.check(&named) {
-        return ctx.fail(&d, EXIT_USAGE);
-    }
-    let (provenance, refused) = match &args.publish {
-        Some(p) => match fleet_gate(&ctx.cli.root, &envs, p.allow_dirty, p.repo.as_deref()) {
-            Ok(gate) => (
-                gate.provenance,
-                gate.refused
-                    .into_iter()
-                    .map(|(env, d)| EnvReport::failed(&env, &base.join(&env), vec![d]))
-                    .collect::<Vec<_>>(),
-            ),
-            Err(d) => return ctx.fail(&d, EXIT_USAGE),
-        },
-        None => (BTreeMap::new(), Vec::new()),
-    };
-    let todo: Vec<String> = envs
-        .iter()
-        .filter(|e| !refused.iter().any(|r| &r.env == *e))
-        .cloned()
-        .collect();
-    let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()
-    {
+pub(super) fn cmd_build_all(ctx: &Ctx<'_>, req: FleetRequest) -> u8 {
+    let prepared = match fleet::prepare(req) {
         Ok(p) => p,
-        Err(e) => {
-            err(&format!("error: cannot start worker threads: {e}\n"));
-            return EXIT_USAGE;
-        }
+        Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
-    let progress = Progress::new(todo.len(), ctx);
-    let mut reports = pool.install(|| {
-        fleet::build_all(
-            root,
-            &todo,
-            |env| base.join(env),
-            args.force,
-            &placement,
-            |r| progress.done(r),
-        )
-    });
+    let progress = Progress::new(prepared.todo.len(), ctx);
+    let built = fleet::run(prepared, |r| progress.done(r));
     progress.finish();
-    reports.extend(refused);
-    reports.sort_by(|a, b| a.env.cmp(&b.env));
-    let published = match &args.publish {
-        Some(p) => {
-            let repo = p.repo.clone().unwrap_or_else(|| root.clone());
-            publish_all(&repo, &mut reports, &provenance)
-        }
-        None => BTreeMap::new(),
+    let FleetBuilt {
+        reports,
+        published,
+        provenance,
+    } = match built {
+        Ok(b) => b,
+        Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
     let tally = Tally::of(&reports);
     match ctx.format {
@@ -218,46 +130,6 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, args: &FleetArgs<'_>) -> u8 {
     } else {
         EXIT_OK
     }
-}
-
-/// Publishes every built or up-to-date environment, one after another (a git repository
-/// is not shared between threads); a failure marks that environment failed.
-fn publish_all(
-    repo: &Path,
-    reports: &mut [EnvReport],
-    provenance: &BTreeMap<String, Provenance>,
-) -> BTreeMap<String, Published> {
-    let mut published = BTreeMap::new();
-    for r in reports
-        .iter_mut()
-        .filter(|r| matches!(r.status, Status::Built | Status::Skipped))
-    {
-        let prov = provenance.get(&r.env).cloned().unwrap_or_default();
-        match publish_one(repo, r, &prov) {
-            Ok(outcome) => {
-                published.insert(r.env.clone(), outcome);
-            }
-            Err(d) => {
-                r.status = Status::Failed;
-                r.diagnostics.push(*d);
-            }
-        }
-    }
-    published
-}
-
-/// Commits the tree in `r.out` (just built, or verified against its lock) to the
-/// environment's deploy branch.
-fn publish_one(repo: &Path, r: &EnvReport, prov: &Provenance) -> Outcome<Published> {
-    let files = read_tree(&r.out).map_err(|e| {
-        Box::new(Diagnostic::error(
-            crate::load::IO,
-            format!("cannot read back {}: {e}", r.out.display()),
-        ))
-    })?;
-    let id = r.build_id.as_deref().unwrap_or_default();
-    let deploy = Deploy::open(repo, &r.env, &r.branch)?;
-    Ok(publish_tree(&deploy, &r.env, &files, id, prov)?.outcome)
 }
 
 fn summary_text(reports: &[EnvReport], t: Tally) -> String {

@@ -1,39 +1,33 @@
 //! The verbs that read or write git: `build` (with `--source-ref` / `--commit`), `pin`,
-//! `pins`, `rollback`, `verify`. Each calls `origin`, `publish` and `verify` and prints.
+//! `pins`, `rollback`, `verify`, `diff`. Each calls one op (`ops::build`, `ops::deploy`)
+//! and prints what it returns, as text or JSON, with its exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use git2::Oid;
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, compile_or_report,
-    count, err, out, print_invalid, print_warnings,
+    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, count, err, out,
+    print_invalid, print_warnings, report_fatal,
 };
-use crate::compile::compile;
-use crate::diag::{self, Diagnostic};
+use crate::diag;
 use crate::diff;
-use crate::load::{Fatal, load};
 use crate::ops;
 use crate::ops::build::{BuildFailure, PublishTo};
-use crate::origin::{SourceRepo, deploy_branch};
-use crate::publish::{
-    self, Deploy, Outcome, Published, commit_files, rollback_message, short, utc,
-};
+use crate::ops::deploy::{At, Branch, DiffSide, Failure, PinTarget, Rebuild, SideFailure};
+use crate::publish::{self, Published, short, utc};
 use crate::render::GCC_VERSION;
 use crate::report;
-use crate::source::{Source, WorkDir};
-use crate::verify::{self, MISMATCH, Verification, compare, verify_files};
+use crate::verify::{self, MISMATCH, Verification};
 
-/// The deploy branch of `env` in `args.repo` (default: the repository of the inputs),
-/// named by `--branch`, else by the working directory's environment file.
-fn open_deploy(ctx: &Ctx<'_>, env: &str, args: &DeployArgs) -> Outcome<Deploy> {
-    let loaded = load(&WorkDir::new(&ctx.cli.root), env).ok();
-    let branch = deploy_branch(args.branch.as_deref(), loaded.as_ref(), env);
-    let repo: PathBuf = args.repo.clone().unwrap_or_else(|| ctx.cli.root.clone());
-    let deploy = Deploy::open(&repo, env, &branch)?;
-    note_stripped(ctx, deploy.stripped_from(), deploy.branch());
-    Ok(deploy)
+/// Where the deploy branch of `env` is, from `-C` and `--repo`/`--branch`.
+fn at<'a>(ctx: &'a Ctx<'_>, env: &'a str, args: &'a DeployArgs) -> At<'a> {
+    At {
+        root: &ctx.cli.root,
+        env,
+        repo: args.repo.as_deref(),
+        branch: args.branch.as_deref(),
+    }
 }
 
 /// Says, in text mode, that a `refs/heads/` prefix was dropped from a branch name.
@@ -44,6 +38,23 @@ fn note_stripped(ctx: &Ctx<'_>, asked: Option<&str>, name: &str) {
         err(&format!(
             "note: `{asked}` is read as the branch name `{name}` (refs/heads/ dropped)\n"
         ));
+    }
+}
+
+fn note_branch(ctx: &Ctx<'_>, b: &Branch) {
+    note_stripped(ctx, b.stripped_from.as_deref(), &b.name);
+}
+
+/// Prints why an op did nothing and returns its exit code.
+fn failed(ctx: &Ctx<'_>, f: &Failure) -> u8 {
+    match f {
+        Failure::Refused(d) => ctx.fail(d, EXIT_USAGE),
+        Failure::Unverified(d, v) => {
+            if let Some(v) = v {
+                print_verification(ctx, v);
+            }
+            ctx.fail(d, EXIT_INVALID)
+        }
     }
 }
 
@@ -129,42 +140,42 @@ pub(super) fn cmd_pin(
     force: bool,
     args: &DeployArgs,
 ) -> u8 {
-    let result = open_deploy(ctx, env, args).and_then(|deploy| {
-        let commit = match (build, git_ref) {
-            (Some(id), _) => deploy.resolve_build_id(id)?,
-            (None, Some(rev)) => deploy.resolve_rev(rev)?,
-            (None, None) => deploy.require_tip()?,
-        };
-        deploy.pin(name, commit, force)
-    });
-    match result {
-        Err(d) => ctx.fail(&d, EXIT_USAGE),
-        Ok(pin) => {
-            match ctx.format {
-                Format::Json => out(&format!("{}\n", json!(pin))),
-                Format::Text => out(&format!(
-                    "pinned {env} build {} (commit {}) as gcc/{env}/{}\n",
-                    short(&pin.build.build_id),
-                    short(&pin.build.commit),
-                    pin.name
-                )),
-            }
-            EXIT_OK
-        }
-    }
-}
-
-pub(super) fn cmd_pins(ctx: &Ctx<'_>, env: &str, limit: usize, args: &DeployArgs) -> u8 {
-    let result = open_deploy(ctx, env, args)
-        .and_then(|deploy| Ok((deploy.pins()?, deploy.history(limit)?, deploy)));
-    let (pins, builds, deploy) = match result {
+    let target = match (build, git_ref) {
+        (Some(id), _) => PinTarget::Build(id),
+        (None, Some(rev)) => PinTarget::Rev(rev),
+        (None, None) => PinTarget::Tip,
+    };
+    let (pin, branch) = match ops::deploy::pin(&at(ctx, env, args), name, target, force) {
         Ok(x) => x,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
+    note_branch(ctx, &branch);
+    match ctx.format {
+        Format::Json => out(&format!("{}\n", json!(pin))),
+        Format::Text => out(&format!(
+            "pinned {env} build {} (commit {}) as gcc/{env}/{}\n",
+            short(&pin.build.build_id),
+            short(&pin.build.commit),
+            pin.name
+        )),
+    }
+    EXIT_OK
+}
+
+pub(super) fn cmd_pins(ctx: &Ctx<'_>, env: &str, limit: usize, args: &DeployArgs) -> u8 {
+    let ops::deploy::Pins {
+        branch,
+        pins,
+        builds,
+    } = match ops::deploy::pins(&at(ctx, env, args), limit) {
+        Ok(x) => x,
+        Err(d) => return ctx.fail(&d, EXIT_USAGE),
+    };
+    note_branch(ctx, &branch);
     match ctx.format {
         Format::Json => out(&format!(
             "{}\n",
-            json!({"environment": env, "branch": deploy.branch(), "pins": pins, "builds": builds})
+            json!({"environment": env, "branch": branch.name, "pins": pins, "builds": builds})
         )),
         Format::Text => {
             let mut rows = vec![vec![
@@ -194,9 +205,9 @@ pub(super) fn cmd_pins(ctx: &Ctx<'_>, env: &str, limit: usize, args: &DeployArgs
                 rows.push(build_row(i.to_string(), b));
             }
             if builds.is_empty() {
-                text.push_str(&format!("no builds on {} yet\n", deploy.branch()));
+                text.push_str(&format!("no builds on {} yet\n", branch.name));
             } else {
-                text.push_str(&format!("builds on {}, newest first:\n", deploy.branch()));
+                text.push_str(&format!("builds on {}, newest first:\n", branch.name));
                 text.push_str(&table(&rows));
             }
             out(&text);
@@ -251,64 +262,34 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 pub(super) fn cmd_rollback(ctx: &Ctx<'_>, env: &str, to: &str, args: &DeployArgs) -> u8 {
-    let deploy = match open_deploy(ctx, env, args) {
-        Ok(d) => d,
-        Err(d) => return ctx.fail(&d, EXIT_USAGE),
+    let r = match ops::deploy::rollback(&at(ctx, env, args), to) {
+        Ok(r) => r,
+        Err(f) => return failed(ctx, &f),
     };
-    let target = deploy
-        .resolve(to)
-        .and_then(|c| Ok((c, deploy.build(c)?, commit_files(deploy.repo(), c)?)));
-    let (commit, build, files) = match target {
-        Ok(x) => x,
-        Err(d) => return ctx.fail(&d, EXIT_USAGE),
-    };
-    let v = verify_files(&files, Some(&build.build_id));
-    if !v.ok() {
-        let d = Diagnostic::error(
-            MISMATCH,
-            format!(
-                "refusing to roll back to commit {}: it does not match its lock file",
-                short(&build.commit)
-            ),
-        )
-        .help(format!(
-            "`gcc verify {env} --ref {}` shows every difference",
-            short(&build.commit)
-        ));
-        print_verification(ctx, &v);
-        return ctx.fail(&d, EXIT_INVALID);
-    }
-    let tree = match deploy.repo().find_commit(commit).map(|c| c.tree_id()) {
-        Ok(t) => t,
-        Err(e) => return ctx.fail(&Diagnostic::error(publish::GIT, e.to_string()), EXIT_USAGE),
-    };
-    let published = match deploy.publish(tree, &rollback_message(env, &build, to)) {
-        Ok(p) => p,
-        Err(d) => return ctx.fail(&d, EXIT_USAGE),
-    };
+    note_branch(ctx, &r.branch);
     match ctx.format {
         Format::Json => out(&format!(
             "{}\n",
-            json!({"environment": env, "branch": deploy.branch(), "to": build, "publish": published, "verified_files": files.len()})
+            json!({"environment": env, "branch": r.branch.name, "to": r.to, "publish": r.published, "verified_files": r.files})
         )),
         Format::Text => {
             out(&format!(
                 "verified build {} at commit {}: {} match gcc.lock.json\n",
-                short(&build.build_id),
-                short(&build.commit),
-                count(files.len().saturating_sub(1), "file")
+                short(&r.to.build_id),
+                short(&r.to.commit),
+                count(r.files.saturating_sub(1), "file")
             ));
-            out(&match &published {
+            out(&match &r.published {
                 Published::Committed { commit, .. } => format!(
                     "rolled back {env} to build {} ({to}): commit {} on {}\n",
-                    short(&build.build_id),
+                    short(&r.to.build_id),
                     short(commit),
-                    deploy.branch()
+                    r.branch.name
                 ),
                 Published::UpToDate { commit } => format!(
                     "{} is already at build {} (commit {}); nothing committed\n",
-                    deploy.branch(),
-                    short(&build.build_id),
+                    r.branch.name,
+                    short(&r.to.build_id),
                     short(commit)
                 ),
             });
@@ -349,161 +330,99 @@ pub(super) fn cmd_verify(
     rebuild: bool,
     args: &DeployArgs,
 ) -> u8 {
-    let deploy = match open_deploy(ctx, env, args) {
-        Ok(d) => d,
-        Err(d) => return ctx.fail(&d, EXIT_USAGE),
+    let r = match ops::deploy::verify(&at(ctx, env, args), git_ref, rebuild) {
+        Ok(r) => r,
+        Err(f) => return failed(ctx, &f),
     };
-    let target = match git_ref {
-        Some(r) => deploy.resolve(r),
-        None => deploy.require_tip(),
-    }
-    .and_then(|c| Ok((c, commit_files(deploy.repo(), c)?)));
-    let (commit, files) = match target {
-        Ok(x) => x,
-        Err(d) => return ctx.fail(&d, EXIT_USAGE),
-    };
-    let build = deploy.build(commit);
-    if let Err(d) = &build
-        && d.code == publish::FOREIGN_BRANCH
-    {
-        return ctx.fail(d, EXIT_INVALID);
-    }
-    let claimed = build.as_ref().ok().map(|b| b.build_id.as_str());
-    let v = verify_files(&files, claimed);
-    let mut ok = v.ok();
-    let rebuilt = rebuild.then(|| rebuild_and_compare(ctx, env, build.as_ref().ok(), &files));
-    ok &= rebuilt.as_ref().is_none_or(|r| r.ok);
-    let c = commit.to_string();
+    note_branch(ctx, &r.branch);
+    let v = &r.verification;
     match ctx.format {
         Format::Json => out(&format!(
             "{}\n",
             json!({
                 "environment": env,
-                "commit": c,
-                "ok": ok,
-                "files": files.len(),
+                "commit": r.commit,
+                "ok": r.ok(),
+                "files": r.files,
                 "verification": v,
-                "rebuild": rebuilt.as_ref().map(|r| &r.json),
+                "rebuild": r.rebuild.as_ref().map(rebuild_json),
             })
         )),
         Format::Text => {
             if v.ok() {
                 out(&format!(
                     "verified {env} commit {}: build {}, {} match gcc.lock.json\n",
-                    short(&c),
+                    short(&r.commit),
                     short(&v.computed_build_id),
-                    count(files.len().saturating_sub(1), "file")
+                    count(r.files.saturating_sub(1), "file")
                 ));
             } else {
                 err(&format!(
                     "error[{MISMATCH}]: commit {} does not match its gcc.lock.json\n",
-                    short(&c)
+                    short(&r.commit)
                 ));
-                print_verification(ctx, &v);
+                print_verification(ctx, v);
             }
-            match &rebuilt {
-                Some(r) if r.ok => out(&r.text),
-                Some(r) => err(&r.text),
+            match &r.rebuild {
+                Some(b) if b.ok() => out(&rebuild_text(env, b)),
+                Some(b) => err(&rebuild_text(env, b)),
                 None => {}
             }
         }
     }
-    if ok { EXIT_OK } else { EXIT_INVALID }
+    if r.ok() { EXIT_OK } else { EXIT_INVALID }
 }
 
-struct Rebuild {
-    ok: bool,
-    text: String,
-    json: Value,
-}
-
-/// Compiles the inputs at the build's `Source-Commit` and compares with `files`.
-fn rebuild_and_compare(
-    ctx: &Ctx<'_>,
-    env: &str,
-    build: Option<&publish::Build>,
-    files: &std::collections::BTreeMap<String, Vec<u8>>,
-) -> Rebuild {
-    let fail = |why: String| Rebuild {
-        ok: false,
-        text: format!("error[{MISMATCH}]: cannot rebuild: {why}\n"),
-        json: json!({"ok": false, "problem": why}),
-    };
-    let Some(build) = build else {
-        return fail("the commit has no Build-Id trailer, so no recorded source".into());
-    };
-    if build.source_dirty {
-        return fail(
-            "it was published from uncommitted inputs (Source-Dirty: true); its source is not in git"
-                .into(),
-        );
+fn rebuild_json(r: &Rebuild) -> Value {
+    match r {
+        Rebuild::Impossible(why) => json!({"ok": false, "problem": why}),
+        Rebuild::Rebuilt {
+            source,
+            build_id,
+            published_by,
+            files,
+            ..
+        } => json!({
+            "ok": r.ok(),
+            "source_commit": source,
+            "build_id": build_id,
+            "published_by": published_by,
+            "rebuilt_by": GCC_VERSION,
+            "files": files,
+        }),
     }
-    let Some(source) = &build.source_commit else {
-        return fail("the commit records no Source-Commit".into());
+}
+
+fn rebuild_text(env: &str, r: &Rebuild) -> String {
+    let (source, published_by, files, published_files) = match r {
+        Rebuild::Impossible(why) => return format!("error[{MISMATCH}]: cannot rebuild: {why}\n"),
+        Rebuild::Rebuilt {
+            source,
+            published_by,
+            files,
+            published_files,
+            ..
+        } => (source, published_by, files, published_files),
     };
-    let tree = SourceRepo::discover(&ctx.cli.root).and_then(|repo| {
-        let oid = Oid::from_str(source).map_err(|e| {
-            Diagnostic::error(publish::GIT, format!("bad Source-Commit `{source}`: {e}"))
-        })?;
-        repo.tree_at(oid, Some(&build.source_path)).map_err(|d| {
-            Box::new(Diagnostic::error(
-                publish::GIT,
-                format!(
-                    "the Source-Commit trailer of deploy commit {} names {source}, which the source \
-                     repository does not have ({}); fetch it, or verify in a clone that has it",
-                    short(&build.commit),
-                    d.message.trim_start_matches("git: ")
-                ),
-            ))
-        })
-    });
-    let tree = match tree {
-        Ok(t) => t,
-        Err(d) => return fail(d.message),
-    };
-    let compiled = match compile(&tree, env) {
-        Ok(c) => c,
-        Err(Fatal(d)) => return fail(d.message),
-    };
-    let Some(rebuilt) = compiled.build else {
-        return fail(format!(
-            "the inputs at {} do not compile ({} errors)",
-            short(source),
-            diag::error_count(&compiled.diagnostics)
-        ));
-    };
-    let d = compare(&rebuilt.rendered.files, files);
-    let version = build.gcc_version.as_deref().unwrap_or("unknown");
-    let mut text = if d.is_empty() {
+    let mut text = if files.is_empty() {
         format!(
             "rebuilt {env} from source commit {}: identical, byte for byte ({} with the lock)\n",
             short(source),
-            count(files.len(), "file")
+            count(*published_files, "file")
         )
     } else {
         format!(
             "error[{MISMATCH}]: the rebuild from source commit {} differs from the published tree\n{}",
             short(source),
-            tree_diff_lines(&d)
+            tree_diff_lines(files)
         )
     };
-    if !d.is_empty() && version != GCC_VERSION {
+    if !files.is_empty() && published_by != GCC_VERSION {
         text.push_str(&format!(
-            "  note: published by gcc {version}, rebuilt by gcc {GCC_VERSION}; outputs may legitimately differ\n"
+            "  note: published by gcc {published_by}, rebuilt by gcc {GCC_VERSION}; outputs may legitimately differ\n"
         ));
     }
-    Rebuild {
-        ok: d.is_empty(),
-        text,
-        json: json!({
-            "ok": d.is_empty(),
-            "source_commit": source,
-            "build_id": rebuilt.rendered.build_id,
-            "published_by": version,
-            "rebuilt_by": GCC_VERSION,
-            "files": d,
-        }),
-    }
+    text
 }
 
 /// `diff` options.
@@ -515,66 +434,41 @@ pub(super) struct DiffArgs<'a> {
     pub paint: bool,
 }
 
-/// Builds or reads one side of a diff: `work`, `src:<rev>`, or a published build.
-fn diff_side(ctx: &Ctx<'_>, env: &str, spec: &str, args: &DeployArgs) -> Result<diff::Side, u8> {
-    let compiled = |source: &dyn Source| match compile_or_report(source, env, ctx.format, ctx.color)
-    {
-        Ok((_, build)) => Ok(build.rendered.files),
+/// Prints what a side of a diff brings (warnings, a branch note) or why there is none.
+fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side, u8> {
+    match got {
+        Ok(s) => {
+            if let Some(c) = &s.compiled
+                && ctx.format == Format::Text
+            {
+                print_warnings(c, ctx.color);
+            }
+            if let Some(b) = &s.branch {
+                note_branch(ctx, b);
+            }
+            Ok(s.side)
+        }
+        Err(SideFailure::Fatal(d)) => Err(report_fatal(&d, ctx.format, ctx.color)),
         // An input that does not compile is an error here: exit 1 means "differs".
-        Err(_) => Err(EXIT_USAGE),
-    };
-    if spec == "work" {
-        let files = compiled(&WorkDir::new(&ctx.cli.root))?;
-        return Ok(diff::Side {
-            label: "work".into(),
-            files,
-        });
+        Err(SideFailure::Invalid(c)) => {
+            print_invalid(&c, ctx.format, ctx.color);
+            Err(EXIT_USAGE)
+        }
+        Err(SideFailure::Refused(d)) => Err(ctx.fail(&d, EXIT_USAGE)),
     }
-    if let Some(rev) = spec.strip_prefix("src:") {
-        let (tree, prov) = SourceRepo::discover(&ctx.cli.root)
-            .and_then(|repo| repo.at(rev))
-            .map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
-        let files = compiled(&tree)?;
-        return Ok(diff::Side {
-            label: format!(
-                "src:{rev}@{}",
-                short(prov.source_commit.as_deref().unwrap_or_default())
-            ),
-            files,
-        });
-    }
-    let deploy = open_deploy(ctx, env, args).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
-    let commit = deploy.resolve(spec).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
-    let files = commit_files(deploy.repo(), commit).map_err(|d| ctx.fail(&d, EXIT_USAGE))?;
-    Ok(diff::Side {
-        label: format!("{spec}@{}", short(&commit.to_string())),
-        files,
-    })
 }
 
 pub(super) fn cmd_diff(ctx: &Ctx<'_>, env: &str, opts: &DiffArgs<'_>, args: &DeployArgs) -> u8 {
+    let at = at(ctx, env, args);
     let from = match opts.from {
-        Some(spec) => diff_side(ctx, env, spec, args),
-        None => open_deploy(ctx, env, args)
-            .and_then(|deploy| {
-                let tip = deploy.require_tip().map_err(|mut d| {
-                    d.help = Some(format!(
-                        "publish first (gcc build {env} --commit) or name a side: --from src:HEAD"
-                    ));
-                    d
-                })?;
-                Ok(diff::Side {
-                    label: format!("{}@{}", deploy.branch(), short(&tip.to_string())),
-                    files: commit_files(deploy.repo(), tip)?,
-                })
-            })
-            .map_err(|d| ctx.fail(&d, EXIT_USAGE)),
+        Some(spec) => ops::deploy::diff_side(&at, spec),
+        None => ops::deploy::diff_tip(&at),
     };
-    let from = match from {
+    let from = match side(ctx, from) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let to = match diff_side(ctx, env, opts.to, args) {
+    let to = match side(ctx, ops::deploy::diff_side(&at, opts.to)) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -382,16 +382,17 @@ pub fn run(cli: &Cli) -> u8 {
             repo,
             ..
         } => {
-            let opts = build_all::FleetArgs {
-                out: out.as_deref(),
+            let req = crate::ops::fleet::FleetRequest {
+                root: cli.root.clone(),
+                out: out.clone(),
                 force: *force,
                 jobs: *jobs,
-                publish: commit.then_some(build_all::FleetPublish {
+                publish: commit.then(|| crate::ops::fleet::FleetPublish {
                     allow_dirty: *allow_dirty,
                     repo: repo.clone(),
                 }),
             };
-            build_all::cmd_build_all(&ctx(*format), &opts)
+            build_all::cmd_build_all(&ctx(*format), req)
         }
         Command::Build {
             env: Some(env),

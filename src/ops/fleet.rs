@@ -1,4 +1,9 @@
-//! Fleet builds: every environment of a tree, in parallel, each one on its own.
+//! `gcc build --all`: every environment of a tree, in parallel, each one on its own, and
+//! with `--commit` each published to its own deploy branch.
+//!
+//! [`prepare`] finds the environments and checks where their outputs go and, when
+//! publishing, the gate (clean inputs, one branch each); [`run`] builds and publishes.
+//! Nothing here prints: progress goes to a callback, the rest comes back as reports.
 //!
 //! One environment's failure never stops the others. An environment is skipped (unless
 //! forced) when its output's `gcc.lock.json` records the same input digests and gcc
@@ -15,8 +20,10 @@ use serde::Serialize;
 use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
+use crate::ops::build::{fleet_gate, publish_tree};
 use crate::ops::outdir::{Placement, read_tree, tidy, write_tree};
 use crate::origin::deploy_branch;
+use crate::publish::{Deploy, Outcome, Provenance, Published};
 use crate::render::{GCC_VERSION, LOCK_FILE};
 use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
@@ -215,4 +222,190 @@ pub fn report_json(r: &EnvReport) -> serde_json::Value {
         "build_id": r.build_id,
         "diagnostics": diag::report_json(&r.files, &r.diagnostics)["diagnostics"],
     })
+}
+
+/// Code: the tree has no environments/ directory or no environment in it.
+pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
+
+/// `gcc build --all` and its options.
+#[derive(Debug, Clone, Default)]
+pub struct FleetRequest {
+    /// The source root (`-C`).
+    pub root: PathBuf,
+    /// The directory holding one `<env>/` per environment (default: `out` under the root).
+    pub out: Option<PathBuf>,
+    /// Rebuild up-to-date environments too.
+    pub force: bool,
+    /// Worker threads (default: one per core).
+    pub jobs: Option<usize>,
+    /// Publish after building (`--commit`).
+    pub publish: Option<FleetPublish>,
+}
+
+/// `build --all --commit` options.
+#[derive(Debug, Clone, Default)]
+pub struct FleetPublish {
+    /// Publish environments whose inputs have uncommitted changes.
+    pub allow_dirty: bool,
+    /// The repository holding the deploy branches (default: the inputs').
+    pub repo: Option<PathBuf>,
+}
+
+/// A fleet checked and ready to build.
+#[derive(Debug)]
+pub struct Prepared {
+    req: FleetRequest,
+    base: PathBuf,
+    placement: Placement,
+    /// The environments that will be built, in order.
+    pub todo: Vec<String>,
+    refused: Vec<EnvReport>,
+    provenance: BTreeMap<String, Provenance>,
+}
+
+/// The fleet built (and published).
+#[derive(Debug)]
+pub struct FleetBuilt {
+    /// One report per environment, in environment order.
+    pub reports: Vec<EnvReport>,
+    /// What was published, by environment.
+    pub published: BTreeMap<String, Published>,
+    /// The source each publish records, by environment.
+    pub provenance: BTreeMap<String, Provenance>,
+}
+
+/// Finds the environments and checks, before anything is built, that their outputs go
+/// where gcc may write and, with `--commit`, the publish gate: an environment whose
+/// inputs are dirty or whose branch is not its own is refused on its own; two sharing a
+/// branch refuse the fleet.
+pub fn prepare(req: FleetRequest) -> Outcome<Prepared> {
+    let root = &req.root;
+    let envs = match environments(&WorkDir::new(root)) {
+        Ok(envs) if !envs.is_empty() => envs,
+        Ok(_) | Err(_) => {
+            return Err(Box::new(
+                Diagnostic::error(
+                    NO_ENVIRONMENTS,
+                    format!("no environments under {}", root.join(ENVIRONMENTS_DIR).display()),
+                )
+                .help("--all builds every environments/<ENV>.yaml of the root; pass -C <DIR> to point at another checkout"),
+            ));
+        }
+    };
+    let base = req.out.clone().unwrap_or_else(|| root.join("out"));
+    let mut placement = Placement::for_root(root);
+    if let Some(repo) = req.publish.as_ref().and_then(|p| p.repo.as_ref()) {
+        placement.repository(repo);
+    }
+    let outs: Vec<(String, PathBuf)> = envs.iter().map(|e| (e.clone(), base.join(e))).collect();
+    let named: Vec<(&str, &Path)> = outs
+        .iter()
+        .map(|(e, d)| (e.as_str(), d.as_path()))
+        .collect();
+    placement.check(&named)?;
+    let (provenance, refused) = match &req.publish {
+        Some(p) => {
+            let gate = fleet_gate(root, &envs, p.allow_dirty, p.repo.as_deref())?;
+            let refused = gate
+                .refused
+                .into_iter()
+                .map(|(env, d)| EnvReport::failed(&env, &base.join(&env), vec![d]))
+                .collect::<Vec<_>>();
+            (gate.provenance, refused)
+        }
+        None => (BTreeMap::new(), Vec::new()),
+    };
+    let todo: Vec<String> = envs
+        .iter()
+        .filter(|e| !refused.iter().any(|r| &r.env == *e))
+        .cloned()
+        .collect();
+    Ok(Prepared {
+        req,
+        base,
+        placement,
+        todo,
+        refused,
+        provenance,
+    })
+}
+
+/// Builds the prepared fleet on `jobs` threads (`on_done` sees each report as it
+/// finishes), then publishes every built or up-to-date environment, one after another.
+pub fn run(p: Prepared, on_done: impl Fn(&EnvReport) + Sync) -> Outcome<FleetBuilt> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(p.req.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| {
+            Box::new(Diagnostic::error(
+                crate::load::IO,
+                format!("cannot start worker threads: {e}"),
+            ))
+        })?;
+    let root = &p.req.root;
+    let on_done = &on_done;
+    let mut reports = pool.install(|| {
+        build_all(
+            root,
+            &p.todo,
+            |env| p.base.join(env),
+            p.req.force,
+            &p.placement,
+            on_done,
+        )
+    });
+    reports.extend(p.refused);
+    reports.sort_by(|a, b| a.env.cmp(&b.env));
+    let published = match &p.req.publish {
+        Some(publish) => {
+            let repo = publish.repo.clone().unwrap_or_else(|| root.clone());
+            publish_all(&repo, &mut reports, &p.provenance)
+        }
+        None => BTreeMap::new(),
+    };
+    Ok(FleetBuilt {
+        reports,
+        published,
+        provenance: p.provenance,
+    })
+}
+
+/// Publishes every built or up-to-date environment, one after another (a git repository
+/// is not shared between threads); a failure marks that environment failed.
+fn publish_all(
+    repo: &Path,
+    reports: &mut [EnvReport],
+    provenance: &BTreeMap<String, Provenance>,
+) -> BTreeMap<String, Published> {
+    let mut published = BTreeMap::new();
+    for r in reports
+        .iter_mut()
+        .filter(|r| matches!(r.status, Status::Built | Status::Skipped))
+    {
+        let prov = provenance.get(&r.env).cloned().unwrap_or_default();
+        match publish_one(repo, r, &prov) {
+            Ok(outcome) => {
+                published.insert(r.env.clone(), outcome);
+            }
+            Err(d) => {
+                r.status = Status::Failed;
+                r.diagnostics.push(*d);
+            }
+        }
+    }
+    published
+}
+
+/// Commits the tree in `r.out` (just built, or verified against its lock) to the
+/// environment's deploy branch.
+fn publish_one(repo: &Path, r: &EnvReport, prov: &Provenance) -> Outcome<Published> {
+    let files = read_tree(&r.out).map_err(|e| {
+        Box::new(Diagnostic::error(
+            crate::load::IO,
+            format!("cannot read back {}: {e}", r.out.display()),
+        ))
+    })?;
+    let id = r.build_id.as_deref().unwrap_or_default();
+    let deploy = Deploy::open(repo, &r.env, &r.branch)?;
+    Ok(publish_tree(&deploy, &r.env, &files, id, prov)?.outcome)
 }

@@ -1,0 +1,398 @@
+//! The verbs that read or write an environment's deploy branch once it exists: `pin`,
+//! `pins`, `rollback`, `verify` (and its `--rebuild`), and the sides of `diff`.
+//!
+//! Each opens the repository, does its git work and returns what it found; none prints.
+//! The CLI renders the reports (text or JSON) and picks the exit code from [`Failure`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+
+use crate::compile::{Compiled, compile};
+use crate::diag::{self, Diagnostic};
+use crate::diff;
+use crate::load::{Fatal, load};
+use crate::origin::{SourceRepo, deploy_branch};
+use crate::publish::{
+    self, Build, Deploy, Outcome, Pin, Published, commit_files, rollback_message, short,
+};
+use crate::source::{Source, WorkDir};
+use crate::verify::{MISMATCH, TreeDiff, Verification, compare, verify_files};
+
+/// Where an environment's deploy branch is: `--repo` and `--branch`, else the
+/// repository of the inputs and the environment's `publish.branch`, else `gcc/<env>`.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    /// The source root (`-C`): the inputs, and the default repository.
+    pub root: &'a Path,
+    /// The environment.
+    pub env: &'a str,
+    /// The repository holding the deploy branch.
+    pub repo: Option<&'a Path>,
+    /// The deploy branch.
+    pub branch: Option<&'a str>,
+}
+
+/// The deploy branch a report is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// Its name, as git has it.
+    pub name: String,
+    /// The name it was asked by, when `refs/heads/` was dropped from it.
+    pub stripped_from: Option<String>,
+}
+
+/// Why an op did nothing.
+#[derive(Debug)]
+pub enum Failure {
+    /// A git error, a name that resolves to nothing, a branch gcc does not own: the
+    /// request could not be carried out (exit 2).
+    Refused(Box<Diagnostic>),
+    /// What the branch holds is not what its lock or its commit says (exit 1), with the
+    /// verification that shows where, when there is one.
+    Unverified(Box<Diagnostic>, Option<Box<Verification>>),
+}
+
+impl From<Box<Diagnostic>> for Failure {
+    fn from(d: Box<Diagnostic>) -> Self {
+        Failure::Refused(d)
+    }
+}
+
+fn open(at: &At<'_>) -> Outcome<(Deploy, Branch)> {
+    let loaded = load(&WorkDir::new(at.root), at.env).ok();
+    let branch = deploy_branch(at.branch, loaded.as_ref(), at.env);
+    let repo: PathBuf = at
+        .repo
+        .map_or_else(|| at.root.to_path_buf(), Path::to_path_buf);
+    let deploy = Deploy::open(&repo, at.env, &branch)?;
+    let b = Branch {
+        name: deploy.branch().to_string(),
+        stripped_from: deploy.stripped_from().map(str::to_string),
+    };
+    Ok((deploy, b))
+}
+
+/// Which build `pin` pins.
+#[derive(Debug, Clone, Copy)]
+pub enum PinTarget<'a> {
+    /// The branch tip.
+    Tip,
+    /// A build id (7+ hex digits).
+    Build(&'a str),
+    /// A git revision of the deploy commit.
+    Rev(&'a str),
+}
+
+/// `gcc pin`: an annotated tag `gcc/<env>/<name>` on a published build.
+pub fn pin(at: &At<'_>, name: &str, target: PinTarget<'_>, force: bool) -> Outcome<(Pin, Branch)> {
+    let (deploy, branch) = open(at)?;
+    let commit = match target {
+        PinTarget::Build(id) => deploy.resolve_build_id(id)?,
+        PinTarget::Rev(rev) => deploy.resolve_rev(rev)?,
+        PinTarget::Tip => deploy.require_tip()?,
+    };
+    Ok((deploy.pin(name, commit, force)?, branch))
+}
+
+/// `gcc pins`: the pins and the newest builds of the branch.
+#[derive(Debug, Clone)]
+pub struct Pins {
+    /// The branch.
+    pub branch: Branch,
+    /// Its pins, by name.
+    pub pins: Vec<Pin>,
+    /// Its builds, newest first.
+    pub builds: Vec<Build>,
+}
+
+/// `gcc pins`, with the `limit` newest builds.
+pub fn pins(at: &At<'_>, limit: usize) -> Outcome<Pins> {
+    let (deploy, branch) = open(at)?;
+    Ok(Pins {
+        pins: deploy.pins()?,
+        builds: deploy.history(limit)?,
+        branch,
+    })
+}
+
+/// A rollback: the build restored, verified, and its publish.
+#[derive(Debug, Clone)]
+pub struct RolledBack {
+    /// The branch.
+    pub branch: Branch,
+    /// The build restored.
+    pub to: Build,
+    /// How many files it has (its lock included), every one verified.
+    pub files: usize,
+    /// The new commit, or the tip that already has those bytes.
+    pub published: Published,
+}
+
+/// `gcc rollback --to <to>`: re-publishes an earlier build's exact tree, after checking
+/// it against its own lock (a tree that does not match is refused, never published).
+pub fn rollback(at: &At<'_>, to: &str) -> Result<RolledBack, Failure> {
+    let (deploy, branch) = open(at)?;
+    let commit = deploy.resolve(to)?;
+    let build = deploy.build(commit)?;
+    let files = commit_files(deploy.repo(), commit)?;
+    let v = verify_files(&files, Some(&build.build_id));
+    if !v.ok() {
+        let d = Diagnostic::error(
+            MISMATCH,
+            format!(
+                "refusing to roll back to commit {}: it does not match its lock file",
+                short(&build.commit)
+            ),
+        )
+        .help(format!(
+            "`gcc verify {} --ref {}` shows every difference",
+            at.env,
+            short(&build.commit)
+        ));
+        return Err(Failure::Unverified(Box::new(d), Some(Box::new(v))));
+    }
+    let tree = deploy
+        .repo()
+        .find_commit(commit)
+        .map(|c| c.tree_id())
+        .map_err(publish::git_err)?;
+    let published = deploy.publish(tree, &rollback_message(at.env, &build, to))?;
+    Ok(RolledBack {
+        branch,
+        to: build,
+        files: files.len(),
+        published,
+    })
+}
+
+/// `gcc verify`: a deploy commit checked against its lock (and rebuilt).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The branch.
+    pub branch: Branch,
+    /// The deploy commit.
+    pub commit: String,
+    /// How many files it has.
+    pub files: usize,
+    /// The hashes and build id recomputed.
+    pub verification: Verification,
+    /// With `--rebuild`: the inputs at the recorded source, compiled and compared.
+    pub rebuild: Option<Rebuild>,
+}
+
+impl Verified {
+    /// True when the lock holds and, if asked, the rebuild is identical.
+    pub fn ok(&self) -> bool {
+        self.verification.ok() && self.rebuild.as_ref().is_none_or(Rebuild::ok)
+    }
+}
+
+/// The outcome of `verify --rebuild`.
+#[derive(Debug, Clone)]
+pub enum Rebuild {
+    /// No rebuild was possible, and why (no recorded source, dirty inputs, a source
+    /// commit the repository lacks, inputs that no longer compile).
+    Impossible(String),
+    /// Rebuilt: what differs from the published tree (nothing, when it is reproducible).
+    Rebuilt {
+        /// The source commit compiled.
+        source: String,
+        /// The rebuild's build id.
+        build_id: String,
+        /// The gcc version that published the commit (`unknown` when unrecorded).
+        published_by: String,
+        /// Files that differ, are missing or are extra.
+        files: TreeDiff,
+        /// How many files the published tree has.
+        published_files: usize,
+    },
+}
+
+impl Rebuild {
+    /// True when the rebuild is byte-identical.
+    pub fn ok(&self) -> bool {
+        matches!(self, Rebuild::Rebuilt { files, .. } if files.is_empty())
+    }
+}
+
+/// `gcc verify [--ref REV] [--rebuild]`: the tip (or `rev`) against its lock. A branch
+/// gcc does not own is [`Failure::Unverified`], as a mismatch is.
+pub fn verify(at: &At<'_>, rev: Option<&str>, rebuild: bool) -> Result<Verified, Failure> {
+    let (deploy, branch) = open(at)?;
+    let commit = match rev {
+        Some(r) => deploy.resolve(r)?,
+        None => deploy.require_tip()?,
+    };
+    let files = commit_files(deploy.repo(), commit)?;
+    let build = deploy.build(commit);
+    if let Err(d) = &build
+        && d.code == publish::FOREIGN_BRANCH
+    {
+        return Err(Failure::Unverified(d.clone(), None));
+    }
+    let build = build.ok();
+    let verification = verify_files(&files, build.as_ref().map(|b| b.build_id.as_str()));
+    let rebuild = rebuild.then(|| rebuild_and_compare(at, build.as_ref(), &files));
+    Ok(Verified {
+        branch,
+        commit: commit.to_string(),
+        files: files.len(),
+        verification,
+        rebuild,
+    })
+}
+
+/// Compiles the inputs at the build's `Source-Commit` and compares with `files`.
+fn rebuild_and_compare(
+    at: &At<'_>,
+    build: Option<&Build>,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Rebuild {
+    let Some(build) = build else {
+        return Rebuild::Impossible(
+            "the commit has no Build-Id trailer, so no recorded source".into(),
+        );
+    };
+    if build.source_dirty {
+        return Rebuild::Impossible(
+            "it was published from uncommitted inputs (Source-Dirty: true); its source is not in git"
+                .into(),
+        );
+    }
+    let Some(source) = &build.source_commit else {
+        return Rebuild::Impossible("the commit records no Source-Commit".into());
+    };
+    let tree = SourceRepo::discover(at.root).and_then(|repo| {
+        let oid = Oid::from_str(source).map_err(|e| {
+            Diagnostic::error(publish::GIT, format!("bad Source-Commit `{source}`: {e}"))
+        })?;
+        repo.tree_at(oid, Some(&build.source_path)).map_err(|d| {
+            Box::new(Diagnostic::error(
+                publish::GIT,
+                format!(
+                    "the Source-Commit trailer of deploy commit {} names {source}, which the source \
+                     repository does not have ({}); fetch it, or verify in a clone that has it",
+                    short(&build.commit),
+                    d.message.trim_start_matches("git: ")
+                ),
+            ))
+        })
+    });
+    let tree = match tree {
+        Ok(t) => t,
+        Err(d) => return Rebuild::Impossible(d.message),
+    };
+    let compiled = match compile(&tree, at.env) {
+        Ok(c) => c,
+        Err(Fatal(d)) => return Rebuild::Impossible(d.message),
+    };
+    let Some(rebuilt) = compiled.build else {
+        return Rebuild::Impossible(format!(
+            "the inputs at {} do not compile ({} errors)",
+            short(source),
+            diag::error_count(&compiled.diagnostics)
+        ));
+    };
+    Rebuild::Rebuilt {
+        source: source.clone(),
+        build_id: rebuilt.rendered.build_id.clone(),
+        published_by: build
+            .gcc_version
+            .clone()
+            .unwrap_or_else(|| "unknown".into()),
+        files: compare(&rebuilt.rendered.files, files),
+        published_files: files.len(),
+    }
+}
+
+/// One side of a diff, as read or built.
+#[derive(Debug)]
+pub struct DiffSide {
+    /// The side.
+    pub side: diff::Side,
+    /// For a side compiled from inputs: the compile, for its warnings.
+    pub compiled: Option<Box<Compiled>>,
+    /// For a published side: its branch.
+    pub branch: Option<Branch>,
+}
+
+/// Why a side of a diff could not be had.
+#[derive(Debug)]
+pub enum SideFailure {
+    /// Inputs that did not load (a file gcc will not read, a missing environment).
+    Fatal(Box<Diagnostic>),
+    /// Inputs with errors; their diagnostics are in the compile.
+    Invalid(Box<Compiled>),
+    /// A git error or a name that resolves to nothing.
+    Refused(Box<Diagnostic>),
+}
+
+impl From<Box<Diagnostic>> for SideFailure {
+    fn from(d: Box<Diagnostic>) -> Self {
+        SideFailure::Refused(d)
+    }
+}
+
+fn compiled_side(source: &dyn Source, env: &str, label: String) -> Result<DiffSide, SideFailure> {
+    let mut compiled = compile(source, env).map_err(|Fatal(d)| SideFailure::Fatal(d))?;
+    match compiled.build.take() {
+        Some(build) => Ok(DiffSide {
+            side: diff::Side {
+                label,
+                files: build.rendered.files,
+            },
+            compiled: Some(Box::new(compiled)),
+            branch: None,
+        }),
+        None => Err(SideFailure::Invalid(Box::new(compiled))),
+    }
+}
+
+/// One side of `gcc diff`: `work` (the working directory, compiled), `src:<rev>` (the
+/// inputs at a source revision, compiled from git objects) or a published build (a pin,
+/// a build id or a revision of the deploy branch).
+pub fn diff_side(at: &At<'_>, spec: &str) -> Result<DiffSide, SideFailure> {
+    if spec == "work" {
+        return compiled_side(&WorkDir::new(at.root), at.env, "work".into());
+    }
+    if let Some(rev) = spec.strip_prefix("src:") {
+        let (tree, prov) = SourceRepo::discover(at.root).and_then(|repo| repo.at(rev))?;
+        let label = format!(
+            "src:{rev}@{}",
+            short(prov.source_commit.as_deref().unwrap_or_default())
+        );
+        return compiled_side(&tree, at.env, label);
+    }
+    let (deploy, branch) = open(at)?;
+    let commit = deploy.resolve(spec)?;
+    Ok(DiffSide {
+        side: diff::Side {
+            label: format!("{spec}@{}", short(&commit.to_string())),
+            files: commit_files(deploy.repo(), commit)?,
+        },
+        compiled: None,
+        branch: Some(branch),
+    })
+}
+
+/// The default old side of `gcc diff`: the deploy branch tip.
+pub fn diff_tip(at: &At<'_>) -> Result<DiffSide, SideFailure> {
+    let (deploy, branch) = open(at)?;
+    let tip = deploy.require_tip().map_err(|mut d| {
+        d.help = Some(format!(
+            "publish first (gcc build {} --commit) or name a side: --from src:HEAD",
+            at.env
+        ));
+        d
+    })?;
+    Ok(DiffSide {
+        side: diff::Side {
+            label: format!("{}@{}", branch.name, short(&tip.to_string())),
+            files: commit_files(deploy.repo(), tip)?,
+        },
+        compiled: None,
+        branch: Some(branch),
+    })
+}
