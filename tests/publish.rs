@@ -717,6 +717,16 @@ fn a_killed_publisher_leaves_the_old_or_the_new_commit() {
     );
     site.commit_all("heat x2");
     let rev_b = site.git(&["rev-parse", "HEAD"]);
+    // A third build, published only by the last publisher, which runs to the end: it
+    // lands a new commit whatever the kills before it left (on a loaded machine, all of
+    // them may come before any landing, and the tip may already hold A's or B's tree).
+    site.edit(
+        "environments/prod.yaml",
+        "heat: { replicas: 2 }",
+        "heat: { replicas: 3 }",
+    );
+    site.commit_all("heat x3");
+    let rev_c = site.git(&["rev-parse", "HEAD"]);
     let publish = |rev: &str| {
         site.command(&["build", "prod", "--commit", "--source-ref", rev, "--out"])
             .arg(site.path().join("out/killed"))
@@ -733,7 +743,13 @@ fn a_killed_publisher_leaves_the_old_or_the_new_commit() {
     let mut outcomes = (0, 0);
     for i in 0..steps {
         let old = site.tip("gcc/prod");
-        let rev = if i % 2 == 0 { &rev_a } else { &rev_b };
+        let rev = if i + 1 == steps {
+            &rev_c
+        } else if i % 2 == 0 {
+            &rev_a
+        } else {
+            &rev_b
+        };
         let mut child = publish(rev);
         // From 0 to 1.5 times a whole publish: early kills, late kills, some complete.
         // The last one runs to the end, so a publisher that never lands fails the test.
