@@ -8,9 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::git::publish_line;
-use super::{Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
+use super::{BuildArgs, Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
 use crate::diag;
-use crate::ops::fleet::{self, EnvReport, FleetBuilt, FleetRequest, Status, Tally};
+use crate::ops::fleet::{self, EnvReport, FleetBuilt, FleetPublish, FleetRequest, Status, Tally};
 
 /// Where each finished environment is announced: a bar on a terminal, else one line each.
 enum Progress {
@@ -73,7 +73,17 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-pub(super) fn cmd_build_all(ctx: &Ctx<'_>, req: FleetRequest) -> u8 {
+pub(super) fn cmd_build_all(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
+    let req = FleetRequest {
+        root: ctx.cli.root.clone(),
+        out: a.out.clone(),
+        force: a.force,
+        jobs: a.jobs,
+        publish: a.commit.then(|| FleetPublish {
+            allow_dirty: a.allow_dirty,
+            repo: a.repo.clone(),
+        }),
+    };
     let prepared = match fleet::prepare(req) {
         Ok(p) => p,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),

@@ -2,13 +2,12 @@
 //! `pins`, `rollback`, `verify`, `diff`. Each calls one op (`ops::build`, `ops::deploy`)
 //! and prints what it returns, as text or JSON, with its exit code.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, DeployArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, count, err, out,
-    print_invalid, print_warnings, report_fatal,
+    BuildArgs, Ctx, DeployArgs, DiffArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format,
+    PinArgs, PinsArgs, RollbackArgs, VerifyArgs, count, err, out, print_invalid, print_warnings,
+    report_fatal,
 };
 use crate::diag;
 use crate::diff;
@@ -58,19 +57,20 @@ fn failed(ctx: &Ctx<'_>, f: &Failure) -> u8 {
     }
 }
 
-pub(super) fn cmd_build(
-    ctx: &Ctx<'_>,
-    env: &str,
-    out_dir: Option<&Path>,
-    source_ref: Option<&str>,
-    publish: Option<&PublishTo>,
-) -> u8 {
+pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
+    // clap requires an environment unless --all, which the caller handles.
+    let env = a.env.as_deref().unwrap_or_default();
+    let publish = a.commit.then(|| PublishTo {
+        allow_dirty: a.allow_dirty,
+        repo: a.repo.clone(),
+        branch: a.branch.clone(),
+    });
     let req = ops::build::BuildRequest {
         root: &ctx.cli.root,
         env,
-        out: out_dir,
-        source_ref,
-        publish,
+        out: a.out.as_deref(),
+        source_ref: a.source_ref.as_deref(),
+        publish: publish.as_ref(),
     };
     let built = match ops::build::build(&req) {
         Ok(b) => b,
@@ -131,21 +131,14 @@ pub(super) fn publish_line(env: &str, branch: &str, build_id: &str, p: &Publishe
     }
 }
 
-pub(super) fn cmd_pin(
-    ctx: &Ctx<'_>,
-    env: &str,
-    name: &str,
-    build: Option<&str>,
-    git_ref: Option<&str>,
-    force: bool,
-    args: &DeployArgs,
-) -> u8 {
-    let target = match (build, git_ref) {
+pub(super) fn cmd_pin(ctx: &Ctx<'_>, a: &PinArgs) -> u8 {
+    let env = a.env.as_str();
+    let target = match (&a.build, &a.git_ref) {
         (Some(id), _) => PinTarget::Build(id),
         (None, Some(rev)) => PinTarget::Rev(rev),
         (None, None) => PinTarget::Tip,
     };
-    let (pin, branch) = match ops::deploy::pin(&at(ctx, env, args), name, target, force) {
+    let (pin, branch) = match ops::deploy::pin(&at(ctx, env, &a.deploy), &a.name, target, a.force) {
         Ok(x) => x,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
@@ -162,12 +155,13 @@ pub(super) fn cmd_pin(
     EXIT_OK
 }
 
-pub(super) fn cmd_pins(ctx: &Ctx<'_>, env: &str, limit: usize, args: &DeployArgs) -> u8 {
+pub(super) fn cmd_pins(ctx: &Ctx<'_>, a: &PinsArgs) -> u8 {
+    let env = a.env.as_str();
     let ops::deploy::Pins {
         branch,
         pins,
         builds,
-    } = match ops::deploy::pins(&at(ctx, env, args), limit) {
+    } = match ops::deploy::pins(&at(ctx, env, &a.deploy), a.limit) {
         Ok(x) => x,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
@@ -261,8 +255,9 @@ fn table(rows: &[Vec<String>]) -> String {
     s
 }
 
-pub(super) fn cmd_rollback(ctx: &Ctx<'_>, env: &str, to: &str, args: &DeployArgs) -> u8 {
-    let r = match ops::deploy::rollback(&at(ctx, env, args), to) {
+pub(super) fn cmd_rollback(ctx: &Ctx<'_>, a: &RollbackArgs) -> u8 {
+    let (env, to) = (a.env.as_str(), a.to.as_str());
+    let r = match ops::deploy::rollback(&at(ctx, env, &a.deploy), to) {
         Ok(r) => r,
         Err(f) => return failed(ctx, &f),
     };
@@ -323,14 +318,9 @@ fn tree_diff_lines(d: &verify::TreeDiff) -> String {
     s
 }
 
-pub(super) fn cmd_verify(
-    ctx: &Ctx<'_>,
-    env: &str,
-    git_ref: Option<&str>,
-    rebuild: bool,
-    args: &DeployArgs,
-) -> u8 {
-    let r = match ops::deploy::verify(&at(ctx, env, args), git_ref, rebuild) {
+pub(super) fn cmd_verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> u8 {
+    let env = a.env.as_str();
+    let r = match ops::deploy::verify(&at(ctx, env, &a.deploy), a.git_ref.as_deref(), a.rebuild) {
         Ok(r) => r,
         Err(f) => return failed(ctx, &f),
     };
@@ -425,15 +415,6 @@ fn rebuild_text(env: &str, r: &Rebuild) -> String {
     text
 }
 
-/// `diff` options.
-pub(super) struct DiffArgs<'a> {
-    pub from: Option<&'a str>,
-    pub to: &'a str,
-    pub format: DiffFormat,
-    pub exit_code: bool,
-    pub paint: bool,
-}
-
 /// Prints what a side of a diff brings (warnings, a branch note) or why there is none.
 fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side, u8> {
     match got {
@@ -458,9 +439,11 @@ fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side,
     }
 }
 
-pub(super) fn cmd_diff(ctx: &Ctx<'_>, env: &str, opts: &DiffArgs<'_>, args: &DeployArgs) -> u8 {
-    let at = at(ctx, env, args);
-    let from = match opts.from {
+/// `gcc diff`; `paint` colours the text format.
+pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
+    let env = opts.env.as_str();
+    let at = at(ctx, env, &opts.deploy);
+    let from = match &opts.from {
         Some(spec) => ops::deploy::diff_side(&at, spec),
         None => ops::deploy::diff_tip(&at),
     };
@@ -468,13 +451,13 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, env: &str, opts: &DiffArgs<'_>, args: &Dep
         Ok(s) => s,
         Err(code) => return code,
     };
-    let to = match side(ctx, ops::deploy::diff_side(&at, opts.to)) {
+    let to = match side(ctx, ops::deploy::diff_side(&at, &opts.to)) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let d = diff::diff(env, &from, &to);
     match opts.format {
-        DiffFormat::Text => out(&diff::text(&d, opts.paint)),
+        DiffFormat::Text => out(&diff::text(&d, paint)),
         DiffFormat::Markdown => out(&diff::markdown(&d)),
         DiffFormat::Json => out(&format!("{}\n", diff::json(&d))),
     }

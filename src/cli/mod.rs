@@ -4,7 +4,7 @@
 //! library functions and print what they return.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -109,165 +109,39 @@ pub enum Command {
     /// DHCP/VIP pools, roles against the profile, services and storage; then plans in
     /// memory, so what `build` would refuse (the HA proof, a release with no chart, a
     /// NAS store with no export) is refused here too. Writes nothing.
-    Check {
-        /// Environment name: environments/<ENV>.yaml.
-        env: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Check(CheckArgs),
     /// Compile an environment (or, with --all, every one) into manifests under out/<ENV>/.
     ///
     /// Runs check, then plans (services and what they require, replicas per profile,
     /// node labels, the HA proof), emits Flux or Argo CD objects (the `target:` of the environment) and writes the tree atomically:
     /// the old tree stays untouched if anything fails. Prints the build id, object
     /// counts, the HA proof and the Secrets the cluster must provide.
-    Build {
-        /// Environment name: environments/<ENV>.yaml.
-        #[arg(required_unless_present = "all")]
-        env: Option<String>,
-        /// Build every environments/*.yaml, in parallel; one failing environment does not
-        /// stop the others. Skips environments whose inputs are unchanged since the build
-        /// in their output directory (same input digests and gcc version in its
-        /// gcc.lock.json, tree intact), unless --force.
-        /// With --commit, each built or up-to-date environment is then published to its
-        /// own deploy branch.
-        #[arg(long, conflicts_with_all = ["env", "source_ref", "branch"])]
-        all: bool,
-        /// With --all: rebuild every environment, even an up-to-date one.
-        #[arg(long, requires = "all")]
-        force: bool,
-        /// With --all: how many environments to build at once (default: one per core).
-        #[arg(long, short = 'j', value_name = "N", requires = "all")]
-        jobs: Option<usize>,
-        /// Output directory (default: out/<ENV> under the root). With --all, the
-        /// directory that holds one <ENV>/ per environment (default: out).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Output format of the summary.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Compile the inputs as they are at this git revision, read from the object
-        /// database (no checkout; the work tree is not looked at).
-        #[arg(long, value_name = "REV")]
-        source_ref: Option<String>,
-        /// Also commit the output tree to the deploy branch (see `gcc pins`). Refused
-        /// when the inputs have uncommitted changes, unless --allow-dirty.
-        #[arg(long)]
-        commit: bool,
-        /// With --commit: publish uncommitted inputs; the commit says `Source-Dirty: true`.
-        #[arg(long, requires = "commit")]
-        allow_dirty: bool,
-        /// With --commit: the repository holding the deploy branch (default: the
-        /// repository of the inputs).
-        #[arg(long, value_name = "PATH", requires = "commit")]
-        repo: Option<PathBuf>,
-        /// With --commit: the deploy branch (default: publish.branch, else gcc/<ENV>).
-        #[arg(long, value_name = "NAME", requires = "commit")]
-        branch: Option<String>,
-    },
+    Build(BuildArgs),
     /// Pin a published build: an annotated tag gcc/<ENV>/<NAME> on its deploy commit.
     ///
     /// Pins the deploy branch tip unless --build or --ref names another build. Flux or
     /// Argo CD may track a pin; `gcc rollback --to <NAME>` returns to it.
-    Pin {
-        /// Environment name.
-        env: String,
-        /// Pin name (letters, digits, `-`, `_`, `.`).
-        name: String,
-        /// The build to pin, by build id (at least 7 hex digits).
-        #[arg(long, value_name = "ID", conflicts_with = "git_ref")]
-        build: Option<String>,
-        /// The build to pin, by git revision of the deploy commit.
-        #[arg(long = "ref", value_name = "REV")]
-        git_ref: Option<String>,
-        /// Move an existing pin.
-        #[arg(long)]
-        force: bool,
-        /// Where the deploy branch is.
-        #[command(flatten)]
-        deploy: DeployArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Pin(PinArgs),
     /// List the pins and the recent builds of an environment.
-    Pins {
-        /// Environment name.
-        env: String,
-        /// How many recent builds to show.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Where the deploy branch is.
-        #[command(flatten)]
-        deploy: DeployArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Pins(PinsArgs),
     /// Re-publish an earlier build's exact bytes as a new commit on the deploy branch.
     ///
     /// The target is verified against its lock first and refused if anything differs.
     /// History is never rewritten: Flux or Argo CD simply apply the new tip.
-    Rollback {
-        /// Environment name.
-        env: String,
-        /// A pin name, a build id (7+ hex digits) or a deploy commit.
-        #[arg(long, value_name = "TARGET")]
-        to: String,
-        /// Where the deploy branch is.
-        #[command(flatten)]
-        deploy: DeployArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Rollback(RollbackArgs),
     /// Check a deploy commit against its gcc.lock.json (and, with --rebuild, its inputs).
     ///
     /// Recomputes every file hash and the build id. --rebuild also compiles the inputs
     /// at the recorded Source-Commit (from git objects) and compares the trees byte for
     /// byte. Exit 1 lists the files that differ, are missing or are extra.
-    Verify {
-        /// Environment name.
-        env: String,
-        /// The deploy commit (a pin, build id or revision; default: the branch tip).
-        #[arg(long = "ref", value_name = "REV")]
-        git_ref: Option<String>,
-        /// Also rebuild from the source commit and compare.
-        #[arg(long)]
-        rebuild: bool,
-        /// Where the deploy branch is.
-        #[command(flatten)]
-        deploy: DeployArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Verify(VerifyArgs),
     /// Compare two builds object by object, with risky changes called out first.
     ///
     /// Each side is a published build (a deploy ref, a pin or a build id), `src:<REV>`
     /// (the inputs at a source revision, compiled from git objects, no checkout), or
     /// `work` (the working directory). For a pull request:
     /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
-    Diff {
-        /// Environment name.
-        env: String,
-        /// The old side (default: the deploy branch tip).
-        #[arg(long, value_name = "REF")]
-        from: Option<String>,
-        /// The new side.
-        #[arg(long, value_name = "REF", default_value = "work")]
-        to: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-        format: DiffFormat,
-        /// Exit 1 when anything differs (0 when identical, 2 on error).
-        #[arg(long)]
-        exit_code: bool,
-        /// Where the deploy branch is.
-        #[command(flatten)]
-        deploy: DeployArgs,
-    },
+    Diff(DiffArgs),
     /// Render every release with real Helm against its pinned chart, and check the result.
     ///
     /// Builds the environment in memory (or reads --tree), composes each HelmRelease's or
@@ -278,33 +152,199 @@ pub enum Command {
     /// Releases whose chart is not in the directory are listed as not rehearsed.
     Rehearse(rehearse::RehearseArgs),
     /// Print the component version table: release, chart version and images.
-    Versions {
-        /// Environment name: environments/<ENV>.yaml.
-        env: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
-        format: TableFormat,
-    },
+    Versions(VersionsArgs),
     /// Validate every object of a rendered tree against JSON Schemas.
     ///
     /// The schema directory uses the kubeconform/datree layout: kubernetes/<version>-
     /// standalone-strict/ for built-in kinds, <group>/<kind>_<version>.json for CRDs.
-    Validate {
-        /// The rendered tree (for example out/prod).
-        dir: PathBuf,
-        /// Directory of JSON Schemas.
-        #[arg(long, value_name = "DIR")]
-        schemas: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Validate(ValidateArgs),
     /// Print the JSON Schema of an input file (for editors and yaml-language-server).
-    Schema {
-        /// Which schema.
-        #[arg(value_enum)]
-        kind: SchemaArg,
-    },
+    Schema(SchemaArgs),
+}
+
+/// `gcc check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Environment name: environments/<ENV>.yaml.
+    pub env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Environment name: environments/<ENV>.yaml.
+    #[arg(required_unless_present = "all")]
+    pub env: Option<String>,
+    /// Build every environments/*.yaml, in parallel; one failing environment does not
+    /// stop the others. Skips environments whose inputs are unchanged since the build
+    /// in their output directory (same input digests and gcc version in its
+    /// gcc.lock.json, tree intact), unless --force.
+    /// With --commit, each built or up-to-date environment is then published to its
+    /// own deploy branch.
+    #[arg(long, conflicts_with_all = ["env", "source_ref", "branch"])]
+    pub all: bool,
+    /// With --all: rebuild every environment, even an up-to-date one.
+    #[arg(long, requires = "all")]
+    pub force: bool,
+    /// With --all: how many environments to build at once (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", requires = "all")]
+    pub jobs: Option<usize>,
+    /// Output directory (default: out/<ENV> under the root). With --all, the
+    /// directory that holds one <ENV>/ per environment (default: out).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Compile the inputs as they are at this git revision, read from the object
+    /// database (no checkout; the work tree is not looked at).
+    #[arg(long, value_name = "REV")]
+    pub source_ref: Option<String>,
+    /// Also commit the output tree to the deploy branch (see `gcc pins`). Refused
+    /// when the inputs have uncommitted changes, unless --allow-dirty.
+    #[arg(long)]
+    pub commit: bool,
+    /// With --commit: publish uncommitted inputs; the commit says `Source-Dirty: true`.
+    #[arg(long, requires = "commit")]
+    pub allow_dirty: bool,
+    /// With --commit: the repository holding the deploy branch (default: the
+    /// repository of the inputs).
+    #[arg(long, value_name = "PATH", requires = "commit")]
+    pub repo: Option<PathBuf>,
+    /// With --commit: the deploy branch (default: publish.branch, else gcc/<ENV>).
+    #[arg(long, value_name = "NAME", requires = "commit")]
+    pub branch: Option<String>,
+}
+
+/// `gcc pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Environment name.
+    pub env: String,
+    /// Pin name (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// The build to pin, by build id (at least 7 hex digits).
+    #[arg(long, value_name = "ID", conflicts_with = "git_ref")]
+    pub build: Option<String>,
+    /// The build to pin, by git revision of the deploy commit.
+    #[arg(long = "ref", value_name = "REV")]
+    pub git_ref: Option<String>,
+    /// Move an existing pin.
+    #[arg(long)]
+    pub force: bool,
+    /// Where the deploy branch is.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc pins`.
+#[derive(Debug, Args)]
+pub struct PinsArgs {
+    /// Environment name.
+    pub env: String,
+    /// How many recent builds to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Where the deploy branch is.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Environment name.
+    pub env: String,
+    /// A pin name, a build id (7+ hex digits) or a deploy commit.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Where the deploy branch is.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Environment name.
+    pub env: String,
+    /// The deploy commit (a pin, build id or revision; default: the branch tip).
+    #[arg(long = "ref", value_name = "REV")]
+    pub git_ref: Option<String>,
+    /// Also rebuild from the source commit and compare.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Where the deploy branch is.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Environment name.
+    pub env: String,
+    /// The old side (default: the deploy branch tip).
+    #[arg(long, value_name = "REF")]
+    pub from: Option<String>,
+    /// The new side.
+    #[arg(long, value_name = "REF", default_value = "work")]
+    pub to: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when anything differs (0 when identical, 2 on error).
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Where the deploy branch is.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+/// `gcc versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// Environment name: environments/<ENV>.yaml.
+    pub env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+}
+
+/// `gcc validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The rendered tree (for example out/prod).
+    pub dir: PathBuf,
+    /// Directory of JSON Schemas.
+    #[arg(long, value_name = "DIR")]
+    pub schemas: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `gcc schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum)]
+    pub kind: SchemaArg,
 }
 
 /// Where an environment's deploy branch lives.
@@ -370,111 +410,19 @@ pub fn run(cli: &Cli) -> u8 {
     };
     let ctx = |format: Format| Ctx { cli, format, color };
     match &cli.command {
-        Command::Check { env, format } => cmd_check(cli, env, *format, color),
-        Command::Build {
-            env: None,
-            out,
-            format,
-            force,
-            jobs,
-            commit,
-            allow_dirty,
-            repo,
-            ..
-        } => {
-            let req = crate::ops::fleet::FleetRequest {
-                root: cli.root.clone(),
-                out: out.clone(),
-                force: *force,
-                jobs: *jobs,
-                publish: commit.then(|| crate::ops::fleet::FleetPublish {
-                    allow_dirty: *allow_dirty,
-                    repo: repo.clone(),
-                }),
-            };
-            build_all::cmd_build_all(&ctx(*format), req)
-        }
-        Command::Build {
-            env: Some(env),
-            out,
-            format,
-            source_ref,
-            commit,
-            allow_dirty,
-            repo,
-            branch,
-            ..
-        } => {
-            let publish = commit.then(|| crate::ops::build::PublishTo {
-                allow_dirty: *allow_dirty,
-                repo: repo.clone(),
-                branch: branch.clone(),
-            });
-            let ctx = ctx(*format);
-            git::cmd_build(
-                &ctx,
-                env,
-                out.as_deref(),
-                source_ref.as_deref(),
-                publish.as_ref(),
-            )
-        }
-        Command::Pin {
-            env,
-            name,
-            build,
-            git_ref,
-            force,
-            deploy,
-            format,
-        } => {
-            let ctx = ctx(*format);
-            git::cmd_pin(
-                &ctx,
-                env,
-                name,
-                build.as_deref(),
-                git_ref.as_deref(),
-                *force,
-                deploy,
-            )
-        }
-        Command::Pins {
-            env,
-            limit,
-            deploy,
-            format,
-        } => git::cmd_pins(&ctx(*format), env, *limit, deploy),
-        Command::Rollback {
-            env,
-            to,
-            deploy,
-            format,
-        } => git::cmd_rollback(&ctx(*format), env, to, deploy),
-        Command::Verify {
-            env,
-            git_ref,
-            rebuild,
-            deploy,
-            format,
-        } => {
-            let ctx = ctx(*format);
-            git::cmd_verify(&ctx, env, git_ref.as_deref(), *rebuild, deploy)
-        }
-        Command::Diff {
-            env,
-            from,
-            to,
-            format,
-            exit_code,
-            deploy,
-        } => {
-            let f = if *format == DiffFormat::Json {
+        Command::Check(a) => cmd_check(&ctx(a.format), a),
+        Command::Build(a) if a.all => build_all::cmd_build_all(&ctx(a.format), a),
+        Command::Build(a) => git::cmd_build(&ctx(a.format), a),
+        Command::Pin(a) => git::cmd_pin(&ctx(a.format), a),
+        Command::Pins(a) => git::cmd_pins(&ctx(a.format), a),
+        Command::Rollback(a) => git::cmd_rollback(&ctx(a.format), a),
+        Command::Verify(a) => git::cmd_verify(&ctx(a.format), a),
+        Command::Diff(a) => {
+            let f = if a.format == DiffFormat::Json {
                 Format::Json
             } else {
                 Format::Text
             };
-            let ctx = ctx(f);
             let paint = match cli.color {
                 Color::Always => true,
                 Color::Never => false,
@@ -482,24 +430,13 @@ pub fn run(cli: &Cli) -> u8 {
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            let opts = git::DiffArgs {
-                from: from.as_deref(),
-                to,
-                format: *format,
-                exit_code: *exit_code,
-                paint,
-            };
-            git::cmd_diff(&ctx, env, &opts, deploy)
+            git::cmd_diff(&ctx(f), a, paint)
         }
-        Command::Rehearse(args) => rehearse::cmd_rehearse(&ctx(args.format), args),
-        Command::Versions { env, format } => cmd_versions(cli, env, *format, color),
-        Command::Validate {
-            dir,
-            schemas,
-            format,
-        } => cmd_validate(dir, schemas, *format),
-        Command::Schema { kind } => {
-            let kind = match kind {
+        Command::Rehearse(a) => rehearse::cmd_rehearse(&ctx(a.format), a),
+        Command::Versions(a) => cmd_versions(&ctx(Format::Text), a),
+        Command::Validate(a) => cmd_validate(a),
+        Command::Schema(a) => {
+            let kind = match a.kind {
                 SchemaArg::Inventory => SchemaKind::Inventory,
                 SchemaArg::Environment => SchemaKind::Environment,
             };
@@ -509,8 +446,9 @@ pub fn run(cli: &Cli) -> u8 {
     }
 }
 
-fn cmd_check(cli: &Cli, env: &str, format: Format, color: bool) -> u8 {
-    let source = WorkDir::new(&cli.root);
+fn cmd_check(ctx: &Ctx<'_>, a: &CheckArgs) -> u8 {
+    let (env, format, color) = (a.env.as_str(), ctx.format, ctx.color);
+    let source = WorkDir::new(&ctx.cli.root);
     let loaded = match load(&source, env) {
         Ok(l) => l,
         Err(Fatal(d)) => return report_fatal(&d, format, color),
@@ -608,13 +546,14 @@ fn invalid_exit(diags: &[Diagnostic]) -> u8 {
     }
 }
 
-fn cmd_versions(cli: &Cli, env: &str, format: TableFormat, color: bool) -> u8 {
+fn cmd_versions(ctx: &Ctx<'_>, a: &VersionsArgs) -> u8 {
+    let format = a.format;
     let f = if format == TableFormat::Json {
         Format::Json
     } else {
         Format::Text
     };
-    let (_, build) = match compile_or_report(&WorkDir::new(&cli.root), env, f, color) {
+    let (_, build) = match compile_or_report(&WorkDir::new(&ctx.cli.root), &a.env, f, ctx.color) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -627,8 +566,9 @@ fn cmd_versions(cli: &Cli, env: &str, format: TableFormat, color: bool) -> u8 {
     EXIT_OK
 }
 
-fn cmd_validate(dir: &Path, schemas: &Path, format: Format) -> u8 {
-    let report = match validate_tree(dir, schemas) {
+fn cmd_validate(a: &ValidateArgs) -> u8 {
+    let (dir, format) = (a.dir.as_path(), a.format);
+    let report = match validate_tree(dir, &a.schemas) {
         Ok(r) => r,
         Err(e) => {
             err(&format!("error: {e}\n"));
