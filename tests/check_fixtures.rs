@@ -1,5 +1,6 @@
 //! Every check has a fixture under `tests/fixtures/check/` that violates it; this test
-//! runs each one and asserts the exact diagnostics: code, file, line and column.
+//! runs each one as `gcc check` does (check, then the plan's refusals: the HA proof, a
+//! release with no chart) and asserts the exact diagnostics: code, file, line and column.
 //!
 //! Fixture format (`*.case`):
 //! - header lines before the first file: `# text` is a comment; `#! CODE PATH:LINE:COL`
@@ -13,7 +14,7 @@
 
 use std::path::Path;
 
-use gcc::check::check;
+use gcc::compile::vet;
 use gcc::diag::render_text;
 use gcc::load::load;
 use gcc::source::MemSource;
@@ -98,19 +99,27 @@ fn run_case(path: &Path) -> Result<String, String> {
         return Err("fixture expects nothing; name valid fixtures ok-*.case".into());
     }
     let loaded = load(&src, "test").map_err(|f| format!("fatal: {:?}", f.0))?;
-    let checked = check(&loaded);
+    let checked = vet(&loaded);
     let mut actual: Vec<Expect> = checked
         .diagnostics
         .iter()
-        .map(|d| {
-            let l = d.primary.as_ref().expect("diagnostic has a place");
-            let (line, column) = loaded.files.line_col(l.file, l.span.start);
-            Expect {
-                code: d.code.to_string(),
-                path: loaded.files.get(l.file).path.clone(),
-                line,
-                column,
+        .map(|d| match d.primary.as_ref() {
+            Some(l) => {
+                let (line, column) = loaded.files.line_col(l.file, l.span.start);
+                Expect {
+                    code: d.code.to_string(),
+                    path: loaded.files.get(l.file).path.clone(),
+                    line,
+                    column,
+                }
             }
+            // Every diagnostic of an input points into it; one that does not fails here.
+            None => Expect {
+                code: d.code.to_string(),
+                path: "<nowhere>".into(),
+                line: 0,
+                column: 0,
+            },
         })
         .collect();
     actual.sort();

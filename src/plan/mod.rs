@@ -484,7 +484,9 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     wanted.push(("ovn-central", Eligible::ControlPlane, true));
     let profile_at = cx.env_at("/profile");
     for (svc, eligible, per_node) in wanted {
-        let result = if base {
+        let result = if !inv.nodes.iter().any(|n| eligible.admits(n)) {
+            Err(None)
+        } else if base {
             ha::prove(inv, svc, Profile::BASE_QUORUM, eligible, per_node).map_err(Some)
         } else {
             ha::place_single(inv, svc, eligible).ok_or(None)
@@ -504,7 +506,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
                         inv.name
                     ),
                 )
-                .at(cx.label(&profile_at, "profile aio"))
+                .at(cx.label(&profile_at, format!("profile {}", env.profile.as_str())))
                 .help(format!("add role `{}` to a node", eligible.describe()));
                 cx.diags.push(d);
             }
@@ -562,6 +564,11 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             Some(want) => match nas_store(cx, name, want) {
                 Some(s) => Some(s),
                 None => {
+                    let (at, text) = match reason {
+                        Reason::Enabled => (name.as_str(), "enabled here"),
+                        Reason::Required(chain) => (chain[0].as_str(), "needs it"),
+                    };
+                    let at = cx.env_at(&format!("/services/{}", crate::yaml::escape_ptr(at)));
                     let d = Diagnostic::error(
                         NO_STORE,
                         format!(
@@ -569,6 +576,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
                             want.purpose.as_str()
                         ),
                     )
+                    .at(cx.key_label(&at, text))
                     .help(format!(
                         "give a NAS export `purpose: [{}]`, or add a storage class with `provider: nfs`",
                         want.purpose.as_str()
