@@ -117,27 +117,5 @@ pub fn compile_loaded(loaded: Loaded) -> Compiled {
     }
 }
 
-/// Codes of inputs gcc refuses outright rather than reports as mistakes: files it will
-/// not read (too large, binary, not UTF-8, CRLF, an alias bomb, nesting too deep) and
-/// names crafted to escape the output directory. The CLI exits 2 on them, as on any
-/// unreadable input; an input that was read and found wrong exits 1.
-pub const REFUSED: &[&str] = &[
-    crate::load::TOO_LARGE,
-    crate::load::NOT_UTF8,
-    crate::load::NUL_BYTE,
-    crate::load::CRLF,
-    crate::yaml::ALIAS_BUDGET,
-    crate::yaml::TOO_DEEP,
-    crate::check::PATH_ESCAPE,
-    RENDER,
-];
-
-/// Whether `diags` hold an error of the [`REFUSED`] kind.
-pub fn refused(diags: &[Diagnostic]) -> bool {
-    diags
-        .iter()
-        .any(|d| d.is_error() && REFUSED.contains(&d.code))
-}
-
 /// Code: an object could not be rendered (an unsafe file name, a serialisation error).
 pub const RENDER: &str = "gcc::render::failed";

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod codes;
 pub mod compile;
 pub mod diag;
 pub mod diff;

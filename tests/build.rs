@@ -939,7 +939,7 @@ fn render_refuses_a_name_that_would_escape() {
         json.to_string().contains("\"gcc::render::failed\""),
         "{json}"
     );
-    assert!(gcc::compile::refused(&[d]));
+    assert!(gcc::codes::refused(&[d]));
 }
 
 #[test]

@@ -6,12 +6,12 @@
 //! checks run only on documents that passed the schema, so they never report the
 //! consequences of a schema error a second time.
 
-mod environment;
-mod names;
-mod network;
-mod raw;
-mod refs;
-mod topology;
+pub(crate) mod environment;
+pub(crate) mod names;
+pub(crate) mod network;
+pub(crate) mod raw;
+pub(crate) mod refs;
+pub(crate) mod topology;
 
 pub use names::PATH_ESCAPE;
 

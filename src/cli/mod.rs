@@ -536,10 +536,10 @@ fn print_invalid(compiled: &Compiled, format: Format, color: bool) -> u8 {
     invalid_exit(&compiled.diagnostics)
 }
 
-/// Exit code of inputs with errors: 2 when a file could not be read at all (see
-/// [`crate::compile::REFUSED`]), else 1.
+/// Exit code of inputs with errors: 2 when one is refused outright (a file gcc will not
+/// read, a name that is a path: [`crate::codes::Class::Refused`]), else 1.
 fn invalid_exit(diags: &[Diagnostic]) -> u8 {
-    if crate::compile::refused(diags) {
+    if crate::codes::refused(diags) {
         EXIT_USAGE
     } else {
         EXIT_INVALID

@@ -136,7 +136,7 @@ pub fn build_env(
     let mut compiled = compile_loaded(loaded);
     report.diagnostics = std::mem::take(&mut compiled.diagnostics);
     match compiled.build {
-        None if crate::compile::refused(&report.diagnostics) => {}
+        None if crate::codes::refused(&report.diagnostics) => {}
         None => report.status = Status::Invalid,
         Some(build) => match write_tree(out, &build.rendered.files) {
             Ok(()) => {
