@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{Emitted, Section, meta, object, with};
-use crate::catalog::{Catalog, StandInKind};
+use crate::catalog::StandInKind;
 use crate::model::{Profile, Provider};
 use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, MARIADB_CLUSTER, OPENSTACK_NAMESPACE, Plan};
 
@@ -64,7 +64,6 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
             { "labelSelector": { "matchLabels": selector }, "topologyKey": MACHINE_LABEL }
         ]})
     };
-    let catalog = Catalog::get();
 
     for ini in &plan.ovn_ini {
         push(with(
@@ -91,7 +90,7 @@ binlog_expire_logs_seconds=604800\n";
             data,
         ));
         let mut spec = json!({
-            "image": catalog.mariadb.image,
+            "image": m.image,
             "replicas": m.replicas,
             "replication": if m.replication {
                 json!({ "enabled": true, "primary": { "autoFailover": true } })
@@ -103,7 +102,7 @@ binlog_expire_logs_seconds=604800\n";
             "database": "mariadb",
             "passwordSecretKeyRef": { "name": "mariadb", "key": "password", "generate": false },
             "storage": {
-                "size": catalog.mariadb.storage,
+                "size": m.storage,
                 "resizeInUseVolumes": true,
                 "waitForVolumeResize": true,
             },
@@ -149,23 +148,23 @@ binlog_expire_logs_seconds=604800\n";
             push(with(
                 object(MARIADB, "User", u, Some(NS)),
                 "spec",
-                json!({ "mariaDbRef": ref_, "passwordSecretKeyRef": { "name": format!("{u}-db-password"), "key": "password" },
+                json!({ "mariaDbRef": ref_, "passwordSecretKeyRef": { "name": crate::plan::db_password_secret(u), "key": "password" },
                         "maxUserConnections": 0, "host": "%", "retryInterval": "5s" }),
             ));
         }
-        if let Some(class) = &m.backup_class {
+        if let Some(b) = &m.backup {
             push(with(
                 object(MARIADB, "Backup", "mariadb-backup", Some(NS)),
                 "spec",
                 json!({
                     "mariaDbRef": ref_,
-                    "schedule": { "cron": catalog.mariadb.backup_cron },
+                    "schedule": { "cron": b.cron },
                     "compression": "gzip",
                     "args": ["--single-transaction", "--all-databases", "--verbose"],
                     "storage": { "persistentVolumeClaim": {
                         "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": class,
-                        "resources": { "requests": { "storage": catalog.mariadb.backup_storage } },
+                        "storageClassName": b.class,
+                        "resources": { "requests": { "storage": b.storage } },
                     }},
                     "resources": {
                         "requests": { "cpu": "100m", "memory": "128Mi" },
@@ -179,9 +178,9 @@ binlog_expire_logs_seconds=604800\n";
     if let Some(r) = &plan.rabbitmq {
         let mut spec = json!({
             "replicas": r.replicas,
-            "image": catalog.rabbitmq.image,
+            "image": r.image,
             "resources": { "requests": { "cpu": "500m", "memory": "2Gi" }, "limits": { "memory": "2Gi" } },
-            "persistence": { "storage": catalog.rabbitmq.storage },
+            "persistence": { "storage": r.storage },
             "rabbitmq": { "additionalConfig": "cluster_partition_handling = pause_minority\ndisk_free_limit.relative = 1.0\ncollect_statistics_interval = 10000\n" },
             "affinity": { "nodeAffinity": node_affinity(&[WORKER]) },
         });
@@ -221,7 +220,7 @@ binlog_expire_logs_seconds=604800\n";
                 object(RABBITMQ, "User", v, Some(NS)),
                 "spec",
                 json!({ "rabbitmqClusterReference": cluster, "tags": ["management", "policymaker"],
-                        "importCredentialsSecret": { "name": format!("{v}-rabbitmq-password") } }),
+                        "importCredentialsSecret": { "name": crate::plan::mq_password_secret(v) } }),
             ));
             push(with(
                 object(RABBITMQ, "Vhost", &format!("{v}-vhost"), Some(NS)),
@@ -245,20 +244,18 @@ binlog_expire_logs_seconds=604800\n";
     }
 
     if let Some(pg) = &plan.postgres {
-        let defaults = &catalog.postgres;
-        let profile = if base { &defaults.base } else { &defaults.aio };
         let mut spec = json!({
-            "teamId": defaults.team,
+            "teamId": pg.team,
             "numberOfInstances": pg.replicas,
-            "postgresql": { "version": defaults.version, "parameters": profile.parameters },
-            "volume": { "size": profile.storage },
+            "postgresql": { "version": pg.version, "parameters": pg.parameters },
+            "volume": { "size": pg.storage },
             "nodeAffinity": node_affinity(&[WORKER]),
         });
         if let Some(class) = &plan.data_class {
             spec["volume"]["storageClass"] = json!(class);
         }
         push(with(
-            object("acid.zalan.do/v1", "postgresql", &defaults.name, Some(NS)),
+            object("acid.zalan.do/v1", "postgresql", &pg.name, Some(NS)),
             "spec",
             spec,
         ));

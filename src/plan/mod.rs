@@ -192,6 +192,16 @@ pub struct DatabasePlan {
     pub database: String,
 }
 
+/// The Secret with the MariaDB password of a service's user (key `password`).
+pub fn db_password_secret(user: &str) -> String {
+    format!("{user}-db-password")
+}
+
+/// The Secret with the RabbitMQ credentials of a service's user (`username`, `password`).
+pub fn mq_password_secret(vhost: &str) -> String {
+    format!("{vhost}-rabbitmq-password")
+}
+
 /// The MariaDB cluster.
 #[derive(Debug, Clone, Serialize)]
 pub struct MariadbPlan {
@@ -203,10 +213,25 @@ pub struct MariadbPlan {
     pub databases: Vec<DatabasePlan>,
     /// Users (one per service).
     pub users: Vec<String>,
-    /// Storage class of the scheduled backup, when one named `backups` exists.
-    pub backup_class: Option<String>,
+    /// The scheduled backup, when a storage class named `backups` exists.
+    pub backup: Option<BackupPlan>,
     /// Whether a `primary` MetalLB pool exists for its LoadBalancer services.
     pub load_balancer: bool,
+    /// Server image.
+    pub image: String,
+    /// Volume size per replica.
+    pub storage: String,
+}
+
+/// MariaDB's scheduled backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupPlan {
+    /// Storage class of its volume.
+    pub class: String,
+    /// Schedule (cron).
+    pub cron: String,
+    /// Volume size.
+    pub storage: String,
 }
 
 /// The RabbitMQ cluster.
@@ -218,6 +243,10 @@ pub struct RabbitmqPlan {
     pub vhosts: Vec<String>,
     /// Whether a `primary` MetalLB pool exists.
     pub load_balancer: bool,
+    /// Server image.
+    pub image: String,
+    /// Volume size per replica.
+    pub storage: String,
 }
 
 /// One StorageClass.
@@ -313,10 +342,20 @@ impl<'de> serde::Deserialize<'de> for ProvidedBy {
 /// The PostgreSQL cluster.
 #[derive(Debug, Clone, Serialize)]
 pub struct PostgresPlan {
+    /// Cluster name (also its primary's Service).
+    pub name: String,
     /// Instances.
     pub replicas: usize,
     /// Services that keep data in it.
     pub services: Vec<String>,
+    /// The operator's team id.
+    pub team: String,
+    /// PostgreSQL major version.
+    pub version: String,
+    /// Volume size per instance, for the profile.
+    pub storage: String,
+    /// Server parameters, for the profile.
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// A ReadWriteMany claim gcc writes for a service's store.
@@ -659,16 +698,28 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             replication: env.profile.replicated_mariadb(),
             databases,
             users,
-            backup_class: env
-                .storage
-                .contains_key("backups")
-                .then(|| "backups".to_string()),
+            backup: env.storage.contains_key("backups").then(|| BackupPlan {
+                class: "backups".to_string(),
+                cron: cx.catalog.mariadb.backup_cron.clone(),
+                storage: cx.catalog.mariadb.backup_storage.clone(),
+            }),
             load_balancer: has_primary_pool,
+            image: cx.catalog.mariadb.image.clone(),
+            storage: cx.catalog.mariadb.storage.clone(),
         }
     });
-    let postgres = (!pg_users.is_empty()).then_some(PostgresPlan {
-        replicas,
-        services: pg_users,
+    let postgres = (!pg_users.is_empty()).then(|| {
+        let pg = &cx.catalog.postgres;
+        let profile = if base { &pg.base } else { &pg.aio };
+        PostgresPlan {
+            name: pg.name.clone(),
+            replicas,
+            services: pg_users,
+            team: pg.team.clone(),
+            version: pg.version.clone(),
+            storage: profile.storage.clone(),
+            parameters: profile.parameters.clone(),
+        }
     });
     let rabbitmq = needs_mq.then(|| RabbitmqPlan {
         replicas,
@@ -678,6 +729,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
             .cloned()
             .collect(),
         load_balancer: has_primary_pool,
+        image: cx.catalog.rabbitmq.image.clone(),
+        storage: cx.catalog.rabbitmq.storage.clone(),
     });
 
     let mut storage = plan_storage(cx);
@@ -1731,14 +1784,14 @@ fn required_secrets(
         root.insert("root-password".into());
         root.insert("password".into());
         for u in &m.users {
-            map.entry(format!("{u}-db-password"))
+            map.entry(db_password_secret(u))
                 .or_default()
                 .insert("password".into());
         }
     }
     if let Some(r) = rabbitmq {
         for v in &r.vhosts {
-            let e = map.entry(format!("{v}-rabbitmq-password")).or_default();
+            let e = map.entry(mq_password_secret(v)).or_default();
             e.insert("username".into());
             e.insert("password".into());
         }
