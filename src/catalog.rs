@@ -138,6 +138,12 @@ pub struct ServiceEntry {
     /// The chart's templates gcc renders in their place.
     #[serde(default)]
     pub replace: Vec<Replacement>,
+    /// Its pods wait for Jobs the chart makes Helm post-install/post-upgrade hooks
+    /// (openstack-helm's `helm3_hook: true`, the default: `db-sync`, `ks-user`, ...).
+    /// Helm runs those hooks only after its wait for the release's resources, so the
+    /// release is installed without that wait (`gcc rehearse` proves which need it).
+    #[serde(default = "yes")]
+    pub waits_on_hooks: bool,
     /// The chart's `dependencies.static.<key>.jobs` lists that name a Job gcc turns off
     /// ([`ServiceEntry::jobs_off`]), as the pinned chart's values.yaml has them.
     #[serde(default)]

@@ -338,6 +338,11 @@ pub const ALL: &[Code] = &[
         Class::Invalid,
     ),
     code(
+        crate::rehearse::HOOK_DEADLOCK,
+        Stage::Rehearse,
+        Class::Invalid,
+    ),
+    code(
         crate::rehearse::IMAGE_MISMATCH,
         Stage::Rehearse,
         Class::Invalid,

@@ -108,6 +108,35 @@ fn a_pod_waiting_for_a_job_nothing_renders_waits_forever() {
 }
 
 #[test]
+fn a_pod_waiting_for_its_own_post_install_hook_under_helms_wait_deadlocks() {
+    // The init Job is a post-install hook and the API waits for it: with Helm's wait
+    // (helm-controller's default) the hooks would run only once the API is ready.
+    let hooked = |from: &str| {
+        run(&[(
+            "demo/helmrelease-demo.yaml",
+            helmrelease("demo", "demo", "    hook: true\n", from),
+        )])
+    };
+    let r = hooked("");
+    let c = codes(&r);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].0, "gcc::rehearse::hook_deadlock");
+    assert!(
+        c[0].1.contains("Deployment.apps demo/demo-api") && c[0].1.contains("Job demo-init"),
+        "{}",
+        c[0].1
+    );
+    // Installed without the wait, Helm runs the hooks at once: nothing to report.
+    assert_eq!(codes(&hooked("  install:\n    disableWait: true\n")), []);
+    // The same Job as a plain resource, under the wait: fine too.
+    let r = run(&[(
+        "demo/helmrelease-demo.yaml",
+        helmrelease("demo", "demo", "    hook: false\n", ""),
+    )]);
+    assert_eq!(codes(&r), []);
+}
+
+#[test]
 fn a_pod_mounting_a_config_map_nothing_renders_waits_forever() {
     // nova-compute mounting `ceph-etc` with no Ceph: the kubelet never starts the pod.
     let volumes = |v: &str| {

@@ -63,6 +63,12 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
             "upgrade": { "crds": "CreateReplace", "remediation": { "retries": 3 } },
             "values": c.values,
         });
+        if !c.helm_wait {
+            // Helm runs post-install hooks only after its wait, and these pods wait for
+            // the hooks: Helm runs them at once instead, and waits for them.
+            spec["install"]["disableWait"] = json!(true);
+            spec["upgrade"]["disableWait"] = json!(true);
+        }
         if !depends_on.is_empty() {
             spec["dependsOn"] = Value::Array(depends_on);
         }

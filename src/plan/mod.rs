@@ -107,6 +107,9 @@ pub enum ImageFrom {
 pub struct Component {
     /// Release name.
     pub name: String,
+    /// Helm waits for the release's resources before it runs the post-install hooks
+    /// (false for a chart whose pods wait for those hooks: the wait could never end).
+    pub helm_wait: bool,
     /// Infrastructure or OpenStack.
     pub tier: Tier,
     /// Namespace.
@@ -1000,6 +1003,7 @@ fn infra_component(cx: &Cx, name: &str, replicas: usize) -> Component {
     values::merge(&mut values, &layer);
     let repository_url = cx.catalog.repositories[&c.repository].clone();
     Component {
+        helm_wait: true,
         name: name.to_string(),
         tier: Tier::Infrastructure,
         namespace: c.namespace.clone(),
@@ -1523,6 +1527,7 @@ fn openstack_component(
     depends_on.dedup();
 
     Some(Component {
+        helm_wait: !entry.waits_on_hooks,
         name: name.to_string(),
         tier: Tier::Openstack,
         namespace: OPENSTACK_NAMESPACE.to_string(),

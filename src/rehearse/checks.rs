@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use super::objects::{Owner, Wait, labels};
 use super::{
-    CONNECTS_NOWHERE, Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, IMAGE_MISMATCH, Key,
-    NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release, Rendering, SCHEMA_VIOLATION,
-    SELECTS_NOTHING, TWO_OWNERS, Tree, UNSCHEDULABLE, WAITS_FOREVER, WEAK_API, parse_stream,
+    CONNECTS_NOWHERE, Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, HOOK_DEADLOCK,
+    IMAGE_MISMATCH, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release, Rendering,
+    SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS, Tree, UNSCHEDULABLE, WAITS_FOREVER, WEAK_API,
+    parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -136,6 +137,9 @@ pub fn check(
                         mangled(tree, r, &objs, &mut diags);
                     }
                     default_credentials(tree, r, &objs, &mut diags);
+                    if r.controller == Controller::Flux && r.waits_before_hooks {
+                        hook_deadlock(tree, r, &objs, &mut diags);
+                    }
                     if let Some(images) = claimed.and_then(|c| c.get(&r.name)) {
                         image_mismatch(tree, r, &objs, images, &mut diags);
                     }
@@ -158,6 +162,62 @@ pub fn check(
         diagnostics: diags,
         rendered,
     }
+}
+
+/// Whether `o` is one of Helm's post-install (or post-upgrade) hooks.
+fn post_hook(o: &Object) -> bool {
+    o.body
+        .pointer("/metadata/annotations/helm.sh~1hook")
+        .and_then(Value::as_str)
+        .is_some_and(|h| {
+            h.split(',')
+                .any(|p| matches!(p.trim(), "post-install" | "post-upgrade"))
+        })
+}
+
+/// Helm installs a release in this order: its resources, then (unless `disableWait`) a
+/// wait until they are ready, then its post-install hooks, each waited for in turn. A
+/// resource that waits for one of those hooks (kubernetes-entrypoint's
+/// `DEPENDENCY_JOBS`) is never ready before the hooks run, so the wait ends only at the
+/// release's timeout, and the hooks never run.
+fn hook_deadlock(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+    let hooks: BTreeSet<(&str, &str)> = objs
+        .iter()
+        .filter(|o| o.key.kind == "Job" && post_hook(o))
+        .map(|o| (o.key.namespace.as_str(), o.key.name.as_str()))
+        .collect();
+    let mut stuck: Vec<(String, String)> = Vec::new();
+    for o in objs.iter().filter(|o| !post_hook(o)) {
+        for w in o.waits() {
+            if let Wait::Job(ns, job) = &w
+                && hooks.contains(&(ns.as_str(), job.as_str()))
+            {
+                stuck.push((o.key.to_string(), job.clone()));
+            }
+        }
+    }
+    let Some((first, job)) = stuck.first() else {
+        return;
+    };
+    let others = stuck.len() - 1;
+    diags.push(at_release(
+        tree,
+        r,
+        Diagnostic::error(
+            HOOK_DEADLOCK,
+            format!(
+                "release {}: Helm waits for {first} to be ready before it runs the post-install hooks, and it waits for Job {job}, one of those hooks{}: the install never completes",
+                r.name,
+                if others == 0 {
+                    String::new()
+                } else {
+                    format!(" ({others} more waits like it)")
+                }
+            ),
+        )
+        .help("set the HelmRelease's install.disableWait and upgrade.disableWait, so that Helm runs the hooks at once and waits for them instead"),
+        "installed with Helm's wait",
+    ));
 }
 
 /// `d` pointed at the release's name in its tree file.

@@ -56,6 +56,9 @@ pub const CONNECTS_NOWHERE: &str = "gcc::rehearse::connects_nowhere";
 pub const UNSCHEDULABLE: &str = "gcc::rehearse::unschedulable";
 /// A file of the tree is not what gcc writes (not YAML, a release without a chart).
 pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
+/// Code: Helm waits for a pod that waits for one of the release's own post-install hooks,
+/// which Helm runs only after the wait: the install never completes.
+pub const HOOK_DEADLOCK: &str = "gcc::rehearse::hook_deadlock";
 
 /// Which controller hands the values to Helm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,9 @@ pub struct Release {
     pub set: Vec<SetPath>,
     /// What the controller patches in Helm's output.
     pub patches: Vec<Patch>,
+    /// Helm waits for the release's resources to be ready before it runs its
+    /// post-install and post-upgrade hooks (helm-controller's default; `disableWait` off).
+    pub waits_before_hooks: bool,
 }
 
 /// What Helm made of one release.
@@ -212,6 +218,7 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
     };
     let mut set = Vec::new();
     let mut patches = Vec::new();
+    let mut waits_before_hooks = false;
     let (name, namespace, chart, version, values) = match controller {
         Controller::Flux => {
             let name = str_at(v, "/spec/releaseName")
@@ -247,6 +254,7 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
             leaves(&inline, &mut Vec::new(), "/spec/values", &mut set);
             merge(&mut values, inline);
             patches = post_render_patches(v)?;
+            waits_before_hooks = v.pointer("/spec/install/disableWait") != Some(&Value::Bool(true));
             (
                 name,
                 namespace,
@@ -284,6 +292,7 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
         values,
         set,
         patches,
+        waits_before_hooks,
     })
 }
 
