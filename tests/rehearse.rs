@@ -1120,6 +1120,26 @@ fn a_post_render_patch_is_applied_before_the_checks_and_one_rehearse_cannot_appl
 }
 
 #[test]
+fn cert_manager_installs_its_crds_and_keeps_them() {
+    // The chart renders no CRDs unless crds.enabled: without them, no Certificate or
+    // Issuer (the RabbitMQ topology operator's, later gcc's own) can be created.
+    let (_, crds) = rendered("cert-manager", "CustomResourceDefinition");
+    for crd in [
+        "certificates.cert-manager.io",
+        "issuers.cert-manager.io",
+        "clusterissuers.cert-manager.io",
+    ] {
+        let c = crds
+            .get(crd)
+            .unwrap_or_else(|| panic!("no CRD {crd}: {:?}", crds.keys()));
+        assert_eq!(
+            c["metadata"]["annotations"]["helm.sh/resource-policy"], "keep",
+            "{crd}"
+        );
+    }
+}
+
+#[test]
 fn skylines_deployment_comes_from_gccs_template_with_requests_and_spread_on_both_targets() {
     // skyline's chart template renders neither requests nor anti-affinity; gcc renders its
     // copy through the chart's extraObjects instead, so Flux and Argo CD get the same.
