@@ -823,6 +823,51 @@ fn argocd_applications_mirror_the_flux_releases() {
 }
 
 #[test]
+fn argocd_leaves_the_replicas_of_autoscaled_deployments_to_their_hpas() {
+    // Every HPA's Deployment is ignored at /spec/replicas by the Application that renders
+    // it, and the sync respects that: self-heal does not fight the autoscaler.
+    let argo = build_example("argocd");
+    let yaml = |b: &Vec<u8>| serde_saphyr::from_str::<serde_json::Value>(&text(b)).unwrap();
+    let mut ignored = std::collections::BTreeSet::new();
+    for (path, bytes) in &argo {
+        if !path.starts_with("argocd/application-") {
+            continue;
+        }
+        let app = yaml(bytes);
+        let spec = &app["spec"];
+        let Some(list) = spec["ignoreDifferences"].as_array() else {
+            continue;
+        };
+        let opts: Vec<&str> = spec["syncPolicy"]["syncOptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o.as_str())
+            .collect();
+        assert!(opts.contains(&"RespectIgnoreDifferences=true"), "{path}");
+        for d in list {
+            assert_eq!(d["kind"], "Deployment", "{path}");
+            assert_eq!(
+                d["jsonPointers"],
+                serde_json::json!(["/spec/replicas"]),
+                "{path}"
+            );
+            ignored.insert(d["name"].as_str().unwrap().to_string());
+        }
+    }
+    let mut hpas = 0;
+    for (path, bytes) in &argo {
+        let v = yaml(bytes);
+        if v["kind"] == "HorizontalPodAutoscaler" {
+            hpas += 1;
+            let target = v["spec"]["scaleTargetRef"]["name"].as_str().unwrap();
+            assert!(ignored.contains(target), "{path}: {target} is not ignored");
+        }
+    }
+    assert!(hpas >= 20, "{hpas} HPAs");
+}
+
+#[test]
 fn argocd_values_hold_placeholders_never_secret_values() {
     let files = build_example("argocd");
     let mut placeholders = 0;

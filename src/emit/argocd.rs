@@ -92,7 +92,7 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
             let secret = placeholder(&plan.env, &c.namespace, &s.secret, &s.key);
             values::set(&mut values_object, &s.path, Value::String(secret));
         }
-        let spec = json!({
+        let mut spec = json!({
             "project": project,
             "source": {
                 "repoURL": repo_url(&c.repository_url),
@@ -113,6 +113,24 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
                 },
             },
         });
+        if !c.autoscalers.is_empty() {
+            // gcc's HPAs own these Deployments' replicas: self-heal must not reset them to
+            // the chart's count, and a sync must not apply it (RespectIgnoreDifferences).
+            spec["ignoreDifferences"] = c
+                .autoscalers
+                .iter()
+                .map(|a| {
+                    json!({ "group": "apps", "kind": "Deployment", "name": a.deployment,
+                            "namespace": c.namespace, "jsonPointers": ["/spec/replicas"] })
+                })
+                .collect();
+            if let Some(opts) = spec
+                .pointer_mut("/syncPolicy/syncOptions")
+                .and_then(Value::as_array_mut)
+            {
+                opts.push(json!("RespectIgnoreDifferences=true"));
+            }
+        }
         let mut app = with(
             object(ARGOCD_API, "Application", &c.name, Some(ARGOCD_NAMESPACE)),
             "spec",
