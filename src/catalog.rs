@@ -53,17 +53,7 @@ pub struct Database {
     pub database: String,
 }
 
-/// A Helm values path filled from a Secret in the `openstack` namespace.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecretRef {
-    /// Dotted values path (`endpoints.oslo_db.auth.nova.password`).
-    pub path: String,
-    /// Secret name.
-    pub secret: String,
-    /// Key in the Secret.
-    pub key: String,
-}
+pub use crate::model::SecretRef;
 
 /// A Deployment that scales, and the `component` pod label openstack-helm gives it.
 #[derive(Debug, Clone, Deserialize)]

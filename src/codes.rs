@@ -290,7 +290,7 @@ pub const ALL: &[Code] = &[
     code(crate::plan::UNPLACEABLE, Stage::Plan, Class::Invalid),
     code(crate::compile::RENDER, Stage::Render, Class::Refused),
     code(
-        crate::ops::fleet::NO_ENVIRONMENTS,
+        crate::ops::outdir::NO_ENVIRONMENTS,
         Stage::Build,
         Class::Refused,
     ),

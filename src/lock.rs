@@ -10,9 +10,31 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::plan::{Plan, RequiredSecret};
-use crate::render::build_id;
+
+/// The lock file's name.
+pub const LOCK_FILE: &str = "gcc.lock.json";
+/// The version of gcc written into every lock.
+pub const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The build id of a set of files: sha256 over the sorted `path NUL sha256(file) LF`
+/// lines. The lock file itself is never part of it.
+pub fn build_id<'a>(hashes: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut lines: Vec<String> = hashes
+        .into_iter()
+        .filter(|(p, _)| *p != LOCK_FILE)
+        .map(|(p, h)| format!("{p}\0{h}\n"))
+        .collect();
+    lines.sort();
+    sha256_hex(lines.concat().as_bytes())
+}
 
 /// The lock of one output tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +78,7 @@ impl Lock {
             environment: plan.env.clone(),
             profile: name(serde_json::json!(plan.profile)),
             target: name(serde_json::json!(plan.target)),
-            gcc_version: crate::render::GCC_VERSION.to_string(),
+            gcc_version: GCC_VERSION.to_string(),
             inputs: inputs.clone(),
             secrets: plan.secrets.clone(),
         }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::FileId;
 
@@ -461,7 +461,7 @@ pub struct Service {
     pub values: serde_json::Map<String, serde_json::Value>,
     /// Values paths filled from Secrets, beyond the ones the catalog knows.
     #[serde(default)]
-    pub secrets: Vec<crate::catalog::SecretRef>,
+    pub secrets: Vec<SecretRef>,
     /// Where it is written.
     #[serde(skip)]
     pub at: Option<Loc>,
@@ -564,4 +564,16 @@ mod tests {
         assert_eq!(l.child("a/b").ptr, "/services/a~1b");
         assert_eq!(l.child(3).ptr, "/services/3");
     }
+}
+
+/// A Helm values path filled from a Secret in the `openstack` namespace.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Dotted values path (`endpoints.oslo_db.auth.nova.password`).
+    pub path: String,
+    /// Secret name.
+    pub secret: String,
+    /// Key in the Secret.
+    pub key: String,
 }

@@ -10,15 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+
+pub use crate::lock::{GCC_VERSION, LOCK_FILE, build_id, sha256_hex};
 
 use crate::emit::{Emitted, Section};
 use crate::plan::Plan;
-
-/// The lock file's name.
-pub const LOCK_FILE: &str = "gcc.lock.json";
-/// The version of gcc written into every lock.
-pub const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A rendered build: every file's bytes, by path relative to the output directory.
 #[derive(Debug, Clone)]
@@ -29,23 +25,6 @@ pub struct Rendered {
     pub build_id: String,
     /// Objects by kind.
     pub counts: BTreeMap<String, usize>,
-}
-
-/// Hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// The build id of a set of files: sha256 over the sorted `path NUL sha256(file) LF`
-/// lines. The lock file itself is never part of it.
-pub fn build_id<'a>(hashes: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut lines: Vec<String> = hashes
-        .into_iter()
-        .filter(|(p, _)| *p != LOCK_FILE)
-        .map(|(p, h)| format!("{p}\0{h}\n"))
-        .collect();
-    lines.sort();
-    sha256_hex(lines.concat().as_bytes())
 }
 
 struct Ordered<'a> {

@@ -21,7 +21,7 @@ use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
 use crate::load::{Fatal, load};
 use crate::ops::build::{fleet_gate, publish_tree};
-use crate::ops::outdir::{Placement, read_tree, tidy, write_tree};
+use crate::ops::outdir::{NO_ENVIRONMENTS, Placement, read_tree, tidy, write_tree};
 use crate::origin::deploy_branch;
 use crate::publish::{Deploy, Outcome, Provenance, Published};
 use crate::render::{GCC_VERSION, LOCK_FILE};
@@ -223,9 +223,6 @@ pub fn report_json(r: &EnvReport) -> serde_json::Value {
         "diagnostics": diag::report_json(&r.files, &r.diagnostics)["diagnostics"],
     })
 }
-
-/// Code: the tree has no environments/ directory or no environment in it.
-pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
 
 /// `gcc build --all` and its options.
 #[derive(Debug, Clone, Default)]

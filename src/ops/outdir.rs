@@ -21,6 +21,8 @@ use walkdir::WalkDir;
 use crate::diag::Diagnostic;
 use crate::render::{LOCK_FILE, validate_output_path};
 
+/// Code: the tree has no environments/ directory or no environment in it (`build --all`).
+pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
 /// Code: the output tree could not be written.
 pub const WRITE_FAILED: &str = "gcc::build::write_failed";
 /// Code: the output directory holds files gcc did not write.
