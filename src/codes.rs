@@ -343,6 +343,11 @@ pub const ALL: &[Code] = &[
         Class::Invalid,
     ),
     code(
+        crate::rehearse::POST_SYNC_WAIT,
+        Stage::Rehearse,
+        Class::Invalid,
+    ),
+    code(
         crate::rehearse::IMAGE_MISMATCH,
         Stage::Rehearse,
         Class::Invalid,

@@ -261,6 +261,36 @@ fn argocd_placeholders_are_resolved_before_helm_so_none_is_mangled() {
 }
 
 #[test]
+fn an_argocd_pod_waiting_for_a_helm_post_install_hook_is_warned_of() {
+    // Argo CD runs the hook as PostSync, after every other resource is Healthy: the API
+    // waiting for it never is. A warning (gcc has no answer for Argo CD yet), never an
+    // error, and none when the Job is a plain resource.
+    let app = |hook: bool| {
+        APP.replace(
+            "      valuesObject:\n",
+            &format!("      valuesObject:\n        hook: {hook}\n"),
+        )
+    };
+    let r = run(&[("argocd/application-demo.yaml", app(true))]);
+    let warned: Vec<_> = r
+        .findings
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.is_error()))
+        .collect();
+    assert_eq!(warned, [("gcc::rehearse::post_sync_wait", false)]);
+    assert!(
+        r.findings.diagnostics[0].message.contains("Job demo-init"),
+        "{}",
+        r.findings.diagnostics[0].message
+    );
+    assert_eq!(
+        codes(&run(&[("argocd/application-demo.yaml", app(false))])),
+        []
+    );
+}
+
+#[test]
 fn a_placeholder_that_reaches_helm_and_comes_out_encoded_is_mangled() {
     // A placeholder Helm receives (one the plugin never saw) and encodes: argocd-vault-
     // plugin, run after Helm, would find neither the URL-encoded nor the base64 form.

@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::objects::{Owner, Wait, labels};
 use super::{
     CONNECTS_NOWHERE, Controller, DEAD_KEY, DEFAULT_CREDENTIAL, HELM_FAILED, HOOK_DEADLOCK,
-    IMAGE_MISMATCH, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, Release, Rendering,
-    SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS, Tree, UNSCHEDULABLE, WAITS_FOREVER, WEAK_API,
-    parse_stream,
+    IMAGE_MISMATCH, Key, NOT_REHEARSED, Object, PLACEHOLDER_MANGLED, POST_SYNC_WAIT, Release,
+    Rendering, SCHEMA_VIOLATION, SELECTS_NOTHING, TWO_OWNERS, Tree, UNSCHEDULABLE, WAITS_FOREVER,
+    WEAK_API, parse_stream,
 };
 use crate::catalog::{Rehearsal, ServicesFrom};
 use crate::diag::{self, Diagnostic};
@@ -137,8 +137,12 @@ pub fn check(
                         mangled(tree, r, &objs, &mut diags);
                     }
                     default_credentials(tree, r, &objs, &mut diags);
-                    if r.controller == Controller::Flux && r.waits_before_hooks {
-                        hook_deadlock(tree, r, &objs, &mut diags);
+                    match r.controller {
+                        Controller::Flux if r.waits_before_hooks => {
+                            hook_deadlock(tree, r, &objs, &mut diags);
+                        }
+                        Controller::Flux => {}
+                        Controller::ArgoCd => post_sync_wait(tree, r, &objs, &mut diags),
                     }
                     if let Some(images) = claimed.and_then(|c| c.get(&r.name)) {
                         image_mismatch(tree, r, &objs, images, &mut diags);
@@ -175,18 +179,15 @@ fn post_hook(o: &Object) -> bool {
         })
 }
 
-/// Helm installs a release in this order: its resources, then (unless `disableWait`) a
-/// wait until they are ready, then its post-install hooks, each waited for in turn. A
-/// resource that waits for one of those hooks (kubernetes-entrypoint's
-/// `DEPENDENCY_JOBS`) is never ready before the hooks run, so the wait ends only at the
-/// release's timeout, and the hooks never run.
-fn hook_deadlock(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+/// The resources of a render that wait (kubernetes-entrypoint's `DEPENDENCY_JOBS`) for
+/// one of the render's own post-install hooks: (the resource, the Job).
+fn waiting_on_hooks(objs: &[Object]) -> Vec<(String, String)> {
     let hooks: BTreeSet<(&str, &str)> = objs
         .iter()
         .filter(|o| o.key.kind == "Job" && post_hook(o))
         .map(|o| (o.key.namespace.as_str(), o.key.name.as_str()))
         .collect();
-    let mut stuck: Vec<(String, String)> = Vec::new();
+    let mut stuck = Vec::new();
     for o in objs.iter().filter(|o| !post_hook(o)) {
         for w in o.waits() {
             if let Wait::Job(ns, job) = &w
@@ -196,10 +197,26 @@ fn hook_deadlock(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diag
             }
         }
     }
+    stuck
+}
+
+fn more(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} more waits like it)")
+    }
+}
+
+/// Helm installs a release in this order: its resources, then (unless `disableWait`) a
+/// wait until they are ready, then its post-install hooks, each waited for in turn. A
+/// resource that waits for one of those hooks is never ready before the hooks run, so
+/// the wait ends only at the release's timeout, and the hooks never run.
+fn hook_deadlock(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+    let stuck = waiting_on_hooks(objs);
     let Some((first, job)) = stuck.first() else {
         return;
     };
-    let others = stuck.len() - 1;
     diags.push(at_release(
         tree,
         r,
@@ -208,15 +225,35 @@ fn hook_deadlock(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diag
             format!(
                 "release {}: Helm waits for {first} to be ready before it runs the post-install hooks, and it waits for Job {job}, one of those hooks{}: the install never completes",
                 r.name,
-                if others == 0 {
-                    String::new()
-                } else {
-                    format!(" ({others} more waits like it)")
-                }
+                more(stuck.len() - 1)
             ),
         )
         .help("set the HelmRelease's install.disableWait and upgrade.disableWait, so that Helm runs the hooks at once and waits for them instead"),
         "installed with Helm's wait",
+    ));
+}
+
+/// Argo CD runs a chart's post-install and post-upgrade hooks as PostSync hooks, which
+/// start only once every other resource of the sync is Healthy: a resource that waits
+/// for one of them never is. Not an error yet: gcc has no answer for Argo CD (README).
+fn post_sync_wait(tree: &Tree, r: &Release, objs: &[Object], diags: &mut Vec<Diagnostic>) {
+    let stuck = waiting_on_hooks(objs);
+    let Some((first, job)) = stuck.first() else {
+        return;
+    };
+    diags.push(at_release(
+        tree,
+        r,
+        Diagnostic::warning(
+            POST_SYNC_WAIT,
+            format!(
+                "application {}: Argo CD runs Job {job}, a Helm post-install hook, as a PostSync hook, after every resource is Healthy, and {first} waits for it{}: the first sync does not finish",
+                r.name,
+                more(stuck.len() - 1)
+            ),
+        )
+        .help("gcc does not map these charts' hooks for Argo CD yet, so this Application does not converge on its own; with target: flux it does (README, Applying it with Argo CD)"),
+        "synced by Argo CD",
     ));
 }
 

@@ -59,6 +59,9 @@ pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
 /// Code: Helm waits for a pod that waits for one of the release's own post-install hooks,
 /// which Helm runs only after the wait: the install never completes.
 pub const HOOK_DEADLOCK: &str = "gcc::rehearse::hook_deadlock";
+/// Code (warning): an Argo CD Application's pod waits for a Job that Argo CD runs as a
+/// PostSync hook, after every resource is Healthy.
+pub const POST_SYNC_WAIT: &str = "gcc::rehearse::post_sync_wait";
 
 /// Which controller hands the values to Helm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
