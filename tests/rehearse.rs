@@ -291,6 +291,37 @@ fn an_argocd_pod_waiting_for_a_helm_post_install_hook_is_warned_of() {
 }
 
 #[test]
+fn the_cli_counts_warnings_apart_and_exits_zero_on_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("argocd")).unwrap();
+    let app = APP.replace(
+        "      valuesObject:\n",
+        "      valuesObject:\n        hook: true\n",
+    );
+    std::fs::write(tree.join("argocd/application-demo.yaml"), app).unwrap();
+    let charts = fixture_charts();
+    let o = gcc(
+        dir.path(),
+        &[
+            "rehearse",
+            "--tree",
+            tree.to_str().unwrap(),
+            "--charts",
+            charts.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("1 of 1 releases rehearsed")
+            && text(&o.stdout).contains(", 0 findings, 1 warning\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(text(&o.stderr).contains("gcc::rehearse::post_sync_wait"));
+}
+
+#[test]
 fn a_placeholder_that_reaches_helm_and_comes_out_encoded_is_mangled() {
     // A placeholder Helm receives (one the plugin never saw) and encodes: argocd-vault-
     // plugin, run after Helm, would find neither the URL-encoded nor the base64 form.
@@ -438,7 +469,8 @@ fn the_cli_rehearses_a_written_tree_and_exits_one_on_findings() {
         text(&o.stderr)
     );
     assert!(
-        text(&o.stdout).contains("1 of 1 releases rehearsed"),
+        text(&o.stdout).contains("1 of 1 releases rehearsed")
+            && text(&o.stdout).contains(", 1 finding\n"),
         "{}",
         text(&o.stdout)
     );

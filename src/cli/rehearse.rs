@@ -139,12 +139,17 @@ fn print(ctx: &Ctx<'_>, what: &str, helm: &str, r: &Rehearsed) {
                 }
             }
             let errors = diag::error_count(diags);
+            let warnings = findings.iter().filter(|d| !d.is_error()).count();
             out(&format!(
-                "{what}: {} of {} releases rehearsed with {helm}, {} finding{}\n",
+                "{what}: {} of {} releases rehearsed with {helm}, {}{}\n",
                 rehearsed,
                 r.releases.len(),
-                errors,
-                if errors == 1 { "" } else { "s" }
+                super::count(errors, "finding"),
+                if warnings == 0 {
+                    String::new()
+                } else {
+                    format!(", {}", super::count(warnings, "warning"))
+                }
             ));
             if let Some((validated, missing)) = &r.schemas {
                 let kinds: Vec<String> =
