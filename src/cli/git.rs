@@ -354,8 +354,8 @@ pub(super) fn cmd_verify(ctx: &Ctx<'_>, a: &VerifyArgs) -> u8 {
                 print_verification(ctx, v);
             }
             match &r.rebuild {
-                Some(b) if b.ok() => out(&rebuild_text(env, b)),
-                Some(b) => err(&rebuild_text(env, b)),
+                Some(b) if b.ok() => out(&rebuild_text(env, b, r.files)),
+                Some(b) => err(&rebuild_text(env, b, r.files)),
                 None => {}
             }
         }
@@ -383,22 +383,21 @@ fn rebuild_json(r: &Rebuild) -> Value {
     }
 }
 
-fn rebuild_text(env: &str, r: &Rebuild) -> String {
-    let (source, published_by, files, published_files) = match r {
+fn rebuild_text(env: &str, r: &Rebuild, published_files: usize) -> String {
+    let (source, published_by, files) = match r {
         Rebuild::Impossible(why) => return format!("error[{MISMATCH}]: cannot rebuild: {why}\n"),
         Rebuild::Rebuilt {
             source,
             published_by,
             files,
-            published_files,
             ..
-        } => (source, published_by, files, published_files),
+        } => (source, published_by, files),
     };
     let mut text = if files.is_empty() {
         format!(
             "rebuilt {env} from source commit {}: identical, byte for byte ({} with the lock)\n",
             short(source),
-            count(*published_files, "file")
+            count(published_files, "file")
         )
     } else {
         format!(

@@ -137,11 +137,23 @@ pub fn deploy_target(
     loaded: Option<&Loaded>,
     to: &PublishTo,
 ) -> Outcome<Deploy> {
-    let branch = deploy_branch(to.branch.as_deref(), loaded, env);
-    let repo = to.repo.clone().unwrap_or_else(|| root.to_path_buf());
-    let deploy = Deploy::open(&repo, env, &branch)?;
+    let deploy = open_deploy(root, env, loaded, to.repo.as_deref(), to.branch.as_deref())?;
     deploy.check_owned()?;
     Ok(deploy)
+}
+
+/// The deploy branch of `env`: `branch`, else the environment's `publish.branch`, else
+/// `gcc/<env>`, in `repo`, else the repository of the inputs at `root`.
+pub fn open_deploy(
+    root: &Path,
+    env: &str,
+    loaded: Option<&Loaded>,
+    repo: Option<&Path>,
+    branch: Option<&str>,
+) -> Outcome<Deploy> {
+    let branch = deploy_branch(branch, loaded, env);
+    let repo = repo.map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+    Deploy::open(&repo, env, &branch)
 }
 
 /// What `gcc build --all --commit` may publish, decided before anything is built.

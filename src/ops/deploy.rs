@@ -5,7 +5,7 @@
 //! The CLI renders the reports (text or JSON) and picks the exit code from [`Failure`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::Oid;
 
@@ -13,7 +13,8 @@ use crate::compile::{Compiled, compile};
 use crate::diag::{self, Diagnostic};
 use crate::diff;
 use crate::load::{Fatal, load};
-use crate::origin::{SourceRepo, deploy_branch};
+use crate::ops::build::open_deploy;
+use crate::origin::SourceRepo;
 use crate::publish::{
     self, Build, Deploy, Outcome, Pin, Published, commit_files, rollback_message, short,
 };
@@ -62,11 +63,7 @@ impl From<Box<Diagnostic>> for Failure {
 
 fn open(at: &At<'_>) -> Outcome<(Deploy, Branch)> {
     let loaded = load(&WorkDir::new(at.root), at.env).ok();
-    let branch = deploy_branch(at.branch, loaded.as_ref(), at.env);
-    let repo: PathBuf = at
-        .repo
-        .map_or_else(|| at.root.to_path_buf(), Path::to_path_buf);
-    let deploy = Deploy::open(&repo, at.env, &branch)?;
+    let deploy = open_deploy(at.root, at.env, loaded.as_ref(), at.repo, at.branch)?;
     let b = Branch {
         name: deploy.branch().to_string(),
         stripped_from: deploy.stripped_from().map(str::to_string),
@@ -205,8 +202,6 @@ pub enum Rebuild {
         published_by: String,
         /// Files that differ, are missing or are extra.
         files: TreeDiff,
-        /// How many files the published tree has.
-        published_files: usize,
     },
 }
 
@@ -303,7 +298,6 @@ fn rebuild_and_compare(
             .clone()
             .unwrap_or_else(|| "unknown".into()),
         files: compare(&rebuilt.rendered.files, files),
-        published_files: files.len(),
     }
 }
 
