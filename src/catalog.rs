@@ -128,6 +128,11 @@ pub struct ServiceEntry {
     /// The chart's templates gcc renders in their place.
     #[serde(default)]
     pub replace: Vec<Replacement>,
+    /// Its place in the services' install order: `first` (every other service waits for
+    /// it: keystone, whose catalog the others register in) or `last` (it waits for every
+    /// other service: skyline, the dashboard over all of them).
+    #[serde(default)]
+    pub order: Option<Order>,
     /// Its pods wait for Jobs the chart makes Helm post-install/post-upgrade hooks
     /// (openstack-helm's `helm3_hook: true`, the default: `db-sync`, `ks-user`, ...).
     /// Helm runs those hooks only after its wait for the release's resources, so the
@@ -336,6 +341,70 @@ pub struct Component {
     /// Default values.
     #[serde(default)]
     pub values: serde_json::Map<String, serde_json::Value>,
+    /// Values the plan computes from the profile and the inventory, and where they go.
+    #[serde(default)]
+    pub planned: Vec<PlannedValue>,
+    /// The pod anti-affinity across machines it gets in `base` (helm-toolkit's
+    /// `pod.affinity.anti`).
+    #[serde(default)]
+    pub anti_affinity: Option<AntiAffinity>,
+}
+
+/// A chart value the plan computes, and the values path it goes to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedValue {
+    /// Values path (dotted).
+    pub path: String,
+    /// What the plan writes there.
+    pub fact: Fact,
+    /// Written only in this profile (absent: in every profile).
+    #[serde(default)]
+    pub profile: Option<crate::model::Profile>,
+}
+
+/// A fact of the plan a chart value can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fact {
+    /// The profile's quorum: members of each quorum service (3 in `base`, 1 in `aio`).
+    Quorum,
+    /// Whether the profile is highly available (`base`).
+    Ha,
+    /// The node label that names each node's physical machine (the failure domain).
+    MachineLabel,
+    /// The addresses of OVN central's members (the control-plane nodes), comma-separated.
+    OvnCentral,
+}
+
+/// How strongly pods of one kind keep apart across machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// Preferred: the scheduler spreads them when it can.
+    Preferred,
+    /// Required: never two on one machine (a quorum's members).
+    Required,
+}
+
+impl AntiAffinity {
+    /// helm-toolkit's `pod.affinity.anti.type` for it.
+    pub fn helm_toolkit_type(self) -> &'static str {
+        match self {
+            AntiAffinity::Preferred => "preferredDuringSchedulingIgnoredDuringExecution",
+            AntiAffinity::Required => "requiredDuringSchedulingIgnoredDuringExecution",
+        }
+    }
+}
+
+/// A service's place in the services' install order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Every other service waits for it.
+    First,
+    /// It waits for every other service.
+    Last,
 }
 
 /// Plain manifests applied from a URL.

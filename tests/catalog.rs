@@ -579,3 +579,43 @@ fn a_replaced_chart_template_is_the_charts_own_plus_only_the_lines_gcc_marks() {
     }
     assert!(checked >= 1);
 }
+
+#[test]
+fn planned_values_of_infrastructure_are_the_pinned_charts() {
+    // Every path an infrastructure component's `planned` facts write is a value of its
+    // pinned chart (Helm would ignore another: the HA proof's members would not spread), and
+    // anti-affinity goes only to charts that render helm-toolkit's.
+    let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
+    let mut checked = 0;
+    for (name, c) in &Catalog::get().components {
+        if c.planned.is_empty() && c.anti_affinity.is_none() {
+            continue;
+        }
+        let dir = charts
+            .join(format!("{}@{}", c.chart, c.version))
+            .join(&c.chart);
+        let values: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.join("values.yaml")).unwrap())
+                .unwrap();
+        for p in &c.planned {
+            let mut at = Some(&values);
+            for seg in p.path.split('.') {
+                at = at.and_then(|v| v.get(seg));
+            }
+            assert!(
+                at.is_some(),
+                "{name}: {} is not in the chart's values.yaml",
+                p.path
+            );
+            checked += 1;
+        }
+        if c.anti_affinity.is_some() {
+            assert!(
+                values["pod"]["affinity"]["anti"]["type"]["default"].is_string(),
+                "{name}: the chart has no pod.affinity.anti"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} paths checked");
+}

@@ -6,6 +6,8 @@
 //! operators run (MariaDB, RabbitMQ, MetalLB pools) → per-service accounts, HPAs and
 //! PDBs → OpenStack services by dependency depth.
 
+use std::collections::BTreeMap;
+
 use super::{Component, Plan, Tier};
 
 /// The wave numbers of one plan.
@@ -70,5 +72,43 @@ impl Plan {
             services: accounts + 1,
             first_service_depth: depth(Tier::Openstack).min().unwrap_or(0),
         }
+    }
+}
+
+/// Wave = 0 without dependencies, else 1 + the deepest dependency's wave.
+pub(super) fn assign(components: &mut [Component]) {
+    let deps: BTreeMap<String, Vec<String>> = components
+        .iter()
+        .map(|c| (c.name.clone(), c.depends_on.clone()))
+        .collect();
+    fn wave(
+        name: &str,
+        deps: &BTreeMap<String, Vec<String>>,
+        memo: &mut BTreeMap<String, u32>,
+        depth: u32,
+    ) -> u32 {
+        if let Some(w) = memo.get(name) {
+            return *w;
+        }
+        if depth > 64 {
+            return 0; // a cycle; the catalog test forbids them
+        }
+        let w = deps
+            .get(name)
+            .map(|ds| {
+                ds.iter()
+                    .filter(|d| deps.contains_key(*d))
+                    .map(|d| wave(d, deps, memo, depth + 1) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        memo.insert(name.to_string(), w);
+        w
+    }
+    let mut memo = BTreeMap::new();
+    for c in components.iter_mut() {
+        c.depends_on.retain(|d| deps.contains_key(d));
+        c.wave = wave(&c.name, &deps, &mut memo, 0);
     }
 }

@@ -1,0 +1,179 @@
+//! Storage and addresses: the StorageClasses (the environment's, and those gcc adds for
+//! services' stores on NAS exports), the class the data services use, and the MetalLB
+//! pools.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, PoolPlan, StoragePlan, values};
+use crate::catalog;
+use crate::model::{Inventory, Profile, Provider};
+
+/// The storage class a service's NAS store uses, and the class gcc adds for it.
+pub(super) struct NasStoreChoice {
+    pub class: String,
+    size: Option<String>,
+    pub new_class: Option<StoragePlan>,
+}
+
+impl NasStoreChoice {
+    /// The values that put the chart's store (`want`) on the class: its own claim's class
+    /// and size, or the mounts of the claim gcc writes.
+    pub fn values(&self, want: &catalog::NasStore) -> Map<String, Value> {
+        let mut v = Map::new();
+        if let Some(class) = &want.class {
+            values::set(&mut v, class, json!(self.class));
+        }
+        if let (Some(path), Some(size)) = (&want.size, &self.size) {
+            values::set(&mut v, path, json!(size));
+        }
+        if let Some(claim) = &want.claim {
+            for m in &claim.mounts {
+                values::set(
+                    &mut v,
+                    &format!("{m}.volumes"),
+                    json!([{ "name": claim.name, "persistentVolumeClaim": { "claimName": claim.name } }]),
+                );
+                values::set(
+                    &mut v,
+                    &format!("{m}.volumeMounts"),
+                    json!([{ "name": claim.name, "mountPath": claim.path }]),
+                );
+            }
+        }
+        v
+    }
+}
+
+/// Where `service` keeps its data of `want.purpose`: the environment's NFS class on an
+/// export with that purpose (by class name), else a class gcc adds (`<service>-<purpose>`)
+/// on the first such export of the inventory, else the environment's first NFS class.
+pub(super) fn nas_store(
+    cx: &Cx,
+    service: &str,
+    want: &catalog::NasStore,
+) -> Option<NasStoreChoice> {
+    let env = &cx.model.env;
+    let inv = &cx.model.inventory;
+    let nfs_classes = env
+        .storage
+        .iter()
+        .filter(|(_, s)| s.provider == Provider::Nfs);
+    // Several classes on such exports (aio: one export for everything): the cluster's
+    // default class first, then by name.
+    let on_purpose = nfs_classes
+        .clone()
+        .filter_map(|(name, s)| {
+            let (_, ex) = inv.export(s.export.as_deref()?)?;
+            ex.purpose.contains(&want.purpose).then(|| {
+                let choice = NasStoreChoice {
+                    class: name.clone(),
+                    size: ex.capacity.clone(),
+                    new_class: None,
+                };
+                (!default_class(env, name), choice)
+            })
+        })
+        .min_by(|a, b| (a.0, &a.1.class).cmp(&(b.0, &b.1.class)))
+        .map(|(_, c)| c);
+    let added = || {
+        inv.nas.iter().find_map(|nas| {
+            let ex = nas
+                .exports
+                .iter()
+                .find(|x| x.purpose.contains(&want.purpose))?;
+            let class = format!("{service}-{}", want.purpose.as_str());
+            (!env.storage.contains_key(&class)).then(|| NasStoreChoice {
+                size: ex.capacity.clone(),
+                new_class: Some(StoragePlan {
+                    name: class.clone(),
+                    provider: Provider::Nfs,
+                    default: false,
+                    nfs: Some((nas.address.to_string(), ex.path.clone())),
+                    replicas: None,
+                    retain: true,
+                }),
+                class,
+            })
+        })
+    };
+    let any_nfs = || {
+        nfs_classes.clone().next().map(|(name, s)| NasStoreChoice {
+            class: name.clone(),
+            size: s
+                .export
+                .as_deref()
+                .and_then(|e| inv.export(e))
+                .and_then(|(_, ex)| ex.capacity.clone()),
+            new_class: None,
+        })
+    };
+    on_purpose.or_else(added).or_else(any_nfs)
+}
+
+/// Whether the environment's storage class `name` is the cluster's default: the one marked
+/// `default: true`, else `general` when none is marked.
+fn default_class(env: &crate::model::Environment, name: &str) -> bool {
+    let explicit = env.storage.values().any(|s| s.default == Some(true));
+    env.storage
+        .get(name)
+        .is_some_and(|s| s.default.unwrap_or(!explicit && name == "general"))
+}
+
+/// The environment's storage classes, on the NAS exports they name.
+pub(super) fn classes(cx: &Cx) -> Vec<StoragePlan> {
+    let env = &cx.model.env;
+    let inv = &cx.model.inventory;
+    env.storage
+        .iter()
+        .map(|(name, s)| {
+            let nfs = s
+                .export
+                .as_deref()
+                .and_then(|e| inv.export(e))
+                .map(|(nas, ex)| (nas.address.to_string(), ex.path.clone()));
+            StoragePlan {
+                name: name.clone(),
+                provider: s.provider,
+                default: default_class(env, name),
+                nfs: if s.provider == Provider::Nfs {
+                    nfs
+                } else {
+                    None
+                },
+                replicas: (s.provider == Provider::Longhorn).then(|| {
+                    s.replicas
+                        .unwrap_or(if env.profile == Profile::Base { 2 } else { 1 })
+                }),
+                retain: false,
+            }
+        })
+        .collect()
+}
+
+/// The class the data services' volumes use (MariaDB, RabbitMQ, PostgreSQL): `general`
+/// when there is one, else the cluster's default.
+pub(super) fn data_class(storage: &[StoragePlan]) -> Option<String> {
+    storage
+        .iter()
+        .find(|s| s.name == "general")
+        .or_else(|| storage.iter().find(|s| s.default))
+        .map(|s| s.name.clone())
+}
+
+/// One MetalLB pool per VIP pool of the inventory, named by the inventory or after its
+/// subnet.
+pub(super) fn pools(inv: &Inventory) -> Vec<PoolPlan> {
+    inv.subnets
+        .iter()
+        .flat_map(|s| {
+            s.vip_pools.iter().enumerate().map(move |(i, p)| PoolPlan {
+                name: p
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-vip-{}", s.name, i + 1)),
+                subnet: s.name.clone(),
+                range: format!("{}-{}", p.start, p.end),
+            })
+        })
+        .collect()
+}
