@@ -11,12 +11,12 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 /// True when `name` is a service an environment may enable under `services:`.
-pub fn is_service(name: &str) -> bool {
+pub(crate) fn is_service(name: &str) -> bool {
     Catalog::get().services.contains_key(name)
 }
 
 /// The embedded catalog sources, by file name (hashed into every build's lock).
-pub const SOURCES: [(&str, &str); 4] = [
+pub(crate) const SOURCES: [(&str, &str); 4] = [
     (
         "catalog/infrastructure.yaml",
         include_str!("../catalog/infrastructure.yaml"),
@@ -53,7 +53,7 @@ pub struct Database {
     pub database: String,
 }
 
-pub use crate::model::SecretRef;
+pub(crate) use crate::model::SecretRef;
 
 /// A Deployment that scales, and the `component` pod label openstack-helm gives it.
 #[derive(Debug, Clone, Deserialize)]
@@ -389,7 +389,7 @@ pub enum AntiAffinity {
 
 impl AntiAffinity {
     /// helm-toolkit's `pod.affinity.anti.type` for it.
-    pub fn helm_toolkit_type(self) -> &'static str {
+    pub(crate) fn helm_toolkit_type(self) -> &'static str {
         match self {
             AntiAffinity::Preferred => "preferredDuringSchedulingIgnoredDuringExecution",
             AntiAffinity::Required => "requiredDuringSchedulingIgnoredDuringExecution",
@@ -511,7 +511,7 @@ pub struct Catalog {
 
 /// Where a service's chart version comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChartChoice {
+pub(crate) struct ChartChoice {
     /// Chart version.
     pub version: String,
     /// The Genestack ref that pins it.
@@ -520,7 +520,7 @@ pub struct ChartChoice {
 
 /// One image of a service, where its tag comes from, and the chart keys that run it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageChoice {
+pub(crate) struct ImageChoice {
     /// Full image reference.
     pub image: String,
     /// True when the tag follows the registry convention rather than a recorded pin.
@@ -634,7 +634,7 @@ impl ServiceEntry {
 }
 
 /// Image registry of Genestack's OpenStack images.
-pub const IMAGE_REGISTRY: &str = "ghcr.io/rackerlabs/genestack-images";
+pub(crate) const IMAGE_REGISTRY: &str = "ghcr.io/rackerlabs/genestack-images";
 
 fn parse<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> T {
     let opts = serde_saphyr::options! { strict_booleans: true };
@@ -671,7 +671,7 @@ impl Catalog {
 
     /// The chart version of `service` for an environment whose release is `env_release`:
     /// the chart set of that release, else the next newer set that has the chart.
-    pub fn chart_for(&self, service: &str, env_release: &str) -> Option<ChartChoice> {
+    pub(crate) fn chart_for(&self, service: &str, env_release: &str) -> Option<ChartChoice> {
         let start = self
             .chart_sets
             .iter()
@@ -689,7 +689,7 @@ impl Catalog {
     /// image is taken as is; a service image takes the first recorded pin whose tag starts
     /// with the release, else a pin whose tag names no release (gnocchi's `4.7-latest`),
     /// else `<registry>/<image>:<release>-latest`.
-    pub fn images_for(&self, service: &str, release: &str) -> Vec<ImageChoice> {
+    pub(crate) fn images_for(&self, service: &str, release: &str) -> Vec<ImageChoice> {
         let Some(entry) = self.services.get(service) else {
             return Vec::new();
         };
@@ -742,7 +742,7 @@ impl Catalog {
 
 /// Why a service is enabled: named in the environment, or required by another.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// Listed under `services:`.
     Enabled,
     /// Required; the chain from an enabled service (`["nova", "placement"]`).
@@ -752,7 +752,7 @@ pub enum Reason {
 /// Closes `enabled` under `requires`. Each added service carries the shortest chain
 /// that pulled it in (breadth first, names in order, so the result is deterministic).
 /// A required name the catalog does not know is returned as an error with its chain.
-pub fn resolve(
+pub(crate) fn resolve(
     catalog: &Catalog,
     enabled: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Reason>, Vec<String>> {

@@ -160,7 +160,7 @@ pub const ALL: &[Code] = &[
 ];
 
 /// The registered code named `name`.
-pub fn lookup(name: &str) -> Option<&'static Code> {
+pub(crate) fn lookup(name: &str) -> Option<&'static Code> {
     ALL.iter().find(|c| c.name == name)
 }
 
@@ -193,7 +193,7 @@ mod tests {
     fn unreadable_inputs_and_escaping_names_are_refused_and_mistakes_are_not() {
         let d = |code| vec![Diagnostic::error(code, "x")];
         assert!(refused(&d(crate::load::TOO_LARGE)));
-        assert!(refused(&d(crate::check::PATH_ESCAPE)));
+        assert!(refused(&d(crate::check::names::PATH_ESCAPE)));
         assert!(!refused(&d(crate::schema::UNKNOWN_KEY)));
         assert!(!refused(&d(crate::plan::HA_UNPROVABLE)));
         // A warning never refuses.

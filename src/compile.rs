@@ -93,7 +93,7 @@ pub fn vet(loaded: &Loaded) -> Vetted {
 }
 
 /// Compiles inputs already loaded (check → plan → emit → render).
-pub fn compile_loaded(loaded: Loaded) -> Compiled {
+pub(crate) fn compile_loaded(loaded: Loaded) -> Compiled {
     let Vetted {
         plan,
         mut diagnostics,

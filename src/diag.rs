@@ -12,7 +12,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 use serde_json::{Value, json};
 
 /// Index of a file in [`Files`].
-pub type FileId = usize;
+pub(crate) type FileId = usize;
 
 /// The text of one input file, kept for spans and snippets.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Byte offset of a 1-based line and column (in characters); clamps to the text.
-pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+pub(crate) fn offset_of(text: &str, line: usize, column: usize) -> usize {
     let mut start = 0;
     for _ in 1..line.max(1) {
         match text[start..].find('\n') {
@@ -87,7 +87,7 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
 }
 
 /// The known word closest to `word`, if it is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(word, k), *k))
@@ -97,7 +97,7 @@ pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Help for a name that matches nothing: the likely typo, else the known names.
-pub fn did_you_mean<S: AsRef<str>>(
+pub(crate) fn did_you_mean<S: AsRef<str>>(
     word: &str,
     known: impl IntoIterator<Item = S>,
     plural: &str,
@@ -228,14 +228,14 @@ pub fn sort(diags: &mut [Diagnostic]) {
 }
 
 /// Counts errors in a list of diagnostics.
-pub fn error_count(diags: &[Diagnostic]) -> usize {
+pub(crate) fn error_count(diags: &[Diagnostic]) -> usize {
     diags.iter().filter(|d| d.is_error()).count()
 }
 
 /// The longest quoted value (between backticks) a message shows whole, in bytes.
-pub const MAX_QUOTE: usize = 200;
+pub(crate) const MAX_QUOTE: usize = 200;
 /// The longest source line a snippet shows whole, in bytes.
-pub const MAX_LINE: usize = 300;
+pub(crate) const MAX_LINE: usize = 300;
 /// Lines only a little over [`MAX_LINE`] are shown whole: the ellipsis and byte count
 /// would make them longer.
 const CUT_SLACK: usize = 64;
@@ -244,7 +244,7 @@ const MAX_TEXT: usize = 4000;
 
 /// `s` cut to at most `max` bytes (at a character boundary), with an ellipsis and the
 /// full length in bytes when it was cut.
-pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max {
         return s.into();
     }
@@ -257,7 +257,7 @@ pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 /// A message with every backtick-quoted value over [`MAX_QUOTE`] bytes clipped, and the
 /// whole capped, so that a huge input value never floods a terminal or a CI log.
-pub fn clip_text(s: &str) -> String {
+pub(crate) fn clip_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(MAX_TEXT + 64));
     for (i, part) in s.split('`').enumerate() {
         if i > 0 {
@@ -384,7 +384,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// One diagnostic as a JSON object (the shape documented in README.md).
-pub fn to_json(files: &Files, diag: &Diagnostic) -> Value {
+pub(crate) fn to_json(files: &Files, diag: &Diagnostic) -> Value {
     let place = |l: &Label| {
         let (line, column) = files.line_col(l.file, l.span.start);
         (files.get(l.file).path.clone(), line, column)

@@ -16,7 +16,7 @@ pub mod load;
 pub mod lock;
 pub mod model;
 pub mod ops;
-pub mod origin;
+pub(crate) mod origin;
 pub mod plan;
 pub mod publish;
 pub mod rehearse;

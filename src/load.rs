@@ -11,23 +11,23 @@ use crate::source::{EntryKind, Source};
 use crate::yaml::{self, Doc};
 
 /// Code: an input file is larger than [`MAX_FILE_BYTES`].
-pub const TOO_LARGE: &str = "gcc::load::too_large";
+pub(crate) const TOO_LARGE: &str = "gcc::load::too_large";
 /// Code: an input file is not UTF-8.
-pub const NOT_UTF8: &str = "gcc::load::not_utf8";
+pub(crate) const NOT_UTF8: &str = "gcc::load::not_utf8";
 /// Code: an input file holds a NUL byte: it is binary (or UTF-16), not YAML text.
-pub const NUL_BYTE: &str = "gcc::load::nul_byte";
+pub(crate) const NUL_BYTE: &str = "gcc::load::nul_byte";
 /// Code: an input file has CR (Windows) line endings.
 pub const CRLF: &str = "gcc::load::crlf";
 /// Code: the environment asked for does not exist (a usage error).
-pub const UNKNOWN_ENVIRONMENT: &str = "gcc::load::unknown_environment";
+pub(crate) const UNKNOWN_ENVIRONMENT: &str = "gcc::load::unknown_environment";
 /// Code: an input is a symbolic link that leaves the source tree.
 pub const LINK_OUTSIDE: &str = "gcc::load::link_outside";
 /// Code: a file could not be read.
-pub const IO: &str = "gcc::load::io";
+pub(crate) const IO: &str = "gcc::load::io";
 /// Code: the environment names an inventory that does not exist.
-pub const UNKNOWN_INVENTORY: &str = "gcc::env::unknown_inventory";
+pub(crate) const UNKNOWN_INVENTORY: &str = "gcc::env::unknown_inventory";
 /// Code: both `inventory/<name>.yaml` and `inventory/<name>/` exist.
-pub const AMBIGUOUS_INVENTORY: &str = "gcc::env::ambiguous_inventory";
+pub(crate) const AMBIGUOUS_INVENTORY: &str = "gcc::env::ambiguous_inventory";
 
 /// Largest input file accepted: inventories of thousands of nodes stay far below it.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -60,7 +60,7 @@ pub struct Loaded {
 
 impl Loaded {
     /// The parsed document of a file, if it parsed.
-    pub fn doc(&self, file: FileId) -> Option<&Doc> {
+    pub(crate) fn doc(&self, file: FileId) -> Option<&Doc> {
         self.env
             .iter()
             .chain(self.inventory.iter())
@@ -76,7 +76,11 @@ impl Loaded {
     }
 
     /// A label on the key of `at` (for a whole mapping entry).
-    pub fn key_label(&self, at: &crate::model::Loc, text: impl Into<String>) -> crate::diag::Label {
+    pub(crate) fn key_label(
+        &self,
+        at: &crate::model::Loc,
+        text: impl Into<String>,
+    ) -> crate::diag::Label {
         match self.doc(at.file) {
             Some(doc) => doc.key_label(&at.ptr, text),
             None => crate::diag::Label::new(at.file, 0..0, text),
@@ -84,7 +88,7 @@ impl Loaded {
     }
 
     /// Pointers of `file` already reported by the YAML reader.
-    pub fn flagged_in(&self, file: FileId) -> BTreeSet<String> {
+    pub(crate) fn flagged_in(&self, file: FileId) -> BTreeSet<String> {
         self.flagged
             .iter()
             .filter(|(f, _)| *f == file)

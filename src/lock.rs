@@ -15,12 +15,12 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Plan, RequiredSecret};
 
 /// The lock file's name.
-pub const LOCK_FILE: &str = "gcc.lock.json";
+pub(crate) const LOCK_FILE: &str = "gcc.lock.json";
 /// The version of gcc written into every lock.
-pub const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

@@ -54,10 +54,10 @@ pub enum Profile {
 impl Profile {
     /// Members of a quorum (MariaDB, RabbitMQ, OVN, memcached) in `base`, each on its own
     /// machine: losing any one machine leaves a majority.
-    pub const BASE_QUORUM: usize = 3;
+    pub(crate) const BASE_QUORUM: usize = 3;
     /// Fewest replicas of a stateless API in `base` (and the floor of its autoscaler):
     /// one can be lost with the machine it runs on.
-    pub const BASE_MIN_REPLICAS: u64 = 2;
+    pub(crate) const BASE_MIN_REPLICAS: u64 = 2;
 
     /// Members each quorum runs under this profile.
     pub fn quorum(self) -> usize {
@@ -69,7 +69,7 @@ impl Profile {
 
     /// Whether MariaDB runs replicated (a primary and promotable replicas): only then does
     /// mariadb-operator create the `<name>-primary` Service.
-    pub fn replicated_mariadb(self) -> bool {
+    pub(crate) fn replicated_mariadb(self) -> bool {
         self == Profile::Base
     }
 
@@ -279,7 +279,7 @@ impl Node {
 
     /// Where its placement is written (`hypervisor:` or `hardware:`), for labels that
     /// name the machine it shares.
-    pub fn placement_at(&self) -> Loc {
+    pub(crate) fn placement_at(&self) -> Loc {
         match &self.placement {
             Placement::Vm(_) => self.at.child("hypervisor"),
             Placement::BareMetal(_) => self.at.child("hardware"),
@@ -400,7 +400,7 @@ impl Inventory {
     /// Node name → name of the physical machine it ends up on (its failure domain): a
     /// VM's hypervisor's hardware, or a bare-metal node's own. Nodes whose chain does not
     /// resolve are left out.
-    pub fn failure_domains(&self) -> BTreeMap<&str, &str> {
+    pub(crate) fn failure_domains(&self) -> BTreeMap<&str, &str> {
         let hardware: BTreeSet<&str> = self.hardware.iter().map(|h| h.name.as_str()).collect();
         let hypervisors: BTreeMap<&str, &str> = self
             .hypervisors

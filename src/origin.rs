@@ -16,14 +16,14 @@ use crate::publish::{self, Outcome, Provenance, git_err, open_repo, rev_commit};
 use crate::source::GitRev;
 
 /// The git repository holding the inputs, and where inside it they live.
-pub struct SourceRepo {
+pub(crate) struct SourceRepo {
     repo: Repository,
     prefix: String,
 }
 
 impl SourceRepo {
     /// The repository containing the input directory `root`.
-    pub fn discover(root: &Path) -> Outcome<Self> {
+    pub(crate) fn discover(root: &Path) -> Outcome<Self> {
         let repo = open_repo(root)?;
         let prefix = match repo.workdir() {
             Some(top) => relative(top, root).unwrap_or_default(),
@@ -32,13 +32,8 @@ impl SourceRepo {
         Ok(Self { repo, prefix })
     }
 
-    /// The inputs' directory inside the repository (`""` at the top).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// The repository's git directory.
-    pub fn git_dir(&self) -> &Path {
+    pub(crate) fn git_dir(&self) -> &Path {
         self.repo.path()
     }
 
@@ -51,14 +46,14 @@ impl SourceRepo {
     }
 
     /// The inputs at commit `commit`, below `prefix` (the current prefix when `None`).
-    pub fn tree_at(&self, commit: Oid, prefix: Option<&str>) -> Outcome<GitRev> {
+    pub(crate) fn tree_at(&self, commit: Oid, prefix: Option<&str>) -> Outcome<GitRev> {
         let repo = Repository::open(self.repo.path()).map_err(git_err)?;
         GitRev::new(repo, commit, prefix.unwrap_or(&self.prefix)).map_err(git_err)
     }
 
     /// What a build of `env` from the working directory records about its inputs:
     /// `HEAD`, and whether the inputs it read (`work_digests`) differ from those at `HEAD`.
-    pub fn provenance(
+    pub(crate) fn provenance(
         &self,
         env: &str,
         work_digests: &std::collections::BTreeMap<String, String>,
@@ -105,7 +100,7 @@ fn relative(top: &Path, root: &Path) -> Option<String> {
 }
 
 /// The help line for a refused dirty publish.
-pub fn dirty_help(prefix: &str) -> String {
+pub(crate) fn dirty_help(prefix: &str) -> String {
     let at = if prefix.is_empty() {
         String::new()
     } else {
@@ -119,7 +114,7 @@ pub fn dirty_help(prefix: &str) -> String {
 
 /// The deploy branch: `explicit` (`--branch`), else the environment's `publish.branch`,
 /// else `gcc/<env>`.
-pub fn deploy_branch(
+pub(crate) fn deploy_branch(
     explicit: Option<&str>,
     loaded: Option<&crate::load::Loaded>,
     env: &str,

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
-pub use crate::lock::{GCC_VERSION, LOCK_FILE, build_id, sha256_hex};
+pub use crate::lock::build_id;
+pub(crate) use crate::lock::{GCC_VERSION, LOCK_FILE, sha256_hex};
 
 use crate::emit::{Emitted, Section};
 use crate::plan::Plan;
@@ -63,7 +64,7 @@ impl Serialize for Ordered<'_> {
 }
 
 /// Canonical YAML of one object.
-pub fn to_yaml(obj: &Value) -> Result<String, String> {
+pub(crate) fn to_yaml(obj: &Value) -> Result<String, String> {
     let ordered = Ordered {
         value: obj,
         first: &["apiVersion", "kind", "metadata", "spec"],
@@ -121,7 +122,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 }
 
 /// The group of an apiVersion (`""` for core).
-pub fn api_group(api_version: &str) -> &str {
+pub(crate) fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
 }
 

@@ -8,7 +8,7 @@ use crate::plan::{ImageFrom, Plan, Tier};
 use crate::render::Rendered;
 
 /// The build summary as JSON (the `--format json` output of `gcc build`).
-pub fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
+pub(crate) fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
     json!({
         "ok": true,
         "environment": plan.env,
@@ -30,7 +30,7 @@ pub fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
 }
 
 /// The build summary for people.
-pub fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
+pub(crate) fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
     let mut s = String::new();
     let release = match &plan.release_name {
         Some(n) => format!("{} {n}", plan.release),
@@ -212,7 +212,7 @@ const HEADERS: [&str; 5] = [
 ];
 
 /// The table as aligned text.
-pub fn versions_text(rows: &[VersionRow]) -> String {
+pub(crate) fn versions_text(rows: &[VersionRow]) -> String {
     let all: Vec<[String; 5]> = rows.iter().map(cells).collect();
     let mut widths = HEADERS.map(str::len);
     for r in &all {
@@ -243,7 +243,7 @@ pub fn versions_text(rows: &[VersionRow]) -> String {
 }
 
 /// The table as a markdown table.
-pub fn versions_markdown(rows: &[VersionRow]) -> String {
+pub(crate) fn versions_markdown(rows: &[VersionRow]) -> String {
     let mut s = format!("| {} |\n", HEADERS.join(" | "));
     s += &format!("|{}\n", "---|".repeat(HEADERS.len()));
     for r in rows {

@@ -15,15 +15,15 @@ use crate::diag::{Diagnostic, closest, did_you_mean};
 use crate::yaml::{Doc, escape_ptr};
 
 /// Code: a key the schema does not know.
-pub const UNKNOWN_KEY: &str = "gcc::schema::unknown_key";
+pub(crate) const UNKNOWN_KEY: &str = "gcc::schema::unknown_key";
 /// Code: a required key is missing.
-pub const MISSING_KEY: &str = "gcc::schema::missing_key";
+pub(crate) const MISSING_KEY: &str = "gcc::schema::missing_key";
 /// Code: a value of the wrong type (string for number, list for mapping, ...).
-pub const WRONG_TYPE: &str = "gcc::schema::wrong_type";
+pub(crate) const WRONG_TYPE: &str = "gcc::schema::wrong_type";
 /// Code: a value outside the allowed set or form (enum, pattern, unique items).
-pub const INVALID_VALUE: &str = "gcc::schema::invalid_value";
+pub(crate) const INVALID_VALUE: &str = "gcc::schema::invalid_value";
 /// Code: a number outside its bounds, or a list of the wrong length.
-pub const OUT_OF_RANGE: &str = "gcc::schema::out_of_range";
+pub(crate) const OUT_OF_RANGE: &str = "gcc::schema::out_of_range";
 
 /// The two kinds of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +223,7 @@ fn parent_schema<'a>(root: &'a Value, schema_path: &str) -> Option<&'a Value> {
 }
 
 /// `/nodes/0/cpu` → `nodes[0].cpu`, as people write paths.
-pub fn display_ptr(ptr: &str) -> String {
+pub(crate) fn display_ptr(ptr: &str) -> String {
     let mut out = String::new();
     for seg in ptr.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");

@@ -27,7 +27,7 @@ pub enum EntryKind {
 
 /// The error a read of an [`EntryKind::Outside`] path returns (inside an `io::Error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkOutside {
+pub(crate) struct LinkOutside {
     /// The link, as a path in the tree.
     pub link: String,
     /// What it points to, as written in the link.
@@ -138,7 +138,7 @@ pub trait Source {
 }
 
 /// Rejects paths that could leave the tree: absolute, `..`, empty segments, backslashes.
-pub fn validate_rel_path(path: &str) -> io::Result<()> {
+pub(crate) fn validate_rel_path(path: &str) -> io::Result<()> {
     let bad = path.is_empty()
         || path.starts_with('/')
         || path.contains('\\')
@@ -247,7 +247,7 @@ impl Source for WorkDir {
 ///
 /// `prefix` is where the inputs live inside the repository (empty at the top), so a
 /// project kept in a subdirectory builds the same from a revision as from its checkout.
-pub struct GitRev {
+pub(crate) struct GitRev {
     repo: git2::Repository,
     commit: git2::Oid,
     tree: git2::Oid,
@@ -268,11 +268,6 @@ impl GitRev {
             tree,
             prefix: prefix.trim_matches('/').to_string(),
         })
-    }
-
-    /// The commit this tree is read from.
-    pub fn commit(&self) -> git2::Oid {
-        self.commit
     }
 
     /// The repository path of an input path.

@@ -42,7 +42,7 @@ pub struct Report {
 }
 
 /// Finds the schema file of `apiVersion`/`kind` under `schemas`.
-pub fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Option<PathBuf> {
+pub(crate) fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Option<PathBuf> {
     let group = api_group(api_version);
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     let kind_l = kind.to_ascii_lowercase();
@@ -80,13 +80,13 @@ pub fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Option<Path
 }
 
 /// Compiled schemas of one schema directory, each compiled once, on first use.
-pub struct Schemas {
+pub(crate) struct Schemas {
     dir: PathBuf,
     validators: BTreeMap<PathBuf, jsonschema::Validator>,
 }
 
 /// What a schema says of one object.
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No schema for its apiVersion and kind.
     NoSchema,
     /// Validated against this schema file (relative to the directory); its violations

@@ -13,7 +13,7 @@ use crate::lock::Lock;
 use crate::render::{LOCK_FILE, build_id, sha256_hex};
 
 /// Code: a tree does not match its lock file, or a rebuild does not match the tree.
-pub const MISMATCH: &str = "gcc::verify::mismatch";
+pub(crate) const MISMATCH: &str = "gcc::verify::mismatch";
 
 /// How two file trees differ, by path.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,7 +34,7 @@ impl TreeDiff {
 }
 
 /// Compares `actual` against `expected`, byte for byte.
-pub fn compare(
+pub(crate) fn compare(
     expected: &BTreeMap<String, Vec<u8>>,
     actual: &BTreeMap<String, Vec<u8>>,
 ) -> TreeDiff {

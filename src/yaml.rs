@@ -21,17 +21,17 @@ use serde_saphyr::{Location, Spanned};
 use crate::diag::{Diagnostic, FileId, Label, offset_of};
 
 /// Code: the file is not well-formed YAML.
-pub const SYNTAX: &str = "gcc::yaml::syntax";
+pub(crate) const SYNTAX: &str = "gcc::yaml::syntax";
 /// Code: a mapping has the same key twice.
-pub const DUPLICATE_KEY: &str = "gcc::yaml::duplicate_key";
+pub(crate) const DUPLICATE_KEY: &str = "gcc::yaml::duplicate_key";
 /// Code: aliases expand beyond the budget (billion laughs), or the document is too big or deep.
-pub const ALIAS_BUDGET: &str = "gcc::yaml::alias_budget";
+pub(crate) const ALIAS_BUDGET: &str = "gcc::yaml::alias_budget";
 /// Code: nesting deeper than any inventory needs (a recursion bomb).
-pub const TOO_DEEP: &str = "gcc::yaml::too_deep";
+pub(crate) const TOO_DEEP: &str = "gcc::yaml::too_deep";
 /// Code: a tab where YAML wants indentation spaces.
-pub const TAB_INDENT: &str = "gcc::yaml::tab_indent";
+pub(crate) const TAB_INDENT: &str = "gcc::yaml::tab_indent";
 /// Code: a plain scalar that YAML 1.1 and YAML 1.2 read differently.
-pub const AMBIGUOUS_SCALAR: &str = "gcc::yaml::ambiguous_scalar";
+pub(crate) const AMBIGUOUS_SCALAR: &str = "gcc::yaml::ambiguous_scalar";
 
 /// Deepest nesting accepted; real inputs stay below 10.
 const MAX_DEPTH: usize = 64;
@@ -41,7 +41,7 @@ const MAX_REPLAYED_EVENTS: usize = 10_000;
 
 /// Spans of one node: its value and, for a mapping entry, its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spans {
+pub(crate) struct Spans {
     /// Where the value is (zero length at the first token for mappings and sequences).
     pub value: Range<usize>,
     /// Where its key is, when the node is a mapping entry.
@@ -59,11 +59,6 @@ pub struct Doc {
 }
 
 impl Doc {
-    /// Spans recorded for a JSON pointer, if the node exists.
-    pub fn spans(&self, ptr: &str) -> Option<&Spans> {
-        self.index.get(ptr)
-    }
-
     /// The best span to underline for `ptr`: a scalar's value; for a container, its key;
     /// for a pointer that does not exist (a missing key), its nearest existing parent.
     pub fn span(&self, ptr: &str) -> Range<usize> {
@@ -86,7 +81,7 @@ impl Doc {
     }
 
     /// The key's span for `ptr` if it is a mapping entry, else [`Doc::span`].
-    pub fn key_span(&self, ptr: &str) -> Range<usize> {
+    pub(crate) fn key_span(&self, ptr: &str) -> Range<usize> {
         match self.index.get(ptr).and_then(|s| s.key.clone()) {
             Some(k) => k,
             None => self.span(ptr),
@@ -99,13 +94,13 @@ impl Doc {
     }
 
     /// A label on [`Doc::key_span`] of `ptr`.
-    pub fn key_label(&self, ptr: &str, text: impl Into<String>) -> Label {
+    pub(crate) fn key_label(&self, ptr: &str, text: impl Into<String>) -> Label {
         Label::new(self.file, self.key_span(ptr), text)
     }
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
-pub fn escape_ptr(segment: &str) -> String {
+pub(crate) fn escape_ptr(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

@@ -226,7 +226,10 @@ fn every_code_has_a_fixture_or_test() {
             let text = std::fs::read_to_string(&p).unwrap();
             for line in text.lines() {
                 let line = line.trim();
-                if line.starts_with("pub const ") && line.contains(": &str = \"gcc::") {
+                let constant = ["pub const ", "pub(crate) const "]
+                    .iter()
+                    .any(|p| line.starts_with(p));
+                if constant && line.contains(": &str = \"gcc::") {
                     defined.insert(line.split('"').nth(1).unwrap().to_string());
                 }
             }

@@ -9,20 +9,20 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Loc, Profile, Provider, Service};
 
 /// Code: a service the catalog does not have.
-pub const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
+pub(crate) const UNKNOWN_SERVICE: &str = "gcc::env::unknown_service";
 /// Code: `autoscale.min` above `autoscale.max`.
-pub const AUTOSCALE_RANGE: &str = "gcc::env::autoscale_range";
+pub(crate) const AUTOSCALE_RANGE: &str = "gcc::env::autoscale_range";
 /// Code: an nfs storage class without `export`.
-pub const MISSING_EXPORT: &str = "gcc::env::missing_export";
+pub(crate) const MISSING_EXPORT: &str = "gcc::env::missing_export";
 /// Code: a storage field that its provider does not take (`export` on longhorn).
-pub const STORAGE_FIELD: &str = "gcc::env::storage_field";
+pub(crate) const STORAGE_FIELD: &str = "gcc::env::storage_field";
 /// Code: more than one storage class marked `default: true`.
-pub const MULTIPLE_DEFAULTS: &str = "gcc::env::multiple_default_storage";
+pub(crate) const MULTIPLE_DEFAULTS: &str = "gcc::env::multiple_default_storage";
 /// Code (warning): in `base`, `replicas` or `autoscale` below the two replicas HA needs;
 /// gcc raises them.
-pub const BELOW_HA: &str = "gcc::env::below_ha";
+pub(crate) const BELOW_HA: &str = "gcc::env::below_ha";
 /// Code: `values` hold a literal under a key named like a password, token or key.
-pub const PLAINTEXT_SECRET: &str = "gcc::env::plaintext_secret";
+pub(crate) const PLAINTEXT_SECRET: &str = "gcc::env::plaintext_secret";
 
 pub(super) fn check(cx: &mut Ctx, env: &Environment) {
     for (name, svc) in &env.services {
@@ -227,7 +227,7 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
 
 /// Whether a values key names a secret: its last word (split at `_`, `-`, `.` and
 /// camelCase) is a secret word, or its last two words are a secret pair.
-pub fn looks_secret(key: &str) -> bool {
+pub(crate) fn looks_secret(key: &str) -> bool {
     let words = words(key);
     let Some(last) = words.last() else {
         return false;

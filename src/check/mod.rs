@@ -13,8 +13,6 @@ pub(crate) mod raw;
 pub(crate) mod refs;
 pub(crate) mod topology;
 
-pub use names::PATH_ESCAPE;
-
 use std::collections::BTreeSet;
 
 use crate::diag::{self, Diagnostic, Label};

@@ -7,16 +7,16 @@ use crate::diag::{Diagnostic, Label};
 use crate::model::{Environment, Inventory, Loc};
 
 /// Code: a name that is not a DNS-1123 label.
-pub const INVALID_NAME: &str = "gcc::inventory::invalid_name";
+pub(crate) const INVALID_NAME: &str = "gcc::inventory::invalid_name";
 /// Code: two items of one kind share a name.
-pub const DUPLICATE_NAME: &str = "gcc::inventory::duplicate_name";
+pub(crate) const DUPLICATE_NAME: &str = "gcc::inventory::duplicate_name";
 /// Code: a name that, as a file name in the output, would leave the output directory.
-pub const PATH_ESCAPE: &str = "gcc::inventory::path_escape";
+pub(crate) const PATH_ESCAPE: &str = "gcc::inventory::path_escape";
 /// Code: a storage class name that Kubernetes would refuse.
-pub const INVALID_CLASS_NAME: &str = "gcc::env::invalid_name";
+pub(crate) const INVALID_CLASS_NAME: &str = "gcc::env::invalid_name";
 
 /// True for a DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
@@ -27,12 +27,12 @@ pub fn is_dns_label(s: &str) -> bool {
 }
 
 /// True for a DNS-1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn is_dns_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
 /// True for a name that is a path: it holds a separator, a NUL or a `..`, or is `.`.
-pub fn is_path_like(s: &str) -> bool {
+pub(crate) fn is_path_like(s: &str) -> bool {
     s.contains(['/', '\\', '\0']) || s.contains("..") || s == "."
 }
 

@@ -14,37 +14,37 @@ use crate::diag::Diagnostic;
 use crate::model::{Inventory, Loc, Mac, Pool, Subnet};
 
 /// Code: two subnets overlap.
-pub const SUBNET_OVERLAP: &str = "gcc::inventory::subnet_overlap";
+pub(crate) const SUBNET_OVERLAP: &str = "gcc::inventory::subnet_overlap";
 /// Code: a gateway outside its subnet.
-pub const GATEWAY_OUTSIDE_SUBNET: &str = "gcc::inventory::gateway_outside_subnet";
+pub(crate) const GATEWAY_OUTSIDE_SUBNET: &str = "gcc::inventory::gateway_outside_subnet";
 /// Code: an interface address outside the subnet it names.
-pub const ADDRESS_OUTSIDE_SUBNET: &str = "gcc::inventory::address_outside_subnet";
+pub(crate) const ADDRESS_OUTSIDE_SUBNET: &str = "gcc::inventory::address_outside_subnet";
 /// Code (warning): an address in no declared subnet.
-pub const ADDRESS_IN_NO_SUBNET: &str = "gcc::inventory::address_in_no_subnet";
+pub(crate) const ADDRESS_IN_NO_SUBNET: &str = "gcc::inventory::address_in_no_subnet";
 /// Code: an address that is its subnet's network address.
-pub const ADDRESS_IS_NETWORK: &str = "gcc::inventory::address_is_network";
+pub(crate) const ADDRESS_IS_NETWORK: &str = "gcc::inventory::address_is_network";
 /// Code: an address that is its subnet's broadcast address.
-pub const ADDRESS_IS_BROADCAST: &str = "gcc::inventory::address_is_broadcast";
+pub(crate) const ADDRESS_IS_BROADCAST: &str = "gcc::inventory::address_is_broadcast";
 /// Code: a static address that is its subnet's gateway.
-pub const ADDRESS_IS_GATEWAY: &str = "gcc::inventory::address_is_gateway";
+pub(crate) const ADDRESS_IS_GATEWAY: &str = "gcc::inventory::address_is_gateway";
 /// Code: the same address used twice.
-pub const DUPLICATE_ADDRESS: &str = "gcc::inventory::duplicate_address";
+pub(crate) const DUPLICATE_ADDRESS: &str = "gcc::inventory::duplicate_address";
 /// Code: the same MAC used twice.
-pub const DUPLICATE_MAC: &str = "gcc::inventory::duplicate_mac";
+pub(crate) const DUPLICATE_MAC: &str = "gcc::inventory::duplicate_mac";
 /// Code: a pool not inside its subnet's usable addresses.
-pub const POOL_OUTSIDE_SUBNET: &str = "gcc::inventory::pool_outside_subnet";
+pub(crate) const POOL_OUTSIDE_SUBNET: &str = "gcc::inventory::pool_outside_subnet";
 /// Code: a pool whose start is after its end.
-pub const POOL_REVERSED: &str = "gcc::inventory::pool_reversed";
+pub(crate) const POOL_REVERSED: &str = "gcc::inventory::pool_reversed";
 /// Code: two pools or ranges of a subnet overlap.
-pub const POOL_OVERLAP: &str = "gcc::inventory::pool_overlap";
+pub(crate) const POOL_OVERLAP: &str = "gcc::inventory::pool_overlap";
 /// Code: a DHCP or VIP pool containing the gateway.
-pub const POOL_CONTAINS_GATEWAY: &str = "gcc::inventory::pool_contains_gateway";
+pub(crate) const POOL_CONTAINS_GATEWAY: &str = "gcc::inventory::pool_contains_gateway";
 /// Code: a static address inside a DHCP pool, with no MAC to make it a reservation.
-pub const STATIC_IN_DHCP_POOL: &str = "gcc::inventory::static_in_dhcp_pool";
+pub(crate) const STATIC_IN_DHCP_POOL: &str = "gcc::inventory::static_in_dhcp_pool";
 /// Code: a static address inside a VIP pool.
-pub const STATIC_IN_VIP_POOL: &str = "gcc::inventory::static_in_vip_pool";
+pub(crate) const STATIC_IN_VIP_POOL: &str = "gcc::inventory::static_in_vip_pool";
 /// Code: a static address inside a reserved range.
-pub const STATIC_IN_RESERVED: &str = "gcc::inventory::static_in_reserved";
+pub(crate) const STATIC_IN_RESERVED: &str = "gcc::inventory::static_in_reserved";
 
 /// An address as a number that sorts within its family: (4 or 6, value).
 type Key = (u8, u128);

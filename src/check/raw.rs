@@ -16,19 +16,19 @@ use crate::model::{
 use crate::yaml::Doc;
 
 /// Code: not an IP address.
-pub const INVALID_ADDRESS: &str = "gcc::inventory::invalid_address";
+pub(crate) const INVALID_ADDRESS: &str = "gcc::inventory::invalid_address";
 /// Code: not a network in CIDR notation.
-pub const INVALID_CIDR: &str = "gcc::inventory::invalid_cidr";
+pub(crate) const INVALID_CIDR: &str = "gcc::inventory::invalid_cidr";
 /// Code: a CIDR with host bits set (`10.0.0.5/24`).
-pub const CIDR_HOST_BITS: &str = "gcc::inventory::cidr_host_bits";
+pub(crate) const CIDR_HOST_BITS: &str = "gcc::inventory::cidr_host_bits";
 /// Code: not a MAC address.
-pub const INVALID_MAC: &str = "gcc::inventory::invalid_mac";
+pub(crate) const INVALID_MAC: &str = "gcc::inventory::invalid_mac";
 /// Code: a node with both or neither of `hypervisor` and `hardware`.
-pub const NODE_PLACEMENT: &str = "gcc::inventory::node_placement";
+pub(crate) const NODE_PLACEMENT: &str = "gcc::inventory::node_placement";
 /// Code: `site` is missing from the inventory.
-pub const MISSING_SITE: &str = "gcc::inventory::missing_site";
+pub(crate) const MISSING_SITE: &str = "gcc::inventory::missing_site";
 /// Code: `site` or `domain` set in two files of a directory inventory.
-pub const DUPLICATE_SECTION: &str = "gcc::inventory::duplicate_section";
+pub(crate) const DUPLICATE_SECTION: &str = "gcc::inventory::duplicate_section";
 
 #[derive(Deserialize, Default)]
 struct InventoryFile {

@@ -8,13 +8,13 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Environment, Inventory, Loc, Placement};
 
 /// Code: a reference to hardware that does not exist.
-pub const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
+pub(crate) const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
 /// Code: a reference to a hypervisor that does not exist.
-pub const UNKNOWN_HYPERVISOR: &str = "gcc::inventory::unknown_hypervisor";
+pub(crate) const UNKNOWN_HYPERVISOR: &str = "gcc::inventory::unknown_hypervisor";
 /// Code: a reference to a subnet that does not exist.
-pub const UNKNOWN_SUBNET: &str = "gcc::inventory::unknown_subnet";
+pub(crate) const UNKNOWN_SUBNET: &str = "gcc::inventory::unknown_subnet";
 /// Code: a storage class naming a NAS export that does not exist.
-pub const UNKNOWN_EXPORT: &str = "gcc::env::unknown_export";
+pub(crate) const UNKNOWN_EXPORT: &str = "gcc::env::unknown_export";
 
 fn dangling(
     cx: &mut Ctx,

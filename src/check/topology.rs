@@ -10,9 +10,9 @@ use crate::diag::Diagnostic;
 use crate::model::{Environment, Inventory, Loc, Node, Profile, Role};
 
 /// Code: fewer than three `openstack-control` nodes in `base`.
-pub const TOO_FEW_CONTROLLERS: &str = "gcc::profile::too_few_controllers";
+pub(crate) const TOO_FEW_CONTROLLERS: &str = "gcc::profile::too_few_controllers";
 /// Code: no node with a role the profile needs (`compute`, `network`, `openstack-control`).
-pub const MISSING_ROLE: &str = "gcc::profile::missing_role";
+pub(crate) const MISSING_ROLE: &str = "gcc::profile::missing_role";
 
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     if cx.any_broken(Kind::Node) {

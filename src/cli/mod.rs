@@ -22,11 +22,11 @@ use crate::source::{Source, WorkDir};
 use crate::validate::validate_tree;
 
 /// Exit code: everything is valid.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code: the inputs are invalid (diagnostics say why).
-pub const EXIT_INVALID: u8 = 1;
+pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit code: usage or I/O error (unknown environment, unreadable directory).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 const EXAMPLES: &str = "\
 Examples:

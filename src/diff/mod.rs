@@ -18,7 +18,7 @@ use crate::lock::Lock;
 use crate::render::{LOCK_FILE, api_group, to_yaml};
 
 pub use format::{MARKDOWN_LIMIT, json, markdown, text};
-pub use risk::Risk;
+pub(crate) use risk::Risk;
 
 /// One side of a diff: a label for people and the whole output tree.
 #[derive(Debug, Clone)]

@@ -116,7 +116,7 @@ fn contains_key(v: &Value, key: &str) -> bool {
 
 /// Assesses every differing object; `to`/`from` give the profiles, `bytes_differ`
 /// whether any non-lock file changed.
-pub fn assess(
+pub(crate) fn assess(
     objects: &[ObjectDiff],
     to: &SideInfo,
     from: &SideInfo,

@@ -19,14 +19,14 @@ use super::{Emitted, Section, object, with};
 use crate::plan::{ARGOCD_NAMESPACE, Plan, values};
 
 /// Application and AppProject API version.
-pub const ARGOCD_API: &str = "argoproj.io/v1alpha1";
+pub(crate) const ARGOCD_API: &str = "argoproj.io/v1alpha1";
 /// The annotation Argo CD orders a sync by.
-pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub(crate) const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// The in-cluster destination.
-pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+pub(crate) const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 /// Where the secrets live in the store argocd-vault-plugin reads (a KV v2 mount
 /// `secret`); the environment, namespace and Secret name follow.
-pub const SECRET_STORE_PREFIX: &str = "secret/data/gcc";
+pub(crate) const SECRET_STORE_PREFIX: &str = "secret/data/gcc";
 
 /// The argocd-vault-plugin placeholder for one key of a required Secret.
 pub fn placeholder(env: &str, namespace: &str, secret: &str, key: &str) -> String {

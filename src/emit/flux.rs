@@ -8,9 +8,9 @@ use super::{Emitted, Section, object, with};
 use crate::plan::{FLUX_NAMESPACE, Plan};
 
 /// HelmRelease API version.
-pub const HELM_RELEASE: &str = "helm.toolkit.fluxcd.io/v2";
+pub(crate) const HELM_RELEASE: &str = "helm.toolkit.fluxcd.io/v2";
 /// HelmRepository API version.
-pub const HELM_REPOSITORY: &str = "source.toolkit.fluxcd.io/v1";
+pub(crate) const HELM_REPOSITORY: &str = "source.toolkit.fluxcd.io/v1";
 
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     let repos: BTreeMap<&str, &str> = plan

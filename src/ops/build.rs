@@ -86,7 +86,7 @@ pub struct PublishedTo {
 /// The provenance of `env`'s inputs (`inputs`: their digests, read from the working
 /// directory at `root`), refused when they are dirty and `allow_dirty` is off. The one
 /// gate of `build --commit` and `build --all --commit`.
-pub fn provenance_gate(
+pub(crate) fn provenance_gate(
     root: &Path,
     env: &str,
     inputs: &BTreeMap<String, String>,
@@ -131,7 +131,7 @@ fn gate(
 /// The deploy branch of `env` (`branch`, else the environment's `publish.branch`, else
 /// `gcc/<env>`) in `repo` (default: `root`'s repository), refused unless it is new or
 /// holds this environment's builds.
-pub fn deploy_target(
+pub(crate) fn deploy_target(
     root: &Path,
     env: &str,
     loaded: Option<&Loaded>,
@@ -144,7 +144,7 @@ pub fn deploy_target(
 
 /// The deploy branch of `env`: `branch`, else the environment's `publish.branch`, else
 /// `gcc/<env>`, in `repo`, else the repository of the inputs at `root`.
-pub fn open_deploy(
+pub(crate) fn open_deploy(
     root: &Path,
     env: &str,
     loaded: Option<&Loaded>,
@@ -157,7 +157,7 @@ pub fn open_deploy(
 }
 
 /// What `gcc build --all --commit` may publish, decided before anything is built.
-pub struct FleetGate {
+pub(crate) struct FleetGate {
     /// The provenance each publishable environment's commit will record.
     pub provenance: BTreeMap<String, Provenance>,
     /// Environments refused (dirty inputs, a branch that is not theirs), with why.
@@ -167,7 +167,7 @@ pub struct FleetGate {
 /// The fleet's publish gate: the source repository is discovered once; each environment
 /// must have clean inputs (unless `allow_dirty`) and a deploy branch of its own. Two
 /// environments sharing one deploy branch refuse the whole fleet: nothing is built.
-pub fn fleet_gate(
+pub(crate) fn fleet_gate(
     root: &Path,
     envs: &[String],
     allow_dirty: bool,
@@ -222,7 +222,7 @@ pub fn fleet_gate(
 
 /// Commits `files` (a whole output tree) to `deploy`'s branch as build `build_id` of
 /// `env`, recording `prov`.
-pub fn publish_tree(
+pub(crate) fn publish_tree(
     deploy: &Deploy,
     env: &str,
     files: &BTreeMap<String, Vec<u8>>,

@@ -303,7 +303,7 @@ fn rebuild_and_compare(
 
 /// One side of a diff, as read or built.
 #[derive(Debug)]
-pub struct DiffSide {
+pub(crate) struct DiffSide {
     /// The side.
     pub side: diff::Side,
     /// For a side compiled from inputs: the compile, for its warnings.
@@ -314,7 +314,7 @@ pub struct DiffSide {
 
 /// Why a side of a diff could not be had.
 #[derive(Debug)]
-pub enum SideFailure {
+pub(crate) enum SideFailure {
     /// Inputs that did not load (a file gcc will not read, a missing environment).
     Fatal(Box<Diagnostic>),
     /// Inputs with errors; their diagnostics are in the compile.
@@ -347,7 +347,7 @@ fn compiled_side(source: &dyn Source, env: &str, label: String) -> Result<DiffSi
 /// One side of `gcc diff`: `work` (the working directory, compiled), `src:<rev>` (the
 /// inputs at a source revision, compiled from git objects) or a published build (a pin,
 /// a build id or a revision of the deploy branch).
-pub fn diff_side(at: &At<'_>, spec: &str) -> Result<DiffSide, SideFailure> {
+pub(crate) fn diff_side(at: &At<'_>, spec: &str) -> Result<DiffSide, SideFailure> {
     if spec == "work" {
         return compiled_side(&WorkDir::new(at.root), at.env, "work".into());
     }
@@ -372,7 +372,7 @@ pub fn diff_side(at: &At<'_>, spec: &str) -> Result<DiffSide, SideFailure> {
 }
 
 /// The default old side of `gcc diff`: the deploy branch tip.
-pub fn diff_tip(at: &At<'_>) -> Result<DiffSide, SideFailure> {
+pub(crate) fn diff_tip(at: &At<'_>) -> Result<DiffSide, SideFailure> {
     let (deploy, branch) = open(at)?;
     let tip = deploy.require_tip().map_err(|mut d| {
         d.help = Some(format!(

@@ -29,7 +29,7 @@ use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
 
 /// The directory environments live in.
-pub const ENVIRONMENTS_DIR: &str = "environments";
+pub(crate) const ENVIRONMENTS_DIR: &str = "environments";
 
 /// What happened to one environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,7 +99,7 @@ pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
 /// Builds one environment of the tree at `root` into `out`, unless it is up to date
 /// there and `force` is off. `placement` says where outputs may not go; the
 /// environment's own inputs are added to it before anything is written.
-pub fn build_env(
+pub(crate) fn build_env(
     root: &Path,
     env: &str,
     out: &Path,
@@ -155,7 +155,7 @@ pub fn build_env(
 /// Builds `envs` of the tree at `root` in parallel on the current rayon pool, each into
 /// `out_for(env)`. `on_done` sees each report as it finishes (for progress); the
 /// reports come back in the order of `envs`.
-pub fn build_all(
+pub(crate) fn build_all(
     root: &Path,
     envs: &[String],
     out_for: impl Fn(&str) -> PathBuf + Sync,
@@ -174,7 +174,7 @@ pub fn build_all(
 
 /// The build id of the tree in `out` when its lock records exactly `inputs` and this gcc
 /// version and every file matches the lock; `None` when anything differs or is missing.
-pub fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
     let lock = crate::lock::Lock::parse(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
     if lock.gcc_version != GCC_VERSION || &lock.inputs != inputs {
         return None;
@@ -186,7 +186,7 @@ pub fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<Strin
 
 /// Counts by status, for the closing line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Built and written.
     pub built: usize,
     /// Up to date, left alone.
@@ -226,7 +226,7 @@ pub fn report_json(r: &EnvReport) -> serde_json::Value {
 
 /// `gcc build --all` and its options.
 #[derive(Debug, Clone, Default)]
-pub struct FleetRequest {
+pub(crate) struct FleetRequest {
     /// The source root (`-C`).
     pub root: PathBuf,
     /// The directory holding one `<env>/` per environment (default: `out` under the root).
@@ -241,7 +241,7 @@ pub struct FleetRequest {
 
 /// `build --all --commit` options.
 #[derive(Debug, Clone, Default)]
-pub struct FleetPublish {
+pub(crate) struct FleetPublish {
     /// Publish environments whose inputs have uncommitted changes.
     pub allow_dirty: bool,
     /// The repository holding the deploy branches (default: the inputs').
@@ -275,7 +275,7 @@ pub struct FleetBuilt {
 /// where gcc may write and, with `--commit`, the publish gate: an environment whose
 /// inputs are dirty or whose branch is not its own is refused on its own; two sharing a
 /// branch refuse the fleet.
-pub fn prepare(req: FleetRequest) -> Outcome<Prepared> {
+pub(crate) fn prepare(req: FleetRequest) -> Outcome<Prepared> {
     let root = &req.root;
     let envs = match environments(&WorkDir::new(root)) {
         Ok(envs) if !envs.is_empty() => envs,

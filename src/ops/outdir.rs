@@ -22,9 +22,9 @@ use crate::diag::Diagnostic;
 use crate::render::{LOCK_FILE, validate_output_path};
 
 /// Code: the tree has no environments/ directory or no environment in it (`build --all`).
-pub const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
+pub(crate) const NO_ENVIRONMENTS: &str = "gcc::build::no_environments";
 /// Code: the output tree could not be written.
-pub const WRITE_FAILED: &str = "gcc::build::write_failed";
+pub(crate) const WRITE_FAILED: &str = "gcc::build::write_failed";
 /// Code: the output directory holds files gcc did not write.
 pub const NOT_OURS: &str = "gcc::build::not_gcc_output";
 /// Code: an output directory is, holds or sits inside an input, the source root, a git
@@ -311,7 +311,7 @@ fn clean_leftover(path: &Path) -> Result<(), WriteError> {
 
 /// Removes what an interrupted build left beside `dir` (its `.<name>.new` and
 /// `.<name>.old`), for a build that found `dir` up to date and writes nothing.
-pub fn tidy(dir: &Path) -> Result<(), WriteError> {
+pub(crate) fn tidy(dir: &Path) -> Result<(), WriteError> {
     let (Some(name), Some(parent)) = (dir.file_name(), dir.parent()) else {
         return Ok(());
     };
@@ -493,7 +493,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
 
 /// `path` made absolute and free of `.`, `..` and symbolic links, as far as it exists;
 /// the part that does not exist yet is appended as written, `..` taken lexically.
-pub fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -554,7 +554,7 @@ impl Placement {
 
     /// [`Placement::new`] for `root`, with the git directory of the repository that holds
     /// it, if any.
-    pub fn for_root(root: &Path) -> Self {
+    pub(crate) fn for_root(root: &Path) -> Self {
         let repo = crate::origin::SourceRepo::discover(root).ok();
         Self::new(root, repo.as_ref().map(|r| r.git_dir()))
     }

@@ -209,7 +209,7 @@ fn validate_rendered(
 }
 
 /// `helm version --short` of the stage's Helm, or why it cannot run.
-pub fn helm_version(stage: &Stage) -> Result<String, String> {
+pub(crate) fn helm_version(stage: &Stage) -> Result<String, String> {
     let mut cmd = helm(stage);
     cmd.args(["version", "--short"]);
     run(cmd, b"")

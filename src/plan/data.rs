@@ -96,7 +96,7 @@ pub(super) fn rabbitmq(
 
 /// The Secret postgres-operator writes with the cluster's superuser password (its
 /// `secret_name_template`, `{username}.{cluster}.credentials.{tprkind}.{tprgroup}`).
-pub fn postgres_superuser_secret(pg: &catalog::PostgresDefaults) -> String {
+pub(crate) fn postgres_superuser_secret(pg: &catalog::PostgresDefaults) -> String {
     format!("postgres.{}.credentials.postgresql.acid.zalan.do", pg.name)
 }
 

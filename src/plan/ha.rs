@@ -12,7 +12,7 @@ use crate::model::{Inventory, Node, Role};
 
 /// Which nodes may host a quorum service's members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Eligible {
+pub(crate) enum Eligible {
     /// `worker` or `openstack-control` (MariaDB's node affinity).
     WorkerOrControl,
     /// `worker` (RabbitMQ's and PostgreSQL's node affinity).
@@ -25,7 +25,7 @@ pub enum Eligible {
 
 impl Eligible {
     /// Whether `node` may host a member.
-    pub fn admits(self, node: &Node) -> bool {
+    pub(crate) fn admits(self, node: &Node) -> bool {
         match self {
             Eligible::WorkerOrControl => node.has(Role::Worker) || node.has(Role::OpenstackControl),
             Eligible::Worker => node.has(Role::Worker),
@@ -35,7 +35,7 @@ impl Eligible {
     }
 
     /// The roles, as written in the inventory.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Eligible::WorkerOrControl => "worker or openstack-control",
             Eligible::Worker => "worker",
@@ -71,7 +71,7 @@ pub struct Proof {
 
 /// Why a quorum service cannot be proven: its eligible nodes, grouped by machine.
 #[derive(Debug, Clone)]
-pub struct Refusal<'a> {
+pub(crate) struct Refusal<'a> {
     /// Service name.
     pub service: String,
     /// Members wanted.
@@ -85,7 +85,7 @@ pub struct Refusal<'a> {
 /// Places `replicas` members of `service` on distinct machines among `eligible`
 /// nodes. `one_per_node` places a member on every eligible node instead (OVN central:
 /// its replica count is the number of control-plane nodes).
-pub fn prove<'a>(
+pub(crate) fn prove<'a>(
     inv: &'a Inventory,
     service: &str,
     replicas: usize,
@@ -152,7 +152,7 @@ pub fn prove<'a>(
 }
 
 /// Places members with no HA requirement (profile `aio`): the first eligible node.
-pub fn place_single(inv: &Inventory, service: &str, eligible: Eligible) -> Option<Proof> {
+pub(crate) fn place_single(inv: &Inventory, service: &str, eligible: Eligible) -> Option<Proof> {
     let domains = inv.failure_domains();
     let mut nodes: Vec<&Node> = inv.nodes.iter().filter(|n| eligible.admits(n)).collect();
     nodes.sort_by(|a, b| a.name.cmp(&b.name));

@@ -8,16 +8,13 @@
 //! translate a [`Plan`]; no decision is taken after this stage.
 
 mod data;
-pub mod ha;
+pub(crate) mod ha;
 mod infra;
 mod openstack;
 mod quorum;
 mod storage;
 pub mod values;
 mod waves;
-
-pub use data::postgres_superuser_secret;
-pub use waves::SyncWaves;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,37 +27,37 @@ use crate::load::Loaded;
 use crate::model::{Loc, Model, Profile, Provider, Target};
 
 /// Code: a quorum service cannot keep a majority when one machine is lost.
-pub const HA_UNPROVABLE: &str = "gcc::plan::ha_unprovable";
+pub(crate) const HA_UNPROVABLE: &str = "gcc::plan::ha_unprovable";
 /// Code: no node may host a component.
-pub const UNPLACEABLE: &str = "gcc::plan::unplaceable";
+pub(crate) const UNPLACEABLE: &str = "gcc::plan::unplaceable";
 /// Code: a service (or one it requires) has no chart for its release.
-pub const NO_CHART: &str = "gcc::plan::no_chart";
+pub(crate) const NO_CHART: &str = "gcc::plan::no_chart";
 /// Code: the environment's `values` put a literal where a Secret belongs.
-pub const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
+pub(crate) const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
 /// Code: a chart template gcc renders in the chart's place was copied from another
 /// version of the chart than the build pins.
-pub const REPLACED_TEMPLATE: &str = "gcc::plan::replaced_template";
+pub(crate) const REPLACED_TEMPLATE: &str = "gcc::plan::replaced_template";
 /// A service that keeps its data on a NAS export has no NFS storage to use.
-pub const NO_STORE: &str = "gcc::plan::no_store";
+pub(crate) const NO_STORE: &str = "gcc::plan::no_store";
 
 /// Node label carrying a node's physical machine (its failure domain).
-pub const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
+pub(crate) const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
 /// Node label carrying the machine's rack, when the inventory names one.
-pub const RACK_LABEL: &str = "topology.gcc.cloud/rack";
+pub(crate) const RACK_LABEL: &str = "topology.gcc.cloud/rack";
 /// The namespace of every OpenStack service.
-pub const OPENSTACK_NAMESPACE: &str = "openstack";
+pub(crate) const OPENSTACK_NAMESPACE: &str = "openstack";
 /// Name of the MariaDB cluster object (and of its Services' prefix).
-pub const MARIADB_CLUSTER: &str = "mariadb-cluster";
+pub(crate) const MARIADB_CLUSTER: &str = "mariadb-cluster";
 /// Namespace of the Flux sources.
-pub const FLUX_NAMESPACE: &str = "flux-system";
+pub(crate) const FLUX_NAMESPACE: &str = "flux-system";
 /// Where Argo CD runs and its Applications and AppProjects live.
-pub const ARGOCD_NAMESPACE: &str = "argocd";
+pub(crate) const ARGOCD_NAMESPACE: &str = "argocd";
 
 /// Default HPA maximum of an API deployment in `base` (the minimum is
 /// [`Profile::BASE_MIN_REPLICAS`]).
-pub const HPA_MAX: u64 = 6;
+pub(crate) const HPA_MAX: u64 = 6;
 /// HPA CPU and memory utilisation target, percent.
-pub const HPA_UTILIZATION: u64 = 80;
+pub(crate) const HPA_UTILIZATION: u64 = 80;
 
 /// Which kind of component a Helm release is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -202,12 +199,12 @@ pub struct DatabasePlan {
 }
 
 /// The Secret with the MariaDB password of a service's user (key `password`).
-pub fn db_password_secret(user: &str) -> String {
+pub(crate) fn db_password_secret(user: &str) -> String {
     format!("{user}-db-password")
 }
 
 /// The Secret with the RabbitMQ credentials of a service's user (`username`, `password`).
-pub fn mq_password_secret(vhost: &str) -> String {
+pub(crate) fn mq_password_secret(vhost: &str) -> String {
     format!("{vhost}-rabbitmq-password")
 }
 
@@ -611,7 +608,7 @@ fn services(cx: &mut Cx) -> Option<BTreeMap<String, Reason>> {
 /// A 10-hex-digit content hash for the name of a generated ConfigMap: the first bytes
 /// of the sha256 of the data's canonical JSON (keys sorted). A change of content is a
 /// change of name, so the pods that mount it roll.
-pub fn content_suffix(data: &Value) -> String {
+pub(crate) fn content_suffix(data: &Value) -> String {
     use sha2::{Digest, Sha256};
     let bytes = serde_json::to_vec(data).unwrap_or_default();
     hex::encode(Sha256::digest(&bytes))[..10].to_string()

@@ -72,7 +72,9 @@ pub fn remove(root: &mut Map<String, Value>, path: &str) {
 }
 
 /// Builds a map from `(dotted path, value)` pairs.
-pub fn from_paths<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Map<String, Value> {
+pub(crate) fn from_paths<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Map<String, Value> {
     let mut m = Map::new();
     for (p, v) in pairs {
         set(&mut m, p, v);

@@ -12,7 +12,7 @@ use super::{Component, Plan, Tier};
 
 /// The wave numbers of one plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncWaves {
+pub(crate) struct SyncWaves {
     /// Namespaces, StorageClasses, Node labels, the Argo CD AppProject.
     pub namespaces: i64,
     /// MariaDB, RabbitMQ clusters, their config, MetalLB pools.
@@ -36,7 +36,7 @@ impl SyncWaves {
     }
 
     /// The wave of a plain object by its kind.
-    pub fn for_kind(&self, kind: &str) -> i64 {
+    pub(crate) fn for_kind(&self, kind: &str) -> i64 {
         match kind {
             "Namespace" | "StorageClass" | "Node" | "AppProject" => self.namespaces,
             "Database"
@@ -54,7 +54,7 @@ impl SyncWaves {
 
 impl Plan {
     /// The install waves of this plan.
-    pub fn sync_waves(&self) -> SyncWaves {
+    pub(crate) fn sync_waves(&self) -> SyncWaves {
         let depth = |tier: Tier| {
             self.components
                 .iter()

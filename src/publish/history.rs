@@ -35,7 +35,7 @@ impl Deploy {
     }
 
     /// The builds on the branch, newest first, following first parents; at most `limit`.
-    pub fn history(&self, limit: usize) -> Outcome<Vec<Build>> {
+    pub(crate) fn history(&self, limit: usize) -> Outcome<Vec<Build>> {
         let Some(tip) = self.tip()? else {
             return Ok(Vec::new());
         };
@@ -131,7 +131,7 @@ impl Deploy {
     /// on the branch, then any git revision.
     /// A spec that is both a pin and a build id prefix of two different builds is
     /// ambiguous and refused, naming both.
-    pub fn resolve(&self, spec: &str) -> Outcome<Oid> {
+    pub(crate) fn resolve(&self, spec: &str) -> Outcome<Oid> {
         let pin = format!("{}{spec}", self.pin_prefix());
         let pinned = match self.repo.find_reference(&pin) {
             Ok(r) if git2::Reference::is_valid_name(&pin) => {
@@ -179,7 +179,7 @@ impl Deploy {
     }
 
     /// The newest commit on the branch whose build id starts with `id` (7+ hex digits).
-    pub fn resolve_build_id(&self, id: &str) -> Outcome<Oid> {
+    pub(crate) fn resolve_build_id(&self, id: &str) -> Outcome<Oid> {
         self.find_build_id(id)?.ok_or_else(|| {
             Box::new(
                 Diagnostic::error(
@@ -198,12 +198,12 @@ impl Deploy {
     }
 
     /// The commit a git revision names.
-    pub fn resolve_rev(&self, rev: &str) -> Outcome<Oid> {
+    pub(crate) fn resolve_rev(&self, rev: &str) -> Outcome<Oid> {
         rev_commit(&self.repo, rev)
     }
 
     /// The branch tip, or `not_found` before the first publish.
-    pub fn require_tip(&self) -> Outcome<Oid> {
+    pub(crate) fn require_tip(&self) -> Outcome<Oid> {
         self.tip()?.ok_or_else(|| {
             Box::new(
                 Diagnostic::error(

@@ -16,11 +16,11 @@ mod repo;
 mod trailers;
 mod tree;
 
-pub use repo::{branch_name, default_branch, open_repo, rev_commit, signature};
-pub use trailers::{
-    Provenance, Trailers, build_message, rollback_message, short, trailer, trailers, utc,
-};
-pub use tree::{commit_files, write_files};
+pub(crate) use repo::{branch_name, default_branch, open_repo, rev_commit, signature};
+pub(crate) use trailers::{Provenance, build_message, rollback_message, short, utc};
+pub use trailers::{trailer, trailers};
+pub(crate) use tree::commit_files;
+pub use tree::write_files;
 
 use repo::peel_rev;
 use trailers::read_build;
@@ -33,29 +33,29 @@ use serde::Serialize;
 use crate::diag::Diagnostic;
 
 /// Code: the directory is not inside a git repository.
-pub const NO_REPOSITORY: &str = "gcc::publish::no_repository";
+pub(crate) const NO_REPOSITORY: &str = "gcc::publish::no_repository";
 /// Code: the inputs differ from the source commit and `--allow-dirty` was not given.
-pub const DIRTY: &str = "gcc::publish::dirty";
+pub(crate) const DIRTY: &str = "gcc::publish::dirty";
 /// Code: the deploy branch moved (or is locked) while publishing; nothing was written.
 pub const CONFLICT: &str = "gcc::publish::conflict";
 /// Code: a branch or pin name that git refuses.
 pub const BAD_NAME: &str = "gcc::publish::bad_name";
 /// Code: a pin, build id or commit that cannot be found.
-pub const NOT_FOUND: &str = "gcc::publish::not_found";
+pub(crate) const NOT_FOUND: &str = "gcc::publish::not_found";
 /// Code: the pin exists and `--force` was not given.
-pub const PIN_EXISTS: &str = "gcc::publish::pin_exists";
+pub(crate) const PIN_EXISTS: &str = "gcc::publish::pin_exists";
 /// Code: a commit that is not a gcc build (no `Build-Id:` trailer).
-pub const NOT_A_BUILD: &str = "gcc::publish::not_a_build";
+pub(crate) const NOT_A_BUILD: &str = "gcc::publish::not_a_build";
 /// Code: the deploy branch is not gcc's to publish on (checked out, not a deploy
 /// branch, another environment's, or shared by two environments of a fleet).
-pub const FOREIGN_BRANCH: &str = "gcc::publish::foreign_branch";
+pub(crate) const FOREIGN_BRANCH: &str = "gcc::publish::foreign_branch";
 /// Code: a `--to` or `--ref` that names two different builds (a pin and a build id).
-pub const AMBIGUOUS: &str = "gcc::publish::ambiguous";
+pub(crate) const AMBIGUOUS: &str = "gcc::publish::ambiguous";
 /// Code: libgit2 failed (a corrupt repository, a permission problem).
-pub const GIT: &str = "gcc::publish::git";
+pub(crate) const GIT: &str = "gcc::publish::git";
 
 /// Name and e-mail used when git config has no `user.name` / `user.email`.
-pub const FALLBACK_IDENTITY: (&str, &str) = ("gcc", "gcc@localhost");
+pub(crate) const FALLBACK_IDENTITY: (&str, &str) = ("gcc", "gcc@localhost");
 
 /// A published build as recorded in its commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,10 +126,10 @@ pub struct Deploy {
 }
 
 /// A result whose error is one boxed diagnostic (publish errors are rare and reported once).
-pub type Outcome<T> = Result<T, Box<Diagnostic>>;
+pub(crate) type Outcome<T> = Result<T, Box<Diagnostic>>;
 
 /// A libgit2 error as a `gcc::publish::git` diagnostic.
-pub fn git_err(e: git2::Error) -> Box<Diagnostic> {
+pub(crate) fn git_err(e: git2::Error) -> Box<Diagnostic> {
     Box::new(Diagnostic::error(GIT, format!("git: {}", e.message())))
 }
 
@@ -155,7 +155,7 @@ impl Deploy {
     /// Refuses to publish onto a branch that is not this environment's deploy branch:
     /// the branch HEAD is on, a branch whose tip is not a gcc build, or one whose tip is
     /// another environment's build. A branch that does not exist yet is fine.
-    pub fn check_owned(&self) -> Outcome<()> {
+    pub(crate) fn check_owned(&self) -> Outcome<()> {
         let refuse = |why: String, help: &str| {
             Err(Box::new(
                 Diagnostic::error(
@@ -213,7 +213,7 @@ impl Deploy {
     }
 
     /// The branch name as it was asked for, when a `refs/heads/` prefix was dropped.
-    pub fn stripped_from(&self) -> Option<&str> {
+    pub(crate) fn stripped_from(&self) -> Option<&str> {
         self.stripped_from.as_deref()
     }
 
@@ -327,6 +327,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::publish::trailers::Trailers;
 
     #[test]
     fn utc_formats_known_instants() {

@@ -7,7 +7,7 @@ use git2::{Oid, Repository, Signature};
 use super::*;
 
 /// The deploy branch of an environment: `publish.branch`, else `gcc/<env>`.
-pub fn default_branch(env: &str, configured: Option<&str>) -> String {
+pub(crate) fn default_branch(env: &str, configured: Option<&str>) -> String {
     configured
         .map(String::from)
         .unwrap_or_else(|| format!("gcc/{env}"))
@@ -16,7 +16,7 @@ pub fn default_branch(env: &str, configured: Option<&str>) -> String {
 /// A deploy branch name as git's rules for branches accept it: `refs/heads/` is stripped
 /// (the second value says so), `HEAD`, a leading `-` and anything `git check-ref-format
 /// --branch` refuses are errors.
-pub fn branch_name(raw: &str) -> Outcome<(String, bool)> {
+pub(crate) fn branch_name(raw: &str) -> Outcome<(String, bool)> {
     let (name, stripped) = match raw.strip_prefix("refs/heads/") {
         Some(rest) => (rest, true),
         None => (raw, false),
@@ -36,7 +36,7 @@ pub fn branch_name(raw: &str) -> Outcome<(String, bool)> {
 }
 
 /// Opens the repository containing `path` (searching upwards).
-pub fn open_repo(path: &Path) -> Outcome<Repository> {
+pub(crate) fn open_repo(path: &Path) -> Outcome<Repository> {
     Repository::discover(path).map_err(|e| {
         Box::new(
             Diagnostic::error(
@@ -54,7 +54,7 @@ pub fn open_repo(path: &Path) -> Outcome<Repository> {
 
 /// The author and committer: `user.name` / `user.email` from git config, else
 /// [`FALLBACK_IDENTITY`]. The time is now: the only time gcc ever records.
-pub fn signature(repo: &Repository) -> Outcome<Signature<'static>> {
+pub(crate) fn signature(repo: &Repository) -> Outcome<Signature<'static>> {
     repo.signature()
         .or_else(|_| Signature::now(FALLBACK_IDENTITY.0, FALLBACK_IDENTITY.1))
         .map_err(git_err)
@@ -67,7 +67,7 @@ pub(super) fn peel_rev(repo: &Repository, rev: &str) -> Result<Oid, git2::Error>
 }
 
 /// The commit a git revision names (a branch, tag, `HEAD~2`, a hash), or `not_found`.
-pub fn rev_commit(repo: &Repository, rev: &str) -> Outcome<Oid> {
+pub(crate) fn rev_commit(repo: &Repository, rev: &str) -> Outcome<Oid> {
     peel_rev(repo, rev).map_err(|e| {
         Box::new(
             Diagnostic::error(

@@ -9,19 +9,19 @@ use super::Build;
 /// Trailer keys written into every build commit.
 pub mod trailer {
     /// The build id (sha256 over the tree's files, see `render::build_id`).
-    pub const BUILD_ID: &str = "Build-Id";
+    pub(crate) const BUILD_ID: &str = "Build-Id";
     /// The environment name.
-    pub const ENVIRONMENT: &str = "Environment";
+    pub(crate) const ENVIRONMENT: &str = "Environment";
     /// The source commit the inputs were read from (`none` outside a commit).
-    pub const SOURCE_COMMIT: &str = "Source-Commit";
+    pub(crate) const SOURCE_COMMIT: &str = "Source-Commit";
     /// The directory of the inputs inside the source repository, when not its top.
-    pub const SOURCE_PATH: &str = "Source-Path";
+    pub(crate) const SOURCE_PATH: &str = "Source-Path";
     /// Present (`true`) when the inputs had uncommitted changes (`--allow-dirty`).
-    pub const SOURCE_DIRTY: &str = "Source-Dirty";
+    pub(crate) const SOURCE_DIRTY: &str = "Source-Dirty";
     /// gcc's version.
-    pub const GCC_VERSION: &str = "Gcc-Version";
+    pub(crate) const GCC_VERSION: &str = "Gcc-Version";
     /// On a rollback commit: the commit whose tree it restores.
-    pub const ROLLBACK_TO: &str = "Rollback-To";
+    pub(crate) const ROLLBACK_TO: &str = "Rollback-To";
 }
 
 /// Where the inputs of a build came from.
@@ -38,7 +38,7 @@ pub struct Provenance {
 /// The trailers of a gcc commit, one type: [`Trailers::format`] writes them (build and
 /// rollback commits), [`Trailers::parse`] reads them back (history, pins, verify).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Trailers {
+pub(crate) struct Trailers {
     /// On a rollback: the commit whose tree it restores.
     pub rollback_to: Option<String>,
     /// The build id.
@@ -99,7 +99,12 @@ impl Trailers {
 }
 
 /// The message of a build commit: subject, then the trailers.
-pub fn build_message(env: &str, build_id: &str, gcc_version: &str, prov: &Provenance) -> String {
+pub(crate) fn build_message(
+    env: &str,
+    build_id: &str,
+    gcc_version: &str,
+    prov: &Provenance,
+) -> String {
     let t = Trailers {
         rollback_to: None,
         build_id: build_id.to_string(),
@@ -113,7 +118,7 @@ pub fn build_message(env: &str, build_id: &str, gcc_version: &str, prov: &Proven
 }
 
 /// The message of a rollback commit: the target's trailers plus `Rollback-To:`.
-pub fn rollback_message(env: &str, to: &Build, asked: &str) -> String {
+pub(crate) fn rollback_message(env: &str, to: &Build, asked: &str) -> String {
     let t = Trailers {
         rollback_to: Some(to.commit.clone()),
         build_id: to.build_id.clone(),
@@ -131,7 +136,7 @@ pub fn rollback_message(env: &str, to: &Build, asked: &str) -> String {
 }
 
 /// The first 12 characters of an id, as shown to people.
-pub fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
@@ -162,7 +167,7 @@ pub(super) fn read_build(c: &git2::Commit<'_>) -> Option<Build> {
 }
 
 /// `2026-11-23 14:05:09 UTC` for seconds since the epoch (proleptic Gregorian calendar).
-pub fn utc(secs: i64) -> String {
+pub(crate) fn utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.

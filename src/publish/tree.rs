@@ -36,7 +36,7 @@ fn write_dir(repo: &Repository, items: &[(&str, &[u8])]) -> Result<Oid, git2::Er
 
 /// Every file of a commit's tree: path → bytes. Symlinks and submodules are listed with
 /// their blob (or an empty body), so a verification sees them as unexpected files.
-pub fn commit_files(repo: &Repository, commit: Oid) -> Outcome<BTreeMap<String, Vec<u8>>> {
+pub(crate) fn commit_files(repo: &Repository, commit: Oid) -> Outcome<BTreeMap<String, Vec<u8>>> {
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())

@@ -19,49 +19,51 @@ use serde_json::{Map, Value};
 use crate::diag::{Diagnostic, FileId, Files};
 use crate::yaml::{self, Doc, escape_ptr};
 
-pub use checks::{Claimed, Findings, Status, check, schema_violation};
-pub use objects::{Key, Object, Owner, Patch, parse_stream, strategic_merge};
+pub(crate) use checks::Findings;
+pub use checks::{Claimed, Status, check, schema_violation};
+pub use objects::Object;
+pub(crate) use objects::{Key, Patch, parse_stream};
 
 /// A pod would wait for ever: kubernetes-entrypoint waits for something nothing renders.
-pub const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
+pub(crate) const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
 /// Two releases, or a release and gcc, render the same object.
-pub const TWO_OWNERS: &str = "gcc::rehearse::two_owners";
+pub(crate) const TWO_OWNERS: &str = "gcc::rehearse::two_owners";
 /// A values path gcc sets that the chart's values.yaml does not have (Helm ignores it).
-pub const DEAD_KEY: &str = "gcc::rehearse::dead_key";
+pub(crate) const DEAD_KEY: &str = "gcc::rehearse::dead_key";
 /// A PodDisruptionBudget or HorizontalPodAutoscaler of gcc's reaches no rendered workload.
-pub const SELECTS_NOTHING: &str = "gcc::rehearse::selects_nothing";
+pub(crate) const SELECTS_NOTHING: &str = "gcc::rehearse::selects_nothing";
 /// A Deployment gcc autoscales renders fewer replicas than its autoscaler's minimum, no
 /// resource requests, or no anti-affinity on the machine label.
-pub const WEAK_API: &str = "gcc::rehearse::weak_api";
+pub(crate) const WEAK_API: &str = "gcc::rehearse::weak_api";
 /// Rendered configuration holds a chart's default password (`user:password@host`).
-pub const DEFAULT_CREDENTIAL: &str = "gcc::rehearse::default_credential";
+pub(crate) const DEFAULT_CREDENTIAL: &str = "gcc::rehearse::default_credential";
 /// A rendered object its upstream JSON Schema refuses.
-pub const SCHEMA_VIOLATION: &str = "gcc::rehearse::schema_violation";
+pub(crate) const SCHEMA_VIOLATION: &str = "gcc::rehearse::schema_violation";
 /// A release renders images `gcc versions` does not list, or the table lists images
 /// nothing renders.
-pub const IMAGE_MISMATCH: &str = "gcc::rehearse::image_mismatch";
+pub(crate) const IMAGE_MISMATCH: &str = "gcc::rehearse::image_mismatch";
 /// `helm template` failed.
-pub const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
+pub(crate) const HELM_FAILED: &str = "gcc::rehearse::helm_failed";
 /// The chart of a release is not in the chart directory: it was not rehearsed.
-pub const NOT_REHEARSED: &str = "gcc::rehearse::not_rehearsed";
+pub(crate) const NOT_REHEARSED: &str = "gcc::rehearse::not_rehearsed";
 /// An Argo CD secret placeholder ended up where argocd-vault-plugin cannot find it
 /// (URL-encoded, or inside base64 Secret data).
-pub const PLACEHOLDER_MANGLED: &str = "gcc::rehearse::placeholder_mangled";
+pub(crate) const PLACEHOLDER_MANGLED: &str = "gcc::rehearse::placeholder_mangled";
 /// Rendered configuration connects to a database or broker that is not there: a Service
 /// nothing renders, a MariaDB user or database gcc does not create or grant, a RabbitMQ
 /// user on a vhost it has no permission on.
-pub const CONNECTS_NOWHERE: &str = "gcc::rehearse::connects_nowhere";
+pub(crate) const CONNECTS_NOWHERE: &str = "gcc::rehearse::connects_nowhere";
 /// A rendered workload's node selector or required node affinity matches none of the
 /// tree's nodes: its pods never run.
-pub const UNSCHEDULABLE: &str = "gcc::rehearse::unschedulable";
+pub(crate) const UNSCHEDULABLE: &str = "gcc::rehearse::unschedulable";
 /// A file of the tree is not what gcc writes (not YAML, a release without a chart).
-pub const BAD_TREE: &str = "gcc::rehearse::bad_tree";
+pub(crate) const BAD_TREE: &str = "gcc::rehearse::bad_tree";
 /// Code: Helm waits for a pod that waits for one of the release's own post-install hooks,
 /// which Helm runs only after the wait: the install never completes.
-pub const HOOK_DEADLOCK: &str = "gcc::rehearse::hook_deadlock";
+pub(crate) const HOOK_DEADLOCK: &str = "gcc::rehearse::hook_deadlock";
 /// Code (warning): an Argo CD Application's pod waits for a Job that Argo CD runs as a
 /// PostSync hook, after every resource is Healthy.
-pub const POST_SYNC_WAIT: &str = "gcc::rehearse::post_sync_wait";
+pub(crate) const POST_SYNC_WAIT: &str = "gcc::rehearse::post_sync_wait";
 
 /// Which controller hands the values to Helm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +173,7 @@ impl Tree {
     }
 
     /// The document of a tree file.
-    pub fn doc(&self, path: &str) -> Option<&Doc> {
+    pub(crate) fn doc(&self, path: &str) -> Option<&Doc> {
         self.docs.get(path).map(|(_, d)| d)
     }
 

@@ -116,7 +116,7 @@ impl Object {
     }
 
     /// The pod template of a workload (or a Pod itself): its labels and its spec.
-    pub fn pod_template(&self) -> Option<(&Value, &Value)> {
+    pub(crate) fn pod_template(&self) -> Option<(&Value, &Value)> {
         let t = match self.key.kind.as_str() {
             "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
                 self.body.pointer("/spec/template")?
@@ -338,7 +338,7 @@ fn waits_of(env: &str, value: &str, ns: &str, out: &mut Vec<Wait>) {
 /// The objects of a `helm template` stream, in order, each with the post-render `patches`
 /// that target it applied; documents that are not objects (comments only, `null`) are
 /// skipped. The error is the YAML parser's.
-pub fn parse_stream(
+pub(crate) fn parse_stream(
     stream: &str,
     namespace: &str,
     owner: Owner,
@@ -391,7 +391,7 @@ fn merge_key(field: &str) -> Option<&'static str> {
 /// Kustomize's strategic merge, the part a patch of a pod template needs: maps merge key
 /// by key (`null` deletes), a list with a merge key ([`merge_key`]) merges item by item on
 /// it (new items appended), any other value is replaced.
-pub fn strategic_merge(target: &mut Value, patch: &Value, field: Option<&str>) {
+pub(crate) fn strategic_merge(target: &mut Value, patch: &Value, field: Option<&str>) {
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
