@@ -348,6 +348,10 @@ pub struct Component {
     /// `pod.affinity.anti`).
     #[serde(default)]
     pub anti_affinity: Option<AntiAffinity>,
+    /// The API groups whose CRDs the chart installs (with the values gcc gives it):
+    /// objects of these groups can be applied once the release is ready.
+    #[serde(default)]
+    pub crds: Vec<String>,
 }
 
 /// A chart value the plan computes, and the values path it goes to.
@@ -417,6 +421,12 @@ pub struct Remote {
     pub version: String,
     /// Manifest URL.
     pub url: String,
+    /// The API groups whose CRDs the manifests install.
+    #[serde(default)]
+    pub crds: Vec<String>,
+    /// The API groups of other objects the manifests hold (installed by releases before).
+    #[serde(default)]
+    pub uses: Vec<String>,
 }
 
 /// Settings of the MariaDB cluster gcc writes.

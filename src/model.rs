@@ -490,6 +490,17 @@ pub struct StorageClass {
 pub struct Publish {
     /// Deploy branch.
     pub branch: Option<String>,
+    /// The deploy repository's URL, as the cluster's GitOps controller reaches it.
+    pub url: Option<String>,
+    /// The Secret (in `flux-system`) with the credentials for `url`.
+    pub secret: Option<String>,
+}
+
+/// The deploy branch of environment `env`: the configured one, else `gcc/<env>`.
+pub fn default_branch(env: &str, configured: Option<&str>) -> String {
+    configured
+        .map(String::from)
+        .unwrap_or_else(|| format!("gcc/{env}"))
 }
 
 /// One checked environment.

@@ -15,7 +15,7 @@ pub use crate::lock::build_id;
 pub(crate) use crate::lock::{GCC_VERSION, LOCK_FILE, sha256_hex};
 
 use crate::emit::{Emitted, Section};
-use crate::plan::Plan;
+use crate::plan::{Plan, Stage};
 
 /// A rendered build: every file's bytes, by path relative to the output directory.
 #[derive(Debug, Clone)]
@@ -135,12 +135,15 @@ pub fn render(
     // File stem per object: `<kind>-<name>`; objects that would share a file get their
     // API group's vendor label in front (`mariadb-user-nova`, `rabbitmq-user-nova`).
     let dir_of = |section: Section, o: &Value| -> String {
+        let ns = match str_at(o, &["metadata", "namespace"]) {
+            "" => "cluster",
+            ns => ns,
+        };
         match section {
             Section::Nodes => "nodes".into(),
-            Section::Root => match str_at(o, &["metadata", "namespace"]) {
-                "" => "cluster".into(),
-                ns => ns.to_string(),
-            },
+            Section::Flux => "flux".into(),
+            Section::Root => ns.to_string(),
+            Section::Stage(stage) => format!("{}/{ns}", stage.dir()),
         }
     };
     let stem = |o: &Value| {
@@ -179,11 +182,6 @@ pub fn render(
         }
         *counts.entry(str_at(o, &["kind"]).to_string()).or_default() += 1;
     }
-    let root: Vec<&String> = files.keys().filter(|p| !p.starts_with("nodes/")).collect();
-    let nodes: Vec<String> = files
-        .keys()
-        .filter_map(|p| p.strip_prefix("nodes/").map(String::from))
-        .collect();
     let kustomization = |resources: Vec<Value>| {
         to_yaml(&json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -191,15 +189,49 @@ pub fn render(
             "resources": resources,
         }))
     };
-    let root_k = kustomization(root.iter().map(|p| json!(p)).collect())?;
-    files.insert("kustomization.yaml".into(), root_k.into_bytes());
-    if !nodes.is_empty() {
-        let k = kustomization(nodes.iter().map(|p| json!(p)).collect())?;
-        files.insert("nodes/kustomization.yaml".into(), k.into_bytes());
+    // The files below `dir/`, relative to it.
+    let under = |files: &BTreeMap<String, Vec<u8>>, dir: &str| -> Vec<Value> {
+        files
+            .keys()
+            .filter_map(|p| p.strip_prefix(&format!("{dir}/")).map(|p| json!(p)))
+            .collect()
+    };
+    let mut kustomizations: Vec<(String, Vec<Value>)> = Vec::new();
+    if emitted.staged {
+        // One kustomization per stage (the remote manifests in the operators' stage), one
+        // for flux/, and a root that is the Flux plumbing: applying it applies the rest.
+        for stage in Stage::ALL {
+            let mut resources = under(&files, &stage.dir());
+            if stage == Stage::Operators {
+                resources.extend(emitted.remote.iter().map(|u| json!(u)));
+            }
+            kustomizations.push((stage.dir(), resources));
+        }
+        kustomizations.push(("flux".into(), under(&files, "flux")));
+        kustomizations.push((String::new(), vec![json!("flux")]));
+    } else {
+        let root = files
+            .keys()
+            .filter(|p| !p.starts_with("nodes/"))
+            .map(|p| json!(p))
+            .collect();
+        kustomizations.push((String::new(), root));
+        if !emitted.remote.is_empty() {
+            let remote = emitted.remote.iter().map(|u| json!(u)).collect();
+            kustomizations.push(("operators".into(), remote));
+        }
     }
-    if !emitted.remote.is_empty() {
-        let k = kustomization(emitted.remote.iter().map(|u| json!(u)).collect())?;
-        files.insert("operators/kustomization.yaml".into(), k.into_bytes());
+    let nodes = under(&files, "nodes");
+    if !nodes.is_empty() {
+        kustomizations.push(("nodes".into(), nodes));
+    }
+    for (dir, resources) in kustomizations {
+        let path = if dir.is_empty() {
+            "kustomization.yaml".to_string()
+        } else {
+            format!("{dir}/kustomization.yaml")
+        };
+        files.insert(path, kustomization(resources)?.into_bytes());
     }
 
     let hashes: BTreeMap<String, String> = files

@@ -6,7 +6,7 @@
 //! rewrites them and still fails, printing what changed; review and commit, then rerun.
 
 mod common;
-use common::{gcc, read_tree, repo, text};
+use common::{at, gcc, read_tree, repo, text};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,25 +129,21 @@ fn validate_catches_a_broken_object() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("prod");
     let mut files = build_example("prod");
-    let hr = files.get_mut("openstack/helmrelease-nova.yaml").unwrap();
+    let nova = at(&files, "openstack/helmrelease-nova.yaml");
+    let cluster = at(&files, "openstack/mariadb-mariadb-cluster.yaml");
+    let hr = files.get_mut(&nova).unwrap();
     let broken = text(hr).replace("  interval: 1h\n", "  interval: 1h\n  intervl: 2h\n");
     *hr = broken.into_bytes();
-    let mdb = files
-        .get_mut("openstack/mariadb-mariadb-cluster.yaml")
-        .unwrap();
+    let mdb = files.get_mut(&cluster).unwrap();
     *mdb = text(mdb)
         .replace("replicas: 3", "replicas: three")
         .into_bytes();
     write_tree(&out, &files);
     let report = gcc::validate::validate_tree(&out, &shared_schemas()).unwrap();
     let files: Vec<&str> = report.violations.iter().map(|v| v.file.as_str()).collect();
+    assert!(files.contains(&nova.as_str()), "{:#?}", report.violations);
     assert!(
-        files.contains(&"openstack/helmrelease-nova.yaml"),
-        "{:#?}",
-        report.violations
-    );
-    assert!(
-        files.contains(&"openstack/mariadb-mariadb-cluster.yaml"),
+        files.contains(&cluster.as_str()),
         "{:#?}",
         report.violations
     );
@@ -173,22 +169,58 @@ fn kustomize(dir: &Path) -> Output {
 
 #[test]
 fn kubectl_kustomize_builds_the_trees() {
+    // Every directory with a kustomization builds offline (there is no network here) into
+    // exactly the object files it reaches, directly or through directories it lists. The
+    // one exception is the RabbitMQ operators' kustomization, which holds only the URLs of
+    // their release manifests (nothing of gcc's can be reached through it).
+    fn reach(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> usize {
+        let k = if dir.is_empty() {
+            "kustomization.yaml".to_string()
+        } else {
+            format!("{dir}/kustomization.yaml")
+        };
+        let k: serde_json::Value = serde_saphyr::from_str(&text(&files[&k])).unwrap();
+        k["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let r = r.as_str().unwrap();
+                let p = if dir.is_empty() {
+                    r.to_string()
+                } else {
+                    format!("{dir}/{r}")
+                };
+                if files.contains_key(&p) {
+                    1
+                } else {
+                    reach(files, &p)
+                }
+            })
+            .sum()
+    }
     for env in ["prod", "aio", "argocd"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(env);
         let files = build_example(env);
         write_tree(&out, &files);
-        for dir in [out.clone(), out.join("nodes")] {
-            let o = kustomize(&dir);
-            assert!(o.status.success(), "{}: {}", dir.display(), text(&o.stderr));
+        let mut built = 0;
+        for k in files.keys().filter(|p| p.ends_with("kustomization.yaml")) {
+            let dir = k
+                .strip_suffix("kustomization.yaml")
+                .unwrap()
+                .trim_end_matches('/');
+            if text(&files[k]).contains("://") {
+                assert!(dir.ends_with("operators"), "{env}/{dir}: a remote resource");
+                continue;
+            }
+            let o = kustomize(&out.join(dir));
+            assert!(o.status.success(), "{env}/{dir}: {}", text(&o.stderr));
             let docs = text(&o.stdout).matches("\nkind: ").count();
-            let expected = files
-                .keys()
-                .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
-                .filter(|p| p.starts_with("nodes/") == dir.ends_with("nodes"))
-                .count();
-            assert_eq!(docs, expected, "{}", dir.display());
+            assert_eq!(docs, reach(&files, dir), "{env}/{dir}");
+            built += 1;
         }
+        assert!(built >= 2, "{env}: only {built} kustomizations");
     }
 }
 
@@ -197,7 +229,7 @@ fn no_secret_value_appears_in_the_output() {
     // Every secret values path of every service is absent from the inline values and
     // present as a valuesFrom entry instead.
     let files = build_example("prod");
-    let nova = text(&files["openstack/helmrelease-nova.yaml"]);
+    let nova = text(&files[&at(&files, "openstack/helmrelease-nova.yaml")]);
     assert!(nova.contains("targetPath: endpoints.oslo_db.auth.nova.password"));
     assert!(
         !nova.contains("\n      auth:"),
@@ -496,8 +528,10 @@ fn versions_table_in_three_formats() {
 fn every_image_runs_from_the_version_table_and_an_override_is_listed_as_such() {
     // Each key the catalog maps is set in the release's values, to the image the table lists.
     let files = build_example("prod");
-    let hr: serde_json::Value =
-        serde_saphyr::from_str(&text(&files["openstack/helmrelease-nova.yaml"])).unwrap();
+    let hr: serde_json::Value = serde_saphyr::from_str(&text(
+        &files[&at(&files, "openstack/helmrelease-nova.yaml")],
+    ))
+    .unwrap();
     let tags = &hr["spec"]["values"]["images"]["tags"];
     assert_eq!(
         tags["nova_api"],
@@ -556,12 +590,16 @@ fn glances_image_store_is_on_the_nas_export_for_images() {
     // prod has no storage class on `nas-01/images`: gcc adds one, whose volumes outlive
     // their claim, and glance's ReadWriteMany PVC uses it at the export's capacity.
     let files = build_example("prod");
-    let sc: serde_json::Value =
-        serde_saphyr::from_str(&text(&files["cluster/storageclass-glance-images.yaml"])).unwrap();
+    let sc: serde_json::Value = serde_saphyr::from_str(&text(
+        &files[&at(&files, "cluster/storageclass-glance-images.yaml")],
+    ))
+    .unwrap();
     assert_eq!(sc["parameters"]["share"], "/volume1/glance");
     assert_eq!(sc["reclaimPolicy"], "Retain");
-    let hr: serde_json::Value =
-        serde_saphyr::from_str(&text(&files["openstack/helmrelease-glance.yaml"])).unwrap();
+    let hr: serde_json::Value = serde_saphyr::from_str(&text(
+        &files[&at(&files, "openstack/helmrelease-glance.yaml")],
+    ))
+    .unwrap();
     let v = &hr["spec"]["values"];
     assert_eq!(v["storage"], "pvc");
     assert_eq!(v["volume"]["class_name"], "glance-images");
@@ -573,8 +611,12 @@ fn glances_image_store_is_on_the_nas_export_for_images() {
     // aio's one export serves every purpose: glance takes the default class on it, and gcc
     // adds none.
     let files = build_example("aio");
-    assert!(!files.contains_key("cluster/storageclass-glance-images.yaml"));
-    let hr = text(&files["openstack/helmrelease-glance.yaml"]);
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.ends_with("/storageclass-glance-images.yaml"))
+    );
+    let hr = text(&files[&at(&files, "openstack/helmrelease-glance.yaml")]);
     assert!(hr.contains("      class_name: general\n"), "{hr}");
     // No export for images and no NFS class at all: refused, naming what to add.
     let inv = example("inventory/aio-lab.yaml").replace(
@@ -626,7 +668,7 @@ fn a_secret_declared_by_the_environment_is_filled_from_its_secret() {
     let env = example("environments/aio.yaml").replace("  keystone: {}", declared);
     let src = source("aio", &env, "aio-lab", &example("inventory/aio-lab.yaml"));
     let files = compile(&src, "aio").unwrap().build.unwrap().rendered.files;
-    let hr = text(&files["openstack/helmrelease-keystone.yaml"]);
+    let hr = text(&files[&at(&files, "openstack/helmrelease-keystone.yaml")]);
     assert!(
         hr.contains("  - kind: Secret\n    name: keystone-memcache\n    targetPath: conf.keystone.cache.memcache_secret_key\n    valuesKey: secret-key\n"),
         "{hr}"
@@ -757,9 +799,16 @@ fn argocd_applications_mirror_the_flux_releases() {
                 "Argo CD needs no HelmRepository"
             ),
             _ if path.ends_with("kustomization.yaml") || path == "gcc.lock.json" => {}
-            // Plain objects: identical apart from the sync-wave annotation.
+            // The Flux plumbing that applies the stages.
+            Some("GitRepository" | "Kustomization") => assert!(path.starts_with("flux/")),
+            // Plain objects: identical apart from the sync-wave annotation, at the same
+            // path below their stage's directory.
             _ => {
-                let mut a = yaml(&argo[path]);
+                let flat = gcc::plan::Stage::ALL
+                    .iter()
+                    .find_map(|s| path.strip_prefix(&format!("{}/", s.dir())))
+                    .unwrap_or(path);
+                let mut a = yaml(&argo[flat]);
                 let w = wave(&a);
                 let ann = a["metadata"].as_object_mut().unwrap();
                 let anns = ann["annotations"].as_object_mut().unwrap();
@@ -777,7 +826,9 @@ fn argocd_applications_mirror_the_flux_releases() {
                     }
                     "Database" | "Grant" | "Vhost" => {
                         assert!(
-                            w > wave(&yaml(&argo["openstack/mariadb-mariadb-cluster.yaml"])),
+                            w > wave(&yaml(
+                                &argo[&at(&argo, "openstack/mariadb-mariadb-cluster.yaml")]
+                            )),
                             "{path}"
                         );
                         assert!(w < wave(&apps["keystone"]), "{path}");

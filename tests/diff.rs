@@ -331,7 +331,7 @@ fn switching_a_storage_class_flags_storage() {
 fn a_quorum_below_three_and_weaker_anti_affinity_are_flagged_in_base() {
     let example = example_side();
     let mut edited = example.clone();
-    let path = "openstack/mariadb-mariadb-cluster.yaml";
+    let path = &common::at(&edited.files, "openstack/mariadb-mariadb-cluster.yaml");
     let s = text(&edited.files[path]);
     let s = replace(&s, "  replicas: 3\n", "  replicas: 2\n");
     let s = replace(

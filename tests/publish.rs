@@ -517,10 +517,12 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     let wt_path = wt.path().join("wt");
     let wt_str = wt_path.to_str().unwrap();
     site.git(&["worktree", "add", "-q", wt_str, "gcc/prod"]);
-    let nova = wt_path.join("openstack/helmrelease-nova.yaml");
+    let nova = wt_path.join("5-services/openstack/helmrelease-nova.yaml");
     let s = std::fs::read_to_string(&nova).unwrap();
     std::fs::write(&nova, s.replacen("interval: 1h", "interval: 5m", 1)).unwrap();
-    std::fs::remove_file(wt_path.join("cluster/namespace-openstack.yaml")).unwrap();
+    std::fs::remove_file(wt_path.join("1-infrastructure/cluster/namespace-openstack.yaml"))
+        .unwrap();
+    std::fs::create_dir_all(wt_path.join("openstack")).unwrap();
     std::fs::write(wt_path.join("openstack/extra.yaml"), "kind: ConfigMap\n").unwrap();
     let git_wt = |args: &[&str]| {
         let o = common::git_in(&wt_path).args(args).output().unwrap();
@@ -533,11 +535,11 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     let v = site.gcc_code(&["verify", "prod"], 1);
     assert!(v.contains("gcc::verify::mismatch"), "{v}");
     assert!(
-        v.contains("changed: openstack/helmrelease-nova.yaml"),
+        v.contains("changed: 5-services/openstack/helmrelease-nova.yaml"),
         "{v}"
     );
     assert!(
-        v.contains("missing: cluster/namespace-openstack.yaml"),
+        v.contains("missing: 1-infrastructure/cluster/namespace-openstack.yaml"),
         "{v}"
     );
     assert!(v.contains("extra: openstack/extra.yaml"), "{v}");
@@ -548,7 +550,7 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     assert_eq!(json["ok"], false);
     assert_eq!(
         json["verification"]["files"]["differ"][0],
-        "openstack/helmrelease-nova.yaml"
+        "5-services/openstack/helmrelease-nova.yaml"
     );
 
     let rb = site.gcc_code(&["rollback", "prod", "--to", &edited], 1);
@@ -563,7 +565,10 @@ fn a_hand_edited_deploy_commit_fails_verify_and_rollback() {
     match gcc::ops::deploy::rollback(&at, &edited) {
         Err(gcc::ops::deploy::Failure::Unverified(d, Some(v))) => {
             assert_eq!(d.code, "gcc::verify::mismatch");
-            assert_eq!(v.files.differ, ["openstack/helmrelease-nova.yaml"]);
+            assert_eq!(
+                v.files.differ,
+                ["5-services/openstack/helmrelease-nova.yaml"]
+            );
             assert_eq!(v.files.extra, ["openstack/extra.yaml"]);
         }
         other => panic!("rollback to a tampered commit: {other:?}"),

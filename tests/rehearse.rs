@@ -5,9 +5,9 @@
 //! `helm` must be on the PATH; `.ci/run` installs it (../shared/charts/README.md).
 
 mod common;
-use common::{assert_golden, gcc, repo, text};
+use common::{assert_golden, at, gcc, repo, text};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use gcc::compile::compile;
@@ -997,7 +997,7 @@ fn neutron_renders_ml2_ovn_on_kube_ovns_databases_over_tls() {
         .unwrap();
     let cm_name = volume["configMap"]["name"].as_str().unwrap();
     let cm: serde_json::Value = serde_saphyr::from_str(&text(
-        &files[&format!("openstack/configmap-{cm_name}.yaml")],
+        &files[&at(&files, &format!("openstack/configmap-{cm_name}.yaml"))],
     ))
     .unwrap();
     let ini = cm["data"]["ovn.ini"].as_str().unwrap();
@@ -1068,9 +1068,10 @@ fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
         conf.contains("@postgres-cluster.openstack.svc.cluster.local:5432/gnocchi"),
         "{conf}"
     );
-    let pg: serde_json::Value =
-        serde_saphyr::from_str(&text(&files["openstack/postgresql-postgres-cluster.yaml"]))
-            .unwrap();
+    let pg: serde_json::Value = serde_saphyr::from_str(&text(
+        &files[&at(&files, "openstack/postgresql-postgres-cluster.yaml")],
+    ))
+    .unwrap();
     assert_eq!(pg["spec"]["numberOfInstances"], 3);
     assert!(conf.contains("[incoming]\ndriver = redis\n"), "{conf}");
     assert!(
@@ -1080,7 +1081,10 @@ fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
     // No Ceph: the file driver, on a claim every pod that reads the series mounts.
     assert!(conf.contains("driver = file\n"), "{conf}");
     let claim: serde_json::Value = serde_saphyr::from_str(&text(
-        &files["openstack/persistentvolumeclaim-gnocchi-metrics.yaml"],
+        &files[&at(
+            &files,
+            "openstack/persistentvolumeclaim-gnocchi-metrics.yaml",
+        )],
     ))
     .unwrap();
     assert_eq!(
@@ -1122,7 +1126,9 @@ fn gnocchi_indexes_in_postgres_and_keeps_its_series_on_a_nas_claim() {
                 let n = v[from]["name"].as_str().or(v[from]["secretName"].as_str());
                 if let Some(n) = n.filter(|n| n.contains("ceph")) {
                     assert!(
-                        files.contains_key(&format!("openstack/{file}-{n}.yaml")),
+                        files
+                            .keys()
+                            .any(|p| p.ends_with(&format!("openstack/{file}-{n}.yaml"))),
                         "{name} mounts {from} {n}, which the tree lacks"
                     );
                 }
@@ -1349,4 +1355,42 @@ fn a_workload_no_node_of_the_tree_can_run_is_unschedulable() {
             c[0].1
         );
     }
+}
+
+/// The API groups of the CRDs in a manifest stream.
+fn crd_groups(manifests: &str) -> BTreeSet<String> {
+    manifests
+        .split("\n---")
+        .filter_map(|doc| serde_saphyr::from_str::<serde_json::Value>(doc).ok())
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .filter_map(|o| o["spec"]["group"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn the_catalog_names_the_crds_each_infrastructure_chart_installs() {
+    // The install stages rest on this (tests/converge.rs): a release installs exactly the
+    // API groups the catalog says, as Flux renders it (templates and crds/, with gcc's
+    // values).
+    let c = gcc::catalog::Catalog::get();
+    let mut checked = 0;
+    for env in ["prod", "aio"] {
+        let build = compile(&WorkDir::new(repo()), env).unwrap().build.unwrap();
+        let s = stage(repo().join("../shared/charts"));
+        let r = rehearse(&build.rendered.files, &s, None);
+        for release in &r.releases {
+            let Some(comp) = c.components.get(&release.name) else {
+                continue;
+            };
+            let gcc::rehearse::Rendering::Rendered { manifests, .. } =
+                gcc::ops::rehearse::render(&s, release)
+            else {
+                panic!("{env}: {} does not render", release.name);
+            };
+            let want: BTreeSet<String> = comp.crds.iter().cloned().collect();
+            assert_eq!(crd_groups(&manifests), want, "{env}: {}", release.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} releases checked");
 }

@@ -178,9 +178,10 @@ impl Diff {
 }
 
 /// API groups whose objects only one target emits.
-const TARGET_GROUPS: [&str; 3] = [
+const TARGET_GROUPS: [&str; 4] = [
     "helm.toolkit.fluxcd.io",
     "source.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
     "argoproj.io",
 ];
 

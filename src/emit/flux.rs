@@ -1,16 +1,20 @@
-//! Flux: one HelmRepository per chart repository, one HelmRelease per component.
+//! Flux: one HelmRepository per chart repository, one HelmRelease per component, and
+//! the plumbing that applies the tree: a GitRepository for the deploy branch and one
+//! Kustomization per install stage, each waiting for the one before.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::{Emitted, Section, object, with};
-use crate::plan::{FLUX_NAMESPACE, Plan};
+use crate::plan::{FLUX_NAMESPACE, Plan, Stage};
 
 /// HelmRelease API version.
 pub(crate) const HELM_RELEASE: &str = "helm.toolkit.fluxcd.io/v2";
-/// HelmRepository API version.
+/// HelmRepository and GitRepository API version.
 pub(crate) const HELM_REPOSITORY: &str = "source.toolkit.fluxcd.io/v1";
+/// Flux Kustomization API version.
+pub(crate) const KUSTOMIZATION: &str = "kustomize.toolkit.fluxcd.io/v1";
 
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     let repos: BTreeMap<&str, &str> = plan
@@ -77,5 +81,65 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
         }
         let o = object(HELM_RELEASE, "HelmRelease", &c.name, Some(&c.namespace));
         out.objects.push((Section::Root, with(o, "spec", spec)));
+    }
+}
+
+/// The GitRepository of the deploy branch and the Kustomizations that apply the tree: one
+/// per stage, in order (`dependsOn` the stage before, `wait` for every object it applies
+/// to be ready, so a stage's custom resources meet the CRDs and controllers of the stages
+/// before), and one for `nodes/` that never prunes (a Node is not gcc's to delete).
+pub(super) fn stages(plan: &Plan, out: &mut Emitted) {
+    let source = format!("gcc-{}", plan.env);
+    let mut spec = json!({
+        "interval": "1m",
+        "url": plan.source.url,
+        "ref": { "branch": plan.source.branch },
+    });
+    if let Some(secret) = &plan.source.secret {
+        spec["secretRef"] = json!({ "name": secret });
+    }
+    let o = object(
+        HELM_REPOSITORY,
+        "GitRepository",
+        &source,
+        Some(FLUX_NAMESPACE),
+    );
+    out.objects.push((Section::Flux, with(o, "spec", spec)));
+    let name = |stage: &str| format!("{}-{stage}", plan.env);
+    for stage in Stage::ALL {
+        let mut spec = json!({
+            "interval": "10m",
+            "retryInterval": "1m",
+            "timeout": "30m",
+            "sourceRef": { "kind": "GitRepository", "name": source },
+            "path": format!("./{}", stage.dir()),
+            "prune": true,
+            "wait": true,
+        });
+        if let Some(before) = stage.before() {
+            spec["dependsOn"] = json!([{ "name": name(before.name()) }]);
+        }
+        let o = object(
+            KUSTOMIZATION,
+            "Kustomization",
+            &name(stage.name()),
+            Some(FLUX_NAMESPACE),
+        );
+        out.objects.push((Section::Flux, with(o, "spec", spec)));
+    }
+    if !plan.nodes.is_empty() {
+        let spec = json!({
+            "interval": "10m",
+            "sourceRef": { "kind": "GitRepository", "name": source },
+            "path": "./nodes",
+            "prune": false,
+        });
+        let o = object(
+            KUSTOMIZATION,
+            "Kustomization",
+            &name("nodes"),
+            Some(FLUX_NAMESPACE),
+        );
+        out.objects.push((Section::Flux, with(o, "spec", spec)));
     }
 }

@@ -12,15 +12,19 @@ mod plain;
 use serde_json::Value;
 
 use crate::model::Target;
-use crate::plan::Plan;
+use crate::plan::{Plan, Stage};
 
 /// Where in the output tree a group of objects goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
-    /// Listed in the root `kustomization.yaml`.
+    /// Listed in the root `kustomization.yaml` (a tree applied as one, in sync waves).
     Root,
+    /// The directory of one install stage, with its own kustomization (a staged tree).
+    Stage(Stage),
     /// `nodes/`, with its own kustomization (operators choose how to apply it).
     Nodes,
+    /// `flux/`: the GitRepository and the Kustomizations that apply the stages.
+    Flux,
 }
 
 /// The objects of one build.
@@ -28,8 +32,10 @@ pub enum Section {
 pub struct Emitted {
     /// Objects and the section they belong to.
     pub objects: Vec<(Section, Value)>,
-    /// Remote manifests for `operators/kustomization.yaml`.
+    /// Remote manifests, applied in the operators' stage (or `operators/`).
     pub remote: Vec<String>,
+    /// The tree is applied stage by stage (Flux), not as one (Argo CD's sync waves).
+    pub staged: bool,
 }
 
 /// Emits every object of `plan`: the shared objects, then the target's.
@@ -37,7 +43,18 @@ pub fn emit(plan: &Plan) -> Emitted {
     let mut out = Emitted::default();
     plain::emit(plan, &mut out);
     match plan.target {
-        Target::Flux => flux::emit(plan, &mut out),
+        Target::Flux => {
+            flux::emit(plan, &mut out);
+            // Each object goes to the stage the plan gives it.
+            for (section, o) in &mut out.objects {
+                if *section == Section::Root {
+                    let at = |k: &str| o.pointer(k).and_then(Value::as_str).unwrap_or("");
+                    *section = Section::Stage(plan.stage_of(at("/kind"), at("/metadata/name")));
+                }
+            }
+            flux::stages(plan, &mut out);
+            out.staged = true;
+        }
         Target::Argocd => argocd::emit(plan, &mut out),
     }
     out.remote = plan.remote.iter().map(|(_, r)| r.url.clone()).collect();

@@ -16,6 +16,8 @@ mod storage;
 pub mod values;
 mod waves;
 
+pub use waves::Stage;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -430,7 +432,25 @@ pub struct Plan {
     pub quorum: Vec<ha::Proof>,
     /// Namespaces gcc creates.
     pub namespaces: BTreeSet<String>,
+    /// Where the cluster pulls the published tree from.
+    pub source: SourcePlan,
 }
+
+/// The deploy repository as the cluster's GitOps controller reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourcePlan {
+    /// Repository URL (the environment's `publish.url`, else [`PLACEHOLDER_URL`]).
+    pub url: String,
+    /// The deploy branch (`publish.branch`, else `gcc/<env>`).
+    pub branch: String,
+    /// The Secret in `flux-system` with credentials for the URL.
+    pub secret: Option<String>,
+}
+
+/// The repository URL a tree names when the environment gives none: `.invalid` never
+/// resolves (RFC 2606), so the controller says so at once instead of reading another
+/// repository.
+pub const PLACEHOLDER_URL: &str = "ssh://git@git.invalid/cloud.git";
 
 impl Plan {
     /// The component named `name`.
@@ -584,6 +604,15 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         ovn_ini: add.ovn_ini,
         quorum,
         namespaces,
+        source: SourcePlan {
+            url: env
+                .publish
+                .url
+                .clone()
+                .unwrap_or_else(|| PLACEHOLDER_URL.to_string()),
+            branch: crate::model::default_branch(&env.name, env.publish.branch.as_deref()),
+            secret: env.publish.secret.clone(),
+        },
     })
 }
 

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::{Component, Plan, Tier};
 
 /// The wave numbers of one plan.
@@ -35,10 +37,78 @@ impl SyncWaves {
         }
     }
 
-    /// The wave of a plain object by its kind.
+    /// The wave of a plain object by its kind: its stage's.
     pub(crate) fn for_kind(&self, kind: &str) -> i64 {
+        match Stage::of_kind(kind) {
+            Stage::Infrastructure => self.namespaces,
+            Stage::Accounts => self.accounts,
+            Stage::Operators | Stage::Clusters | Stage::Services => self.clusters,
+        }
+    }
+}
+
+/// The stages a cluster is brought up in, in order: each one's objects need only what the
+/// stages before it installed. Flux applies each as one Kustomization that waits for its
+/// objects to be ready and depends on the stage before; Argo CD numbers the same order as
+/// sync waves ([`SyncWaves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Namespaces, StorageClasses, chart sources, and the infrastructure releases:
+    /// controllers and the CRDs they bring (cert-manager, MetalLB, the operators' charts).
+    Infrastructure,
+    /// Manifests applied as their projects publish them (the RabbitMQ operators), which
+    /// hold objects of the CRDs the infrastructure installs (cert-manager's).
+    Operators,
+    /// What the operators run: the MariaDB, RabbitMQ and PostgreSQL clusters, MetalLB
+    /// pools, backups, and the ConfigMaps, Secrets and claims the services mount.
+    Clusters,
+    /// Per-service accounts in those clusters (databases, users, grants, vhosts,
+    /// permissions, policies), and the services' autoscalers and disruption budgets.
+    Accounts,
+    /// The OpenStack services' releases.
+    Services,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 5] = [
+        Stage::Infrastructure,
+        Stage::Operators,
+        Stage::Clusters,
+        Stage::Accounts,
+        Stage::Services,
+    ];
+
+    /// Its name: `infrastructure`, `operators`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Infrastructure => "infrastructure",
+            Stage::Operators => "operators",
+            Stage::Clusters => "clusters",
+            Stage::Accounts => "accounts",
+            Stage::Services => "services",
+        }
+    }
+
+    /// Its directory in a staged tree, numbered in order: `1-infrastructure`, ...
+    pub fn dir(self) -> String {
+        let n = Stage::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1;
+        format!("{n}-{}", self.name())
+    }
+
+    /// The stage before it.
+    pub fn before(self) -> Option<Stage> {
+        let i = Stage::ALL.iter().position(|s| *s == self)?;
+        i.checked_sub(1).map(|i| Stage::ALL[i])
+    }
+
+    /// The stage of a plain object (not a Helm release) by its kind.
+    pub(crate) fn of_kind(kind: &str) -> Stage {
         match kind {
-            "Namespace" | "StorageClass" | "Node" | "AppProject" => self.namespaces,
+            "Namespace" | "StorageClass" | "Node" | "AppProject" | "HelmRepository" => {
+                Stage::Infrastructure
+            }
             "Database"
             | "Grant"
             | "User"
@@ -46,8 +116,22 @@ impl SyncWaves {
             | "Permission"
             | "Policy"
             | "HorizontalPodAutoscaler"
-            | "PodDisruptionBudget" => self.accounts,
-            _ => self.clusters,
+            | "PodDisruptionBudget" => Stage::Accounts,
+            _ => Stage::Clusters,
+        }
+    }
+}
+
+impl Plan {
+    /// The stage an object of this build is applied in: a Helm release (HelmRelease or
+    /// Application) by its component's tier, any other object by its kind.
+    pub fn stage_of(&self, kind: &str, name: &str) -> Stage {
+        match (kind, self.component(name)) {
+            ("HelmRelease" | "Application", Some(c)) if c.tier == Tier::Openstack => {
+                Stage::Services
+            }
+            ("HelmRelease" | "Application", _) => Stage::Infrastructure,
+            _ => Stage::of_kind(kind),
         }
     }
 }

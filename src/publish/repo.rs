@@ -6,12 +6,7 @@ use git2::{Oid, Repository, Signature};
 
 use super::*;
 
-/// The deploy branch of an environment: `publish.branch`, else `gcc/<env>`.
-pub(crate) fn default_branch(env: &str, configured: Option<&str>) -> String {
-    configured
-        .map(String::from)
-        .unwrap_or_else(|| format!("gcc/{env}"))
-}
+pub(crate) use crate::model::default_branch;
 
 /// A deploy branch name as git's rules for branches accept it: `refs/heads/` is stripped
 /// (the second value says so), `HEAD`, a leading `-` and anything `git check-ref-format

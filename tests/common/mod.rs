@@ -100,3 +100,20 @@ pub fn assert_golden(rel: &str, got: &str) {
     }
     panic!("golden/{rel} differs (GCC_UPDATE_GOLDEN=1 rewrites it and shows the change):\n{d}");
 }
+
+/// The path of `rel` (`<namespace>/<file>`) in a built tree: `rel` itself in a flat tree
+/// (Argo CD), below its stage's directory (`3-clusters/<rel>`) in a staged one (Flux).
+pub fn at(files: &BTreeMap<String, Vec<u8>>, rel: &str) -> String {
+    if files.contains_key(rel) {
+        return rel.to_string();
+    }
+    let found: Vec<&String> = gcc::plan::Stage::ALL
+        .iter()
+        .map(|s| format!("{}/{rel}", s.dir()))
+        .filter_map(|p| files.get_key_value(&p).map(|(k, _)| k))
+        .collect();
+    match found.as_slice() {
+        [one] => one.to_string(),
+        _ => panic!("{rel}: in {} stages of the tree", found.len()),
+    }
+}

@@ -1,0 +1,303 @@
+//! A staged tree converges on an empty cluster: the apply order simulated, with no cluster.
+//!
+//! Flux applies each stage's directory as one Kustomization, after the stages it depends
+//! on are ready. kustomize-controller dry-runs a whole stage first, so an object of a
+//! custom resource kind can only be applied once an earlier stage has installed its CRD
+//! (the catalog says which release installs which API groups, and tests/rehearse.rs proves
+//! it against the charts); a Helm release can only wait for releases applied no later than
+//! itself; an object's namespace must exist by then.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gcc::catalog::Catalog;
+use gcc::compile::compile;
+use gcc::source::WorkDir;
+use serde_json::Value;
+
+mod common;
+use common::{repo, text};
+
+/// API groups every cluster serves, and those Flux's own installation brings.
+const BUILT_IN: [&str; 12] = [
+    "",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "storage.k8s.io",
+    "rbac.authorization.k8s.io",
+    "networking.k8s.io",
+    "apiextensions.k8s.io",
+    "source.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+];
+
+/// One Flux Kustomization: its name, what it waits for, and what it applies.
+struct Stage {
+    name: String,
+    depends_on: Vec<String>,
+    objects: Vec<Value>,
+    remote: Vec<String>,
+}
+
+fn yaml(b: &[u8]) -> Value {
+    serde_saphyr::from_str(&text(b)).unwrap()
+}
+
+fn group(o: &Value) -> &str {
+    let v = o["apiVersion"].as_str().unwrap_or("");
+    v.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// The object files and remote URLs a kustomization directory reaches.
+fn reach(
+    files: &BTreeMap<String, Vec<u8>>,
+    dir: &str,
+    objects: &mut Vec<Value>,
+    remote: &mut Vec<String>,
+) {
+    let k = yaml(&files[&format!("{dir}/kustomization.yaml")]);
+    for r in k["resources"].as_array().unwrap() {
+        let r = r.as_str().unwrap();
+        if r.contains("://") {
+            remote.push(r.to_string());
+        } else if let Some(b) = files.get(&format!("{dir}/{r}")) {
+            objects.push(yaml(b));
+        } else {
+            reach(files, &format!("{dir}/{r}"), objects, remote);
+        }
+    }
+}
+
+/// The stages of a built tree, as its `flux/` Kustomizations say.
+fn stages(files: &BTreeMap<String, Vec<u8>>) -> Vec<Stage> {
+    let mut flux = Vec::new();
+    reach(files, "flux", &mut flux, &mut Vec::new());
+    flux.iter()
+        .filter(|o| o["kind"] == "Kustomization")
+        .map(|k| {
+            let path = k["spec"]["path"].as_str().unwrap().trim_start_matches("./");
+            let (mut objects, mut remote) = (Vec::new(), Vec::new());
+            reach(files, path, &mut objects, &mut remote);
+            assert_eq!(k["spec"]["sourceRef"]["kind"], "GitRepository");
+            Stage {
+                name: k["metadata"]["name"].as_str().unwrap().to_string(),
+                depends_on: k["spec"]["dependsOn"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d["name"].as_str().unwrap().to_string())
+                    .collect(),
+                objects,
+                remote,
+            }
+        })
+        .collect()
+}
+
+/// Applies the stages in an order Flux could (each after what it depends on), and
+/// returns every reason the cluster would not converge.
+fn converge(stages: &[Stage]) -> Vec<String> {
+    let c = Catalog::get();
+    let mut problems = Vec::new();
+    let names: BTreeSet<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+    for s in stages {
+        for d in &s.depends_on {
+            if !names.contains(d.as_str()) {
+                problems.push(format!(
+                    "{} depends on {d}, which no Kustomization is",
+                    s.name
+                ));
+            }
+        }
+    }
+    // Order: a stage once everything it depends on is applied; what is left is a cycle.
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut order: Vec<&Stage> = Vec::new();
+    while order.len() < stages.len() {
+        let Some(next) = stages.iter().find(|s| {
+            !done.contains(s.name.as_str())
+                && s.depends_on
+                    .iter()
+                    .all(|d| done.contains(d.as_str()) || !names.contains(d.as_str()))
+        }) else {
+            let left: Vec<&str> = stages
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| !done.contains(n))
+                .collect();
+            problems.push(format!("a dependency cycle among {left:?}"));
+            break;
+        };
+        done.insert(&next.name);
+        order.push(next);
+    }
+    let mut groups: BTreeSet<String> = BUILT_IN.iter().map(|g| g.to_string()).collect();
+    let mut namespaces: BTreeSet<String> = ["default", "kube-system", "flux-system"]
+        .map(String::from)
+        .into();
+    let mut releases: BTreeSet<String> = BTreeSet::new();
+    for s in order {
+        // What this stage installs is there only once it is ready, for the stages after.
+        let mut installs = BTreeSet::new();
+        let mut releases_here = BTreeSet::new();
+        for o in &s.objects {
+            match o["kind"].as_str().unwrap_or("") {
+                "Namespace" => {
+                    namespaces.insert(o["metadata"]["name"].as_str().unwrap().to_string());
+                }
+                "HelmRelease" => {
+                    let name = o["metadata"]["name"].as_str().unwrap();
+                    releases_here.insert(name.to_string());
+                    if let Some(comp) = c.components.get(name) {
+                        installs.extend(comp.crds.iter().cloned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for url in &s.remote {
+            let r = c.remote.values().find(|r| &r.url == url);
+            let Some(r) = r else {
+                problems.push(format!("{}: {url} is in no catalog entry", s.name));
+                continue;
+            };
+            for g in &r.uses {
+                if !groups.contains(g) {
+                    problems.push(format!(
+                        "{}: {url} holds {g} objects before their CRDs",
+                        s.name
+                    ));
+                }
+            }
+            installs.extend(r.crds.iter().cloned());
+        }
+        for o in &s.objects {
+            let what = format!(
+                "{}: {} {}",
+                s.name,
+                o["kind"].as_str().unwrap_or("?"),
+                o["metadata"]["name"].as_str().unwrap_or("?")
+            );
+            if !groups.contains(group(o)) {
+                problems.push(format!("{what}: no earlier stage installs {}", group(o)));
+            }
+            if let Some(ns) = o["metadata"]["namespace"].as_str()
+                && !namespaces.contains(ns)
+            {
+                problems.push(format!("{what}: namespace {ns} does not exist yet"));
+            }
+            for d in o["spec"]["dependsOn"].as_array().into_iter().flatten() {
+                let d = d["name"].as_str().unwrap_or("");
+                if !releases.contains(d) && !releases_here.contains(d) {
+                    problems.push(format!("{what} depends on {d}, applied in no stage so far"));
+                }
+            }
+        }
+        groups.extend(installs);
+        releases.extend(releases_here);
+    }
+    problems
+}
+
+fn build(env: &str) -> BTreeMap<String, Vec<u8>> {
+    let c = compile(&WorkDir::new(repo()), env).expect("compiles");
+    c.build.expect("builds").rendered.files
+}
+
+#[test]
+fn the_flux_examples_converge_stage_by_stage() {
+    for env in ["prod", "aio"] {
+        let files = build(env);
+        let stages = stages(&files);
+        assert_eq!(stages.len(), 6, "{env}: five stages and nodes");
+        assert_eq!(converge(&stages), Vec::<String>::new(), "{env}");
+        // Every object file of the tree is applied by exactly one Kustomization.
+        let applied: usize = stages.iter().map(|s| s.objects.len()).sum();
+        let objects = files
+            .keys()
+            .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
+            .filter(|p| !p.starts_with("flux/"))
+            .count();
+        assert_eq!(applied, objects, "{env}");
+    }
+}
+
+#[test]
+fn the_tree_applied_as_one_does_not_converge() {
+    // Yesterday's layout: every object in one Kustomization. kustomize-controller would
+    // dry-run the MariaDB before the chart that installs its CRD, and a stage cannot wait
+    // for itself.
+    let files = build("prod");
+    let all = Stage {
+        name: "cloud".into(),
+        depends_on: Vec::new(),
+        objects: stages(&files).into_iter().flat_map(|s| s.objects).collect(),
+        remote: Vec::new(),
+    };
+    let problems = converge(&[all]);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .contains("MariaDB mariadb-cluster: no earlier stage installs k8s.mariadb.com")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("IPAddressPool primary: no earlier stage installs metallb.io")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_dependency_cycle_or_a_missing_stage_is_reported() {
+    let files = build("aio");
+    let mut s = stages(&files);
+    let named = |s: &[Stage], n: &str| s.iter().position(|s| s.name == n).unwrap();
+    // The first stage now waits for the last: nothing can start.
+    let first = named(&s, "aio-infrastructure");
+    s[first].depends_on.push("aio-services".into());
+    let problems = converge(&s);
+    assert!(
+        problems.iter().any(|p| p.starts_with("a dependency cycle")),
+        "{problems:#?}"
+    );
+    let mut s = stages(&files);
+    let clusters = named(&s, "aio-clusters");
+    s[clusters].depends_on = vec!["aio-nowhere".into()];
+    let problems = converge(&s);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("depends on aio-nowhere")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn operators_that_need_cert_manager_come_after_it() {
+    // The topology operator's manifests hold cert-manager objects: in the same stage as the
+    // cert-manager release they would not apply.
+    let files = build("prod");
+    let mut s = stages(&files);
+    let ops = s
+        .iter()
+        .position(|s| !s.remote.is_empty())
+        .expect("an operators stage");
+    let remote = std::mem::take(&mut s[ops].remote);
+    let infra = s
+        .iter()
+        .position(|s| s.name == "prod-infrastructure")
+        .unwrap();
+    s[infra].remote = remote;
+    let problems = converge(&s);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("holds cert-manager.io objects before their CRDs")),
+        "{problems:#?}"
+    );
+}
