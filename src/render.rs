@@ -142,6 +142,7 @@ pub fn render(
         match section {
             Section::Nodes => "nodes".into(),
             Section::Flux => "flux".into(),
+            Section::Bootstrap => "bootstrap".into(),
             Section::Root => ns.to_string(),
             Section::Stage(stage) => format!("{}/{ns}", stage.dir()),
         }
@@ -212,10 +213,14 @@ pub fn render(
     } else {
         let root = files
             .keys()
-            .filter(|p| !p.starts_with("nodes/"))
+            .filter(|p| !p.starts_with("nodes/") && !p.starts_with("bootstrap/"))
             .map(|p| json!(p))
             .collect();
         kustomizations.push((String::new(), root));
+        let bootstrap = under(&files, "bootstrap");
+        if !bootstrap.is_empty() {
+            kustomizations.push(("bootstrap".into(), bootstrap));
+        }
         if !emitted.remote.is_empty() {
             let remote = emitted.remote.iter().map(|u| json!(u)).collect();
             kustomizations.push(("operators".into(), remote));

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::{Emitted, Section, object, with};
-use crate::plan::{ARGOCD_NAMESPACE, Plan, values};
+use crate::plan::{ARGOCD_NAMESPACE, Plan, ProvidedBy, values};
 
 /// Application and AppProject API version.
 pub(crate) const ARGOCD_API: &str = "argoproj.io/v1alpha1";
@@ -138,6 +138,74 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
         );
         annotate(&mut app, waves.component(c));
         out.objects.push((Section::Root, app));
+    }
+    root_applications(plan, out);
+}
+
+/// The Applications that sync this tree, applied once by hand (`bootstrap/`): the
+/// operators' manifests, the tree itself through argocd-vault-plugin (which resolves the
+/// placeholders before the Applications reach the cluster), and `nodes/`, which never
+/// prunes (a Node is not gcc's to delete). They live in the default project: the
+/// environment's own project allows only the chart repositories.
+fn root_applications(plan: &Plan, out: &mut Emitted) {
+    let source = |path: &str| {
+        json!({
+            "repoURL": plan.source.url,
+            "targetRevision": plan.source.branch,
+            "path": path,
+        })
+    };
+    let app = |name: String, source: Value, sync: Value| {
+        let spec = json!({
+            "project": "default",
+            "source": source,
+            "destination": { "server": IN_CLUSTER },
+            "syncPolicy": sync,
+        });
+        with(
+            object(ARGOCD_API, "Application", &name, Some(ARGOCD_NAMESPACE)),
+            "spec",
+            spec,
+        )
+    };
+    let retry =
+        json!({ "limit": 5, "backoff": { "duration": "30s", "factor": 2, "maxDuration": "10m" } });
+    if !plan.remote.is_empty() {
+        let sync = json!({ "automated": { "prune": true }, "retry": retry });
+        let o = app(format!("{}-operators", plan.env), source("operators"), sync);
+        out.objects.push((Section::Bootstrap, o));
+    }
+    let mut tree = source(".");
+    tree["plugin"] = json!({ "name": "argocd-vault-plugin-kustomize" });
+    let sync = json!({
+        "automated": { "prune": true, "selfHeal": true },
+        "syncOptions": ["RespectIgnoreDifferences=true"],
+        "retry": retry,
+    });
+    let mut root = app(plan.env.clone(), tree, sync);
+    // The tree's HPAs scale Deployments its Applications render: neither this
+    // Application nor theirs may reset the replicas the HPAs set. The Secrets operators
+    // write beside the clusters gcc describes (RabbitMQ's default user, PostgreSQL's
+    // superuser) are theirs: self-heal must never reset them either.
+    let mut ignore = Vec::new();
+    if plan.components.iter().any(|c| !c.autoscalers.is_empty()) {
+        ignore.push(
+            json!({ "group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"] }),
+        );
+    }
+    for s in &plan.secrets {
+        if let ProvidedBy::Operator(_) = s.provided_by {
+            ignore.push(json!({ "group": "", "kind": "Secret", "name": s.name,
+                                "namespace": s.namespace, "jsonPointers": ["/data"] }));
+        }
+    }
+    if !ignore.is_empty() {
+        root["spec"]["ignoreDifferences"] = Value::Array(ignore);
+    }
+    out.objects.push((Section::Bootstrap, root));
+    if !plan.nodes.is_empty() {
+        let o = app(format!("{}-nodes", plan.env), source("nodes"), json!({}));
+        out.objects.push((Section::Bootstrap, o));
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Section {
     Nodes,
     /// `flux/`: the GitRepository and the Kustomizations that apply the stages.
     Flux,
+    /// `bootstrap/`: the Argo CD Applications that sync the tree, applied once by hand.
+    Bootstrap,
 }
 
 /// The objects of one build.

@@ -188,7 +188,12 @@ impl Tree {
                 (Some(a), Some("HelmRelease")) if a.starts_with("helm.toolkit.fluxcd.io/") => {
                     Controller::Flux
                 }
-                (Some(a), Some("Application")) if a.starts_with("argoproj.io/") => {
+                // An Application of a directory (the root Applications of `bootstrap/`)
+                // syncs manifests, not a chart.
+                (Some(a), Some("Application"))
+                    if a.starts_with("argoproj.io/")
+                        && str_at(v, "/spec/source/path").is_none() =>
+                {
                     Controller::ArgoCd
                 }
                 _ => continue,
