@@ -352,6 +352,10 @@ pub struct Component {
     /// objects of these groups can be applied once the release is ready.
     #[serde(default)]
     pub crds: Vec<String>,
+    /// It is the cluster's network plugin: installed before the GitOps controller, whose
+    /// pods need it (`bootstrap/install.sh`).
+    #[serde(default)]
+    pub cni: bool,
 }
 
 /// A chart value the plan computes, and the values path it goes to.
@@ -379,6 +383,12 @@ pub enum Fact {
     MachineLabel,
     /// The addresses of OVN central's members (the control-plane nodes), comma-separated.
     OvnCentral,
+    /// The cluster's pod network (the inventory's `cluster.pod_cidr`).
+    PodCidr,
+    /// The cluster's service network (`cluster.service_cidr`).
+    ServiceCidr,
+    /// kube-ovn's join network (`cluster.join_cidr`).
+    JoinCidr,
 }
 
 /// How strongly pods of one kind keep apart across machines.

@@ -106,6 +106,7 @@ pub const ALL: &[Code] = &[
     code(crate::check::network::STATIC_IN_RESERVED, Stage::Check, Class::Invalid),
     code(crate::check::network::STATIC_IN_VIP_POOL, Stage::Check, Class::Invalid),
     code(crate::check::network::SUBNET_OVERLAP, Stage::Check, Class::Invalid),
+    code(crate::check::network::CLUSTER_OVERLAP, Stage::Check, Class::Invalid),
     code(crate::check::raw::CIDR_HOST_BITS, Stage::Check, Class::Invalid),
     code(crate::check::raw::DUPLICATE_SECTION, Stage::Check, Class::Invalid),
     code(crate::check::raw::INVALID_ADDRESS, Stage::Check, Class::Invalid),

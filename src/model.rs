@@ -387,6 +387,53 @@ pub struct Inventory {
     pub nas: Vec<Nas>,
     /// Subnets.
     pub subnets: Vec<Subnet>,
+    /// The Kubernetes cluster's own networks.
+    pub cluster: ClusterNetworks,
+}
+
+/// The networks inside the Kubernetes cluster (kube-ovn's pod, service and join
+/// subnets): no inventory subnet may overlap them, or its hosts are unreachable from pods.
+#[derive(Debug, Clone)]
+pub struct ClusterNetworks {
+    /// Pod addresses.
+    pub pods: IpNet,
+    /// Service (ClusterIP) addresses; the cluster installer must use the same.
+    pub services: IpNet,
+    /// kube-ovn's join subnet (node-to-pod traffic).
+    pub join: IpNet,
+    /// Where each is written (`None`: the default).
+    pub at: [Option<Loc>; 3],
+}
+
+impl ClusterNetworks {
+    /// kube-ovn's defaults.
+    pub const DEFAULTS: [&'static str; 3] = ["10.16.0.0/16", "10.96.0.0/12", "100.64.0.0/16"];
+    /// The inventory keys, in the same order.
+    pub const KEYS: [&'static str; 3] = ["pod_cidr", "service_cidr", "join_cidr"];
+
+    /// The three networks with their keys, in order.
+    pub fn all(&self) -> [(&'static str, &IpNet, Option<&Loc>); 3] {
+        [
+            (Self::KEYS[0], &self.pods, self.at[0].as_ref()),
+            (Self::KEYS[1], &self.services, self.at[1].as_ref()),
+            (Self::KEYS[2], &self.join, self.at[2].as_ref()),
+        ]
+    }
+}
+
+impl Default for ClusterNetworks {
+    fn default() -> Self {
+        let net = |s: &str| {
+            s.parse()
+                .unwrap_or_else(|_| unreachable!("a valid default"))
+        };
+        ClusterNetworks {
+            pods: net(Self::DEFAULTS[0]),
+            services: net(Self::DEFAULTS[1]),
+            join: net(Self::DEFAULTS[2]),
+            at: [None, None, None],
+        }
+    }
 }
 
 impl Inventory {

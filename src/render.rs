@@ -90,7 +90,8 @@ fn is_safe_stem(s: &str) -> bool {
         })
 }
 
-/// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file.
+/// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file (or
+/// a `.sh` script: `bootstrap/install.sh`).
 pub fn validate_output_path(path: &str) -> Result<(), String> {
     let segments: Vec<&str> = path.split('/').collect();
     let Some((file, dirs)) = segments.split_last() else {
@@ -99,7 +100,8 @@ pub fn validate_output_path(path: &str) -> Result<(), String> {
     let stem = file
         .strip_suffix(".yaml")
         .or_else(|| file.strip_suffix(".json"))
-        .ok_or_else(|| format!("output file `{path}` is not .yaml or .json"))?;
+        .or_else(|| file.strip_suffix(".sh"))
+        .ok_or_else(|| format!("output file `{path}` is not .yaml, .json or .sh"))?;
     if path.starts_with('/') || path.contains('\\') {
         return Err(format!("output path `{path}` is absolute"));
     }
@@ -194,9 +196,19 @@ pub fn render(
     let under = |files: &BTreeMap<String, Vec<u8>>, dir: &str| -> Vec<Value> {
         files
             .keys()
+            .filter(|p| p.ends_with(".yaml"))
             .filter_map(|p| p.strip_prefix(&format!("{dir}/")).map(|p| json!(p)))
             .collect()
     };
+    for (path, text) in &emitted.files {
+        validate_output_path(path)?;
+        if files
+            .insert(path.clone(), text.clone().into_bytes())
+            .is_some()
+        {
+            return Err(format!("two files render to `{path}`"));
+        }
+    }
     let mut kustomizations: Vec<(String, Vec<Value>)> = Vec::new();
     if emitted.staged {
         // One kustomization per stage (the remote manifests in the operators' stage), one
@@ -214,6 +226,7 @@ pub fn render(
         let root = files
             .keys()
             .filter(|p| !p.starts_with("nodes/") && !p.starts_with("bootstrap/"))
+            .filter(|p| p.ends_with(".yaml"))
             .map(|p| json!(p))
             .collect();
         kustomizations.push((String::new(), root));

@@ -26,6 +26,24 @@ pub(crate) fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> V
         })).collect::<Vec<_>>(),
         "quorum": plan.quorum,
         "secrets": plan.secrets,
+        "bootstrap": plan.bootstrap,
+        "first_steps": first_steps(plan, rendered),
+    })
+}
+
+/// How a new cluster gets this tree: the bootstrap script once, then the controller's
+/// entry point (`flux/` or the root Applications of `bootstrap/`).
+fn first_steps(plan: &Plan, rendered: &Rendered) -> Option<String> {
+    let script = "bootstrap/install.sh";
+    rendered.files.contains_key(script).then(|| {
+        let entry = match plan.target {
+            crate::model::Target::Flux => "flux install; kubectl apply -k flux",
+            crate::model::Target::Argocd => "kubectl apply -k bootstrap (Argo CD installed)",
+        };
+        format!(
+            "new cluster (pods {}, services {}, no CNI): sh {script}; {entry}",
+            plan.bootstrap.pod_cidr, plan.bootstrap.service_cidr
+        )
     })
 }
 
@@ -68,6 +86,9 @@ pub(crate) fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> S
         s += &format!("    {} enabled: {}\n", c.name, c.reason);
     }
     s += &format!("  infrastructure ({}): {}\n", infra.len(), infra.join(", "));
+    if let Some(first) = first_steps(plan, rendered) {
+        s += &format!("  {first}\n");
+    }
     match plan.profile {
         Profile::Base => {
             s += "HA proof (profile base): each quorum member on its own machine; losing any one machine leaves a majority\n";

@@ -742,7 +742,7 @@ fn argocd_applications_mirror_the_flux_releases() {
         }
     }
     let mut releases = 0;
-    for (path, bytes) in &flux {
+    for (path, bytes) in flux.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let v = yaml(bytes);
         match v["kind"].as_str() {
             Some("HelmRelease") => {
@@ -907,7 +907,7 @@ fn argocd_leaves_the_replicas_of_autoscaled_deployments_to_their_hpas() {
         }
     }
     let mut hpas = 0;
-    for (path, bytes) in &argo {
+    for (path, bytes) in argo.iter().filter(|(p, _)| p.ends_with(".yaml")) {
         let v = yaml(bytes);
         if v["kind"] == "HorizontalPodAutoscaler" {
             hpas += 1;

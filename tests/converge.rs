@@ -301,3 +301,109 @@ fn operators_that_need_cert_manager_come_after_it() {
         "{problems:#?}"
     );
 }
+
+/// Runs `bootstrap/install.sh` of a built tree with stand-ins for kubectl and helm that
+/// record their arguments (and helm's stdin); returns the log and the values helm got.
+fn run_bootstrap(env: &str) -> (BTreeMap<String, Vec<u8>>, Vec<String>, String) {
+    let files = build(env);
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    for (path, bytes) in &files {
+        let p = tree.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = tmp.path().join("log");
+    let values = tmp.path().join("values");
+    for (tool, extra) in [("kubectl", ""), ("helm", "cat > \"$VALUES\"\n")] {
+        let p = bin.join(tool);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho \"{tool} $*\" >> \"$LOG\"\n{extra}"),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = std::process::Command::new("sh")
+        .arg(tree.join("bootstrap/install.sh"))
+        .current_dir(tmp.path())
+        .env("PATH", path)
+        .env("LOG", &log)
+        .env("VALUES", &values)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let log = std::fs::read_to_string(&log).unwrap();
+    let values = std::fs::read_to_string(&values).unwrap_or_default();
+    (files, log.lines().map(String::from).collect(), values)
+}
+
+#[test]
+fn the_bootstrap_script_labels_untaints_and_installs_the_cni_as_its_release_will() {
+    let (files, log, values) = run_bootstrap("prod");
+    // Labels first (OVN central schedules on kube-ovn/role=master), then the control-plane
+    // nodes with OpenStack roles, then the CNI.
+    assert_eq!(log[0], "kubectl apply -k nodes");
+    for n in ["k8s-ctl-01", "k8s-ctl-02", "k8s-ctl-03"] {
+        assert!(
+            log.contains(&format!(
+                "kubectl taint nodes {n} node-role.kubernetes.io/control-plane:NoSchedule-"
+            )),
+            "{log:#?}"
+        );
+    }
+    let helm = log.last().unwrap();
+    assert!(
+        helm.starts_with("helm upgrade --install kube-ovn kube-ovn --repo https://kubeovn.github.io/kube-ovn --version v1.15.4 --namespace kube-system"),
+        "{helm}"
+    );
+    // The values are exactly the HelmRelease's: Flux adopts the release unchanged.
+    let got: Value = serde_json::from_str(&values).unwrap();
+    let hr = yaml(&files["1-infrastructure/kube-system/helmrelease-kube-ovn.yaml"]);
+    assert_eq!(got, hr["spec"]["values"]);
+    assert_eq!(got["ipv4"]["POD_CIDR"], "10.16.0.0/16");
+    // And the pinned chart renders with them (real Helm).
+    let chart = repo().join("../shared/charts/kube-ovn@v1.15.4/kube-ovn");
+    let mut helm = std::process::Command::new("helm")
+        .args(["template", "kube-ovn"])
+        .arg(&chart)
+        .args(["--namespace", "kube-system", "--values", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("helm is installed (.ci/run installs it)");
+    use std::io::Write;
+    helm.stdin
+        .take()
+        .unwrap()
+        .write_all(values.as_bytes())
+        .unwrap();
+    let o = helm.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("10.16.0.0/16"));
+}
+
+#[test]
+fn the_cluster_networks_of_the_inventory_reach_kube_ovn() {
+    // An inventory that moves the pod network: kube-ovn's release and the script follow.
+    let read = |p: &str| std::fs::read(repo().join(p)).unwrap();
+    let inv = text(&read("inventory/aio-lab.yaml"));
+    let inv = inv.replacen("site:", "cluster:\n  pod_cidr: 10.244.0.0/16\nsite:", 1);
+    let src = gcc::source::MemSource::new()
+        .with("environments/aio.yaml", read("environments/aio.yaml"))
+        .with("inventory/aio-lab.yaml", inv.into_bytes());
+    let c = compile(&src, "aio").unwrap();
+    let files = c
+        .build
+        .unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+        .rendered
+        .files;
+    let hr = yaml(&files["1-infrastructure/kube-system/helmrelease-kube-ovn.yaml"]);
+    assert_eq!(hr["spec"]["values"]["ipv4"]["POD_CIDR"], "10.244.0.0/16");
+    assert!(text(&files["bootstrap/install.sh"]).contains("--pod-network-cidr 10.244.0.0/16"));
+}

@@ -15,6 +15,9 @@ use crate::model::{Inventory, Loc, Mac, Pool, Subnet};
 
 /// Code: two subnets overlap.
 pub(crate) const SUBNET_OVERLAP: &str = "gcc::inventory::subnet_overlap";
+/// Code: a network of the Kubernetes cluster (pods, services, kube-ovn's join subnet)
+/// overlaps an inventory subnet or another of them.
+pub(crate) const CLUSTER_OVERLAP: &str = "gcc::inventory::cluster_overlap";
 /// Code: a gateway outside its subnet.
 pub(crate) const GATEWAY_OUTSIDE_SUBNET: &str = "gcc::inventory::gateway_outside_subnet";
 /// Code: an interface address outside the subnet it names.
@@ -117,6 +120,7 @@ struct Static<'a> {
 
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory) {
     let subnets = sorted_subnets(cx, inv);
+    cluster_networks(cx, inv);
     let mut ranges: BTreeMap<&str, Vec<Range>> = BTreeMap::new();
     for s in &inv.subnets {
         check_gateway(cx, s);
@@ -187,6 +191,57 @@ fn sorted_subnets<'a>(cx: &mut Ctx, inv: &'a Inventory) -> Vec<&'a Subnet> {
         widest = Some(s);
     }
     subnets
+}
+
+/// The cluster's pod, service and join networks overlap no inventory subnet and no
+/// other of them: pods could not reach hosts on an overlapping subnet (the cluster routes
+/// those addresses inside), and kube-ovn refuses overlapping networks of its own.
+fn cluster_networks(cx: &mut Ctx, inv: &Inventory) {
+    let nets = inv.cluster.all();
+    // Where a default is used, the label goes on the inventory's first line, with help
+    // naming the key to set.
+    let root = inv
+        .subnets
+        .first()
+        .map(|s| Loc::new(s.at.file, ""))
+        .unwrap_or_else(|| Loc::new(0, ""));
+    for (i, (key, net, at)) in nets.iter().enumerate() {
+        let overlaps = |other: &IpNet| {
+            let (lo, hi) = net_bounds(net);
+            let (olo, ohi) = net_bounds(other);
+            lo <= ohi && olo <= hi
+        };
+        let (label_at, given) = match at {
+            Some(at) => ((*at).clone(), "set here".to_string()),
+            None => (root.clone(), format!("`cluster.{key}` defaults to {net}")),
+        };
+        for s in inv.subnets.iter().filter(|s| overlaps(&s.cidr)) {
+            let d = Diagnostic::error(
+                CLUSTER_OVERLAP,
+                format!(
+                    "the cluster's {key} {net} overlaps subnet `{}` ({})",
+                    s.name, s.cidr
+                ),
+            )
+            .at(cx.label(&s.at.child("cidr"), "overlaps"))
+            .also(cx.label(&label_at, given.clone()))
+            .help(format!(
+                "pods could not reach the subnet's hosts; set `cluster.{key}` in the inventory to a network no subnet uses"
+            ));
+            cx.push(d);
+        }
+        for (other_key, other, _) in nets.iter().skip(i + 1) {
+            if overlaps(other) {
+                let d = Diagnostic::error(
+                    CLUSTER_OVERLAP,
+                    format!("the cluster's {key} {net} overlaps its {other_key} {other}"),
+                )
+                .at(cx.label(&label_at, given.clone()))
+                .help("give the cluster's pod, service and join networks separate ranges");
+                cx.push(d);
+            }
+        }
+    }
 }
 
 fn check_gateway(cx: &mut Ctx, s: &Subnet) {

@@ -44,6 +44,14 @@ struct InventoryFile {
     nas: Vec<RawNas>,
     #[serde(default)]
     subnets: Vec<RawSubnet>,
+    cluster: Option<RawCluster>,
+}
+
+#[derive(Deserialize)]
+struct RawCluster {
+    pod_cidr: Option<String>,
+    service_cidr: Option<String>,
+    join_cidr: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +172,7 @@ pub(super) fn inventory(cx: &mut Ctx, name: &str, docs: &[Doc]) -> Inventory {
     };
     let mut site_at: Option<Loc> = None;
     let mut domain_at: Option<Loc> = None;
+    let mut cluster_at: Option<Loc> = None;
     for doc in docs {
         let Some(file) = typed::<InventoryFile>(cx, doc) else {
             continue;
@@ -248,6 +257,23 @@ pub(super) fn inventory(cx: &mut Ctx, name: &str, docs: &[Doc]) -> Inventory {
                 inv.subnets.push(subnet);
             }
         }
+        if let Some(c) = file.cluster {
+            let at = root.child("cluster");
+            set_once(cx, &mut cluster_at, at.clone(), "cluster");
+            let given = [c.pod_cidr, c.service_cidr, c.join_cidr];
+            for (i, text) in given.into_iter().enumerate() {
+                let key_at = at.child(crate::model::ClusterNetworks::KEYS[i]);
+                let Some(net) = text.and_then(|t| network(cx, &t, &key_at)) else {
+                    continue;
+                };
+                match i {
+                    0 => inv.cluster.pods = net,
+                    1 => inv.cluster.services = net,
+                    _ => inv.cluster.join = net,
+                }
+                inv.cluster.at[i] = Some(key_at);
+            }
+        }
     }
     if site_at.is_none() {
         let first = docs.first().map_or(0, |d| d.file);
@@ -330,19 +356,16 @@ fn node(cx: &mut Ctx, n: RawNode, at: Loc) -> Option<Node> {
     })
 }
 
-fn subnet(cx: &mut Ctx, s: RawSubnet, at: Loc) -> Option<Subnet> {
-    let cidr_at = at.child("cidr");
-    let cidr = match s.cidr.parse::<IpNet>() {
+/// A network in CIDR notation, without host bits.
+fn network(cx: &mut Ctx, text: &str, at: &Loc) -> Option<IpNet> {
+    match text.parse::<IpNet>() {
         Ok(net) if net.trunc() == net => Some(net),
         Ok(net) => {
             let d = Diagnostic::error(
                 CIDR_HOST_BITS,
-                format!(
-                    "`{}` has host bits set; it is not a network address",
-                    s.cidr
-                ),
+                format!("`{text}` has host bits set; it is not a network address"),
             )
-            .at(cx.label(&cidr_at, "host bits set"))
+            .at(cx.label(at, "host bits set"))
             .help(format!("did you mean `{}`?", net.trunc()));
             cx.push(d);
             None
@@ -350,14 +373,19 @@ fn subnet(cx: &mut Ctx, s: RawSubnet, at: Loc) -> Option<Subnet> {
         Err(_) => {
             let d = Diagnostic::error(
                 INVALID_CIDR,
-                format!("`{}` is not a network in CIDR notation", s.cidr),
+                format!("`{text}` is not a network in CIDR notation"),
             )
-            .at(cx.label(&cidr_at, "not a CIDR"))
+            .at(cx.label(at, "not a CIDR"))
             .help("write the network and prefix length, e.g. 10.20.0.0/24 or 2001:db8::/64");
             cx.push(d);
             None
         }
-    };
+    }
+}
+
+fn subnet(cx: &mut Ctx, s: RawSubnet, at: Loc) -> Option<Subnet> {
+    let cidr_at = at.child("cidr");
+    let cidr = network(cx, &s.cidr, &cidr_at);
     let gateway = s.gateway.and_then(|g| addr(cx, &g, &at.child("gateway")));
     let mut ranges = |list: Vec<RawRange>, key: &str| -> Vec<Pool> {
         list.into_iter()

@@ -6,6 +6,7 @@
 //! number, name and choice comes from the plan.
 
 pub mod argocd;
+mod bootstrap;
 mod flux;
 mod plain;
 
@@ -38,6 +39,8 @@ pub struct Emitted {
     pub remote: Vec<String>,
     /// The tree is applied stage by stage (Flux), not as one (Argo CD's sync waves).
     pub staged: bool,
+    /// Files that are not Kubernetes objects (`bootstrap/install.sh`), by tree path.
+    pub files: Vec<(String, String)>,
 }
 
 /// Emits every object of `plan`: the shared objects, then the target's.
@@ -60,6 +63,9 @@ pub fn emit(plan: &Plan) -> Emitted {
         Target::Argocd => argocd::emit(plan, &mut out),
     }
     out.remote = plan.remote.iter().map(|(_, r)| r.url.clone()).collect();
+    if let Some(script) = bootstrap::install_script(plan) {
+        out.files.push(("bootstrap/install.sh".into(), script));
+    }
     out
 }
 

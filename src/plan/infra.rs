@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, json};
 
 use super::{
-    Component, Cx, ImageFrom, MACHINE_LABEL, NodePlan, PlannedImage, RACK_LABEL, Tier, Why,
-    anti_affinity, values,
+    BootstrapPlan, Component, Cx, ImageFrom, MACHINE_LABEL, NodePlan, PlannedImage, RACK_LABEL,
+    Tier, Why, anti_affinity, values,
 };
 use crate::catalog::{Fact, Reason};
 use crate::model::{Node, Profile, Provider, Role, SubnetPurpose};
@@ -145,6 +145,9 @@ pub(super) fn component(cx: &Cx, name: &str, replicas: usize) -> Component {
             Fact::Ha => json!(profile == Profile::Base),
             Fact::MachineLabel => json!(MACHINE_LABEL),
             // OVN central runs on the control-plane nodes.
+            Fact::PodCidr => json!(cx.model.inventory.cluster.pods.to_string()),
+            Fact::ServiceCidr => json!(cx.model.inventory.cluster.services.to_string()),
+            Fact::JoinCidr => json!(cx.model.inventory.cluster.join.to_string()),
             Fact::OvnCentral => json!(
                 ovn_central(&cx.model.inventory)
                     .iter()
@@ -212,4 +215,25 @@ pub(super) fn ovn_central(inv: &crate::model::Inventory) -> Vec<std::net::IpAddr
     cp.iter()
         .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
         .collect()
+}
+
+/// What must be done by hand before the GitOps controller runs (see [`BootstrapPlan`]).
+pub(super) fn bootstrap(cx: &Cx, infra: &BTreeSet<String>) -> BootstrapPlan {
+    let inv = &cx.model.inventory;
+    let mut untaint: Vec<String> = inv
+        .nodes
+        .iter()
+        .filter(|n| n.has(Role::ControlPlane) && n.roles.iter().any(|r| *r != Role::ControlPlane))
+        .map(|n| n.name.clone())
+        .collect();
+    untaint.sort();
+    BootstrapPlan {
+        cni: infra
+            .iter()
+            .find(|c| cx.catalog.components[*c].cni)
+            .cloned(),
+        untaint,
+        pod_cidr: inv.cluster.pods.to_string(),
+        service_cidr: inv.cluster.services.to_string(),
+    }
 }

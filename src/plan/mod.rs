@@ -434,6 +434,25 @@ pub struct Plan {
     pub namespaces: BTreeSet<String>,
     /// Where the cluster pulls the published tree from.
     pub source: SourcePlan,
+    /// What must happen before the GitOps controller can run.
+    pub bootstrap: BootstrapPlan,
+}
+
+/// What neither Flux nor Argo CD can do for themselves, done once by hand on the new
+/// cluster (`bootstrap/install.sh`): their own pods need a CNI, kube-ovn's OVN central
+/// needs its nodes labelled before it can schedule, and the control-plane nodes that
+/// carry OpenStack roles must take workloads.
+#[derive(Debug, Clone, Serialize)]
+pub struct BootstrapPlan {
+    /// The CNI release (the catalog's `cni` component), installed with its release's values
+    /// before the controller; the controller adopts the release afterwards.
+    pub cni: Option<String>,
+    /// Control-plane nodes that also run workloads: their NoSchedule taint goes.
+    pub untaint: Vec<String>,
+    /// The cluster's pod network, for the cluster installer.
+    pub pod_cidr: String,
+    /// The cluster's service network, for the cluster installer.
+    pub service_cidr: String,
 }
 
 /// The deploy repository as the cluster's GitOps controller reads it.
@@ -604,6 +623,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         ovn_ini: add.ovn_ini,
         quorum,
         namespaces,
+        bootstrap: infra::bootstrap(cx, &infra),
         source: SourcePlan {
             url: env
                 .publish
