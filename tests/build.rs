@@ -750,11 +750,30 @@ fn argocd_applications_mirror_the_flux_releases() {
                 let name = v["metadata"]["name"].as_str().unwrap();
                 let app = &apps[name];
                 let (hr, src) = (&v["spec"], &app["spec"]["source"]);
-                assert_eq!(src["chart"], hr["chart"]["spec"]["chart"], "{name}");
-                assert_eq!(
-                    src["targetRevision"], hr["chart"]["spec"]["version"],
-                    "{name}"
-                );
+                if hr["chartRef"].is_object() {
+                    // An OCI chart: the OCIRepository holds its URL and version.
+                    assert_eq!(hr["chartRef"]["kind"], "OCIRepository", "{name}");
+                    let r = hr["chartRef"]["name"].as_str().unwrap();
+                    let oci = yaml(
+                        &flux[&format!("1-infrastructure/flux-system/ocirepository-{r}.yaml")],
+                    );
+                    assert_eq!(
+                        format!(
+                            "oci://{}/{}",
+                            src["repoURL"].as_str().unwrap(),
+                            src["chart"].as_str().unwrap()
+                        ),
+                        oci["spec"]["url"].as_str().unwrap(),
+                        "{name}"
+                    );
+                    assert_eq!(src["targetRevision"], oci["spec"]["ref"]["tag"], "{name}");
+                } else {
+                    assert_eq!(src["chart"], hr["chart"]["spec"]["chart"], "{name}");
+                    assert_eq!(
+                        src["targetRevision"], hr["chart"]["spec"]["version"],
+                        "{name}"
+                    );
+                }
                 assert_eq!(
                     app["spec"]["destination"]["namespace"],
                     v["metadata"]["namespace"]
@@ -794,9 +813,9 @@ fn argocd_applications_mirror_the_flux_releases() {
                     );
                 }
             }
-            Some("HelmRepository") => assert!(
-                argo.keys().all(|p| !p.contains("helmrepository")),
-                "Argo CD needs no HelmRepository"
+            Some("HelmRepository" | "OCIRepository") => assert!(
+                argo.keys().all(|p| !p.contains("repository-")),
+                "Argo CD needs no chart source objects"
             ),
             _ if path.ends_with("kustomization.yaml") || path == "gcc.lock.json" => {}
             // The Flux plumbing that applies the stages.

@@ -512,3 +512,17 @@ fn source_revisions_diff_like_their_published_builds() {
     let (c, _, _) = run(&root, &["diff", "prod", "--exit-code"]);
     assert_eq!(c, Some(2));
 }
+
+#[test]
+fn an_oci_chart_moved_back_is_a_chart_downgrade_not_an_image_one() {
+    // cert-manager's chart comes from an OCIRepository: its version is `spec.ref.tag`.
+    let example = example_side();
+    let mut edited = example.clone();
+    let path = &common::at(&edited.files, "flux-system/ocirepository-cert-manager.yaml");
+    let s = replace(&text(&edited.files[path]), "tag: v1.19.5", "tag: v1.18.2");
+    edited.files.insert(path.into(), s.into_bytes());
+    let d = diff("prod", &example, &edited);
+    let codes: Vec<String> = risks(&d).into_iter().map(|r| r.0).collect();
+    assert!(codes.contains(&"chart_downgraded".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"image_downgraded".to_string()), "{codes:?}");
+}

@@ -265,6 +265,7 @@ fn field_risks(
     // Versions.
     if let (Some(Value::String(a)), Some(Value::String(b))) = (old, new) {
         let chart_path = path == "spec.chart.spec.version"
+            || (key.kind == "OCIRepository" && path == "spec.ref.tag")
             || (key.group == "argoproj.io" && last == "targetRevision");
         if chart_path && downgraded(a, b) {
             flag(
@@ -284,7 +285,7 @@ fn field_risks(
                     format!("image downgraded: {what}"),
                 );
             }
-        } else if (last == "tag" || has_segment(path, "tags")) && downgraded(a, b) {
+        } else if (last == "tag" || has_segment(path, "tags")) && !chart_path && downgraded(a, b) {
             flag(
                 "image_downgraded",
                 Some(path),

@@ -16,21 +16,40 @@ pub(crate) const HELM_REPOSITORY: &str = "source.toolkit.fluxcd.io/v1";
 /// Flux Kustomization API version.
 pub(crate) const KUSTOMIZATION: &str = "kustomize.toolkit.fluxcd.io/v1";
 
+/// The media type of a Helm chart's content layer in an OCI artifact.
+const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
+    // Charts in Helm repositories: one HelmRepository per repository. Charts in OCI
+    // registries: one OCIRepository per chart, at its version, that the HelmRelease
+    // references (`chartRef`, the form Flux documents for OCI charts).
     let repos: BTreeMap<&str, &str> = plan
         .components
         .iter()
+        .filter(|c| !is_oci(&c.repository_url))
         .map(|c| (c.repository.as_str(), c.repository_url.as_str()))
         .collect();
     for (name, url) in repos {
-        let mut spec = json!({ "interval": "1h", "url": url });
-        if url.starts_with("oci://") {
-            spec["type"] = json!("oci");
-        }
+        let spec = json!({ "interval": "1h", "url": url });
         let o = object(
             HELM_REPOSITORY,
             "HelmRepository",
             name,
+            Some(FLUX_NAMESPACE),
+        );
+        out.objects.push((Section::Root, with(o, "spec", spec)));
+    }
+    for c in plan.components.iter().filter(|c| is_oci(&c.repository_url)) {
+        let spec = json!({
+            "interval": "1h",
+            "url": format!("{}/{}", c.repository_url.trim_end_matches('/'), c.chart),
+            "ref": { "tag": c.version },
+            "layerSelector": { "mediaType": HELM_CHART_LAYER, "operation": "copy" },
+        });
+        let o = object(
+            HELM_REPOSITORY,
+            "OCIRepository",
+            &c.name,
             Some(FLUX_NAMESPACE),
         );
         out.objects.push((Section::Root, with(o, "spec", spec)));
@@ -54,19 +73,30 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
                 })
             })
             .collect();
+        let chart = if is_oci(&c.repository_url) {
+            (
+                "chartRef",
+                json!({ "kind": "OCIRepository", "name": c.name, "namespace": FLUX_NAMESPACE }),
+            )
+        } else {
+            (
+                "chart",
+                json!({ "spec": {
+                    "chart": c.chart,
+                    "version": c.version,
+                    "sourceRef": { "kind": "HelmRepository", "name": c.repository, "namespace": FLUX_NAMESPACE },
+                }}),
+            )
+        };
         let mut spec = json!({
             "interval": "1h",
             "releaseName": c.name,
             "timeout": "120m",
-            "chart": { "spec": {
-                "chart": c.chart,
-                "version": c.version,
-                "sourceRef": { "kind": "HelmRepository", "name": c.repository, "namespace": FLUX_NAMESPACE },
-            }},
             "install": { "crds": "CreateReplace", "remediation": { "retries": 3 } },
             "upgrade": { "crds": "CreateReplace", "remediation": { "retries": 3 } },
             "values": c.values,
         });
+        spec[chart.0] = chart.1;
         if !c.helm_wait {
             // Helm runs post-install hooks only after its wait, and these pods wait for
             // the hooks: Helm runs them at once instead, and waits for them.
@@ -142,4 +172,9 @@ pub(super) fn stages(plan: &Plan, out: &mut Emitted) {
         );
         out.objects.push((Section::Flux, with(o, "spec", spec)));
     }
+}
+
+/// A chart repository that is an OCI registry.
+fn is_oci(url: &str) -> bool {
+    url.starts_with("oci://")
 }

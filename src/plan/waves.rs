@@ -106,9 +106,8 @@ impl Stage {
     /// The stage of a plain object (not a Helm release) by its kind.
     pub(crate) fn of_kind(kind: &str) -> Stage {
         match kind {
-            "Namespace" | "StorageClass" | "Node" | "AppProject" | "HelmRepository" => {
-                Stage::Infrastructure
-            }
+            "Namespace" | "StorageClass" | "Node" | "AppProject" | "HelmRepository"
+            | "OCIRepository" => Stage::Infrastructure,
             "Database"
             | "Grant"
             | "User"

@@ -182,6 +182,23 @@ impl Tree {
     pub fn releases(&self) -> (Vec<Release>, Vec<Diagnostic>) {
         let mut out = Vec::new();
         let mut diags = Vec::new();
+        // The charts OCIRepositories hold, by `namespace/name`: a HelmRelease's chartRef.
+        let oci: BTreeMap<String, (String, String)> = self
+            .docs
+            .values()
+            .map(|(_, d)| &d.value)
+            .filter(|v| str_at(v, "/kind") == Some("OCIRepository"))
+            .filter_map(|v| {
+                let chart = str_at(v, "/spec/url")?.rsplit('/').next()?.to_string();
+                let tag = str_at(v, "/spec/ref/tag")?.to_string();
+                let at = format!(
+                    "{}/{}",
+                    str_at(v, "/metadata/namespace")?,
+                    str_at(v, "/metadata/name")?
+                );
+                Some((at, (chart, tag)))
+            })
+            .collect();
         for (path, (_, doc)) in &self.docs {
             let v = &doc.value;
             let controller = match (str_at(v, "/apiVersion"), str_at(v, "/kind")) {
@@ -198,7 +215,7 @@ impl Tree {
                 }
                 _ => continue,
             };
-            match release(path, v, controller) {
+            match release(path, v, controller, &oci) {
                 Ok(r) => out.push(r),
                 Err(what) => diags.push(
                     Diagnostic::error(BAD_TREE, format!("{path}: {what}"))
@@ -220,7 +237,12 @@ pub fn placeholder(secret: &str, key: &str) -> String {
     format!("rehearsal-secret-{secret}-{key}")
 }
 
-fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, String> {
+fn release(
+    file: &str,
+    v: &Value,
+    controller: Controller,
+    oci: &BTreeMap<String, (String, String)>,
+) -> Result<Release, String> {
     let need = |ptr: &str| {
         str_at(v, ptr)
             .map(str::to_string)
@@ -265,13 +287,23 @@ fn release(file: &str, v: &Value, controller: Controller) -> Result<Release, Str
             merge(&mut values, inline);
             patches = post_render_patches(v)?;
             waits_before_hooks = v.pointer("/spec/install/disableWait") != Some(&Value::Bool(true));
-            (
-                name,
-                namespace,
-                need("/spec/chart/spec/chart")?,
-                need("/spec/chart/spec/version")?,
-                values,
-            )
+            // The chart: in a HelmRepository (`chart.spec`), or an OCIRepository's
+            // (`chartRef`, the chart named by its URL's last segment, at its tag).
+            let (chart, version) = match str_at(v, "/spec/chartRef/name") {
+                Some(r) => {
+                    let ns = str_at(v, "/spec/chartRef/namespace")
+                        .or_else(|| str_at(v, "/metadata/namespace"))
+                        .unwrap_or_default();
+                    oci.get(&format!("{ns}/{r}"))
+                        .cloned()
+                        .ok_or_else(|| format!("no OCIRepository {ns}/{r} in the tree"))?
+                }
+                None => (
+                    need("/spec/chart/spec/chart")?,
+                    need("/spec/chart/spec/version")?,
+                ),
+            };
+            (name, namespace, chart, version, values)
         }
         Controller::ArgoCd => {
             let name = str_at(v, "/spec/source/helm/releaseName")
