@@ -123,6 +123,7 @@ pub const ALL: &[Code] = &[
     code(crate::plan::HA_UNPROVABLE, Stage::Plan, Class::Invalid),
     code(crate::plan::NO_CHART, Stage::Plan, Class::Invalid),
     code(crate::plan::NO_STORE, Stage::Plan, Class::Invalid),
+    code(crate::plan::UNANNOUNCED, Stage::Plan, Class::Invalid),
     code(crate::plan::REPLACED_TEMPLATE, Stage::Plan, Class::Invalid),
     code(crate::plan::SECRET_LITERAL, Stage::Plan, Class::Invalid),
     code(crate::plan::UNPLACEABLE, Stage::Plan, Class::Invalid),

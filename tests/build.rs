@@ -716,10 +716,19 @@ fn an_unknown_release_has_no_chart() {
 }
 
 #[test]
-fn aio_without_a_worker_cannot_place_rabbitmq() {
+fn aio_without_a_worker_cannot_place_rabbitmq_nor_announce_its_pools() {
+    // RabbitMQ runs on worker nodes, and MetalLB announces the VIP pools from them.
     let inv = example("inventory/aio-lab.yaml").replace(", compute, worker]", ", compute]");
     let src = source("aio", &example("environments/aio.yaml"), "aio-lab", &inv);
-    assert_eq!(codes(&src, "aio"), vec!["gcc::plan::unplaceable"]);
+    // One refusal per VIP pool: aio-lab has two (primary, gateway-api-external).
+    assert_eq!(
+        codes(&src, "aio"),
+        vec![
+            "gcc::plan::unplaceable",
+            "gcc::plan::unannounced",
+            "gcc::plan::unannounced"
+        ]
+    );
 }
 
 #[test]

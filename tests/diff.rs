@@ -524,5 +524,8 @@ fn an_oci_chart_moved_back_is_a_chart_downgrade_not_an_image_one() {
     let d = diff("prod", &example, &edited);
     let codes: Vec<String> = risks(&d).into_iter().map(|r| r.0).collect();
     assert!(codes.contains(&"chart_downgraded".to_string()), "{codes:?}");
-    assert!(!codes.contains(&"image_downgraded".to_string()), "{codes:?}");
+    assert!(
+        !codes.contains(&"image_downgraded".to_string()),
+        "{codes:?}"
+    );
 }

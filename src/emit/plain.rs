@@ -390,7 +390,7 @@ binlog_expire_logs_seconds=604800\n";
             object(METALLB, "L2Advertisement", &p.name, Some("metallb-system")),
             "spec",
             json!({ "ipAddressPools": [p.name],
-                    "nodeSelectors": [{ "matchLabels": { WORKER.0: WORKER.1 } }] }),
+                    "nodeSelectors": [{ "matchLabels": p.announced_by }] }),
         ));
     }
 

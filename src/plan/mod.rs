@@ -41,6 +41,8 @@ pub(crate) const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
 pub(crate) const REPLACED_TEMPLATE: &str = "gcc::plan::replaced_template";
 /// A service that keeps its data on a NAS export has no NFS storage to use.
 pub(crate) const NO_STORE: &str = "gcc::plan::no_store";
+/// Code: a VIP pool that no node announcing it has an interface on.
+pub(crate) const UNANNOUNCED: &str = "gcc::plan::unannounced";
 
 /// Node label carrying a node's physical machine (its failure domain).
 pub(crate) const MACHINE_LABEL: &str = "topology.gcc.cloud/machine";
@@ -283,7 +285,12 @@ pub struct PoolPlan {
     pub subnet: String,
     /// `start-end`.
     pub range: String,
+    /// The labels of the nodes that announce it (MetalLB's L2Advertisement selector).
+    pub announced_by: BTreeMap<String, String>,
 }
+
+/// The node label of worker nodes (the role `worker`).
+pub const WORKER_LABEL: (&str, &str) = ("node-role.kubernetes.io/worker", "worker");
 
 /// A Secret the cluster must provide.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -618,7 +625,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         stand_ins: add.stand_ins,
         storage,
         data_class,
-        pools: storage::pools(inv),
+        pools: storage::pools(cx),
         secrets,
         ovn_ini: add.ovn_ini,
         quorum,
