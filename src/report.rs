@@ -273,3 +273,31 @@ pub(crate) fn versions_markdown(rows: &[VersionRow]) -> String {
     }
     s
 }
+
+/// What `gcc version` reports: enough to tell two builds of the same version apart.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Version {
+    /// The package version.
+    pub version: &'static str,
+    /// The source commit it was built from (`-dirty` when the work tree differed).
+    pub git_commit: &'static str,
+    /// The compiler that built it.
+    pub rustc: &'static str,
+    /// The digest of the embedded catalog (sha256 over its files, as the build id is over
+    /// a tree's).
+    pub catalog_digest: String,
+}
+
+/// This binary's version.
+pub fn version() -> Version {
+    let files: Vec<(String, String)> = crate::catalog::SOURCES
+        .iter()
+        .map(|(name, text)| (name.to_string(), crate::lock::sha256_hex(text.as_bytes())))
+        .collect();
+    Version {
+        version: crate::lock::GCC_VERSION,
+        git_commit: env!("GCC_GIT_COMMIT"),
+        rustc: env!("GCC_RUSTC_VERSION"),
+        catalog_digest: crate::lock::build_id(files.iter().map(|(p, h)| (p.as_str(), h.as_str()))),
+    }
+}

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod build_all;
 mod git;
 mod rehearse;
+mod shim;
 
 use crate::compile::{Build, Compiled, compile};
 use crate::diag::{self, Diagnostic, Files};
@@ -160,6 +161,20 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of an input file (for editors and yaml-language-server).
     Schema(SchemaArgs),
+    /// Print this tool's version: package, source commit, compiler and catalog digest.
+    ///
+    /// `gcc --version` prints the package version alone; where another gcc (the GNU C
+    /// compiler) is on PATH, a bare `gcc --version` is a build system's probe and goes to
+    /// it, so scripts that mean this tool use `gcc version`.
+    #[command(
+        after_help = "Examples:\n  gcc version\n  gcc version --format json | jq -r .git_commit"
+    )]
+    Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(
+        after_help = "Examples:\n  gcc completions bash > ~/.local/share/bash-completion/completions/gcc\n  gcc completions zsh > ~/.zfunc/_gcc\n  gcc completions fish > ~/.config/fish/completions/gcc.fish"
+    )]
+    Completions(CompletionsArgs),
 }
 
 /// `gcc check`.
@@ -347,6 +362,22 @@ pub struct SchemaArgs {
     pub kind: SchemaArg,
 }
 
+/// `gcc completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `gcc version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 /// Where an environment's deploy branch lives.
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
@@ -391,6 +422,12 @@ pub enum SchemaArg {
 
 /// Runs the CLI with the process arguments.
 pub fn main() -> ExitCode {
+    // A C compiler's call, made to this binary because it is named gcc: hand it on.
+    let command = <Cli as clap::CommandFactory>::command();
+    let verbs: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    if let Some(code) = shim::forward(&verbs) {
+        return ExitCode::from(code);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -441,6 +478,27 @@ pub fn run(cli: &Cli) -> u8 {
                 SchemaArg::Environment => SchemaKind::Environment,
             };
             out(kind.text());
+            EXIT_OK
+        }
+        Command::Completions(a) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut command, "gcc", &mut script);
+            out(&String::from_utf8_lossy(&script));
+            EXIT_OK
+        }
+        Command::Version(a) => {
+            let v = crate::report::version();
+            match a.format {
+                Format::Json => out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                )),
+                Format::Text => out(&format!(
+                    "gcc {} (the GitOps Cloud Compiler)\ncommit {}\n{}\ncatalog {}\n",
+                    v.version, v.git_commit, v.rustc, v.catalog_digest
+                )),
+            }
             EXIT_OK
         }
     }

@@ -1,0 +1,37 @@
+//! Records what `gcc version` reports about this build: the git commit of the source (with
+//! `-dirty` when the work tree differed from it when this script last ran: it reruns when
+//! HEAD moves, not on every edit) and the compiler's version. Outside a git checkout, or
+//! without git, the commit is `unknown`.
+
+use std::process::Command;
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let o = cmd.output().ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let git = |args: &[&str]| output(Command::new("git").arg("-C").arg(&dir).args(args));
+    let commit = match git(&["rev-parse", "HEAD"]) {
+        Some(c) if !c.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty { format!("{c}-dirty") } else { c }
+        }
+        _ => "unknown".to_string(),
+    };
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc = output(Command::new(rustc).arg("--version")).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=GCC_GIT_COMMIT={commit}");
+    println!("cargo:rustc-env=GCC_RUSTC_VERSION={rustc}");
+    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={git_dir}/HEAD");
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={git_dir}/{r}");
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}
