@@ -76,9 +76,33 @@ fn version_parts(s: &str) -> Option<Vec<u64>> {
     (!parts.is_empty()).then_some(parts)
 }
 
-/// `new` is an older version than `old`.
+/// A version by semver's rules (the `semver` crate), read leniently: a leading `v`, and
+/// missing minor or patch numbers (`2024.1-ubuntu_jammy` is 2024.1.0, pre-release
+/// `ubuntu_jammy`, with `_` read as `-`).
+fn semver_of(s: &str) -> Option<semver::Version> {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    if let Ok(v) = semver::Version::parse(s) {
+        return Some(v);
+    }
+    let split = s.find(['-', '+']).unwrap_or(s.len());
+    let (core, rest) = s.split_at(split);
+    let dots = core.matches('.').count();
+    if dots >= 2 || core.is_empty() {
+        return None;
+    }
+    let padded = format!("{core}{}{}", ".0".repeat(2 - dots), rest.replace('_', "-"));
+    semver::Version::parse(&padded).ok()
+}
+
+/// `new` is an older version than `old`: by semver precedence where both parse (build
+/// metadata, `+...`, is ignored; a pre-release comes before its release), else by their
+/// numbers, build metadata left out.
 fn downgraded(old: &str, new: &str) -> bool {
-    match (version_parts(old), version_parts(new)) {
+    if let (Some(a), Some(b)) = (semver_of(old), semver_of(new)) {
+        return b.cmp_precedence(&a) == std::cmp::Ordering::Less;
+    }
+    let core = |s: &str| s.split('+').next().unwrap_or(s).to_string();
+    match (version_parts(&core(old)), version_parts(&core(new))) {
         (Some(a), Some(b)) => b < a,
         _ => false,
     }
@@ -336,6 +360,25 @@ mod tests {
         assert_eq!(image_tag("reg:5000/a/b:1.2"), Some(("reg:5000/a/b", "1.2")));
         assert_eq!(image_tag("reg:5000/a/b"), None);
         assert_eq!(image_tag("a/b:1.2@sha256:ff"), Some(("a/b", "1.2")));
+    }
+
+    #[test]
+    fn versions_compare_by_semver_precedence() {
+        // Build metadata is no version: another chart commit of the same version is no
+        // downgrade, either way.
+        assert!(!downgraded("2025.1.19+ed289c1cd", "2025.1.19+0cd784591"));
+        assert!(!downgraded("2025.1.19+0cd784591", "2025.1.19+ed289c1cd"));
+        assert!(downgraded("2025.1.20+0cd784591", "2025.1.19+ed289c1cd"));
+        // A release after its release candidate is an upgrade; the reverse a downgrade.
+        assert!(!downgraded("2025.1.20-rc1", "2025.1.20"));
+        assert!(downgraded("2025.1.20", "2025.1.20-rc1"));
+        // openstack-helm's versions with two commits, and image tags with a suffix.
+        assert!(downgraded(
+            "2024.2.396+13651f45-628a320c",
+            "2024.2.300+13651f45-628a320c"
+        ));
+        assert!(downgraded("2024.2-ubuntu_jammy", "2024.1-ubuntu_jammy"));
+        assert!(!downgraded("2024.1-ubuntu_jammy", "2024.2-ubuntu_jammy"));
     }
 
     #[test]
