@@ -252,3 +252,30 @@ fn text_diagnostics_for_duplicate_key() {
     assert_eq!(o.status.code(), Some(1));
     insta::assert_snapshot!("duplicate_key", stderr(&o));
 }
+
+#[test]
+fn colour_follows_no_color_force_color_and_clicolor_force() {
+    // A diagnostic on stderr, which is no terminal here: colour only when forced, and
+    // never when NO_COLOR is set to something; NO_COLOR set to nothing is not set.
+    let site = tree(b"site: lab\nsite: again\n");
+    let run = |vars: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gcc"));
+        c.args(["-C", site.path().to_str().unwrap(), "check", "aio"]);
+        for v in ["NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+            c.env_remove(v);
+        }
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stderr(&o).contains('\u{1b}')
+    };
+    assert!(!run(&[]));
+    assert!(run(&[("FORCE_COLOR", "1")]));
+    assert!(run(&[("CLICOLOR_FORCE", "1")]));
+    assert!(run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]));
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+    assert!(!run(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
+    assert!(!run(&[("FORCE_COLOR", "")]));
+}

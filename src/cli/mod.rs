@@ -3,7 +3,7 @@
 //! Architecture invariant: no pipeline logic here; each verb is a few lines that call
 //! library functions and print what they return.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,7 +72,8 @@ pub struct Cli {
         default_value = "."
     )]
     pub root: PathBuf,
-    /// When to colour diagnostics: auto (a terminal, unless NO_COLOR is set), always, never.
+    /// When to colour diagnostics: auto (a terminal, unless NO_COLOR is set and not empty or
+    /// TERM=dumb; FORCE_COLOR or CLICOLOR_FORCE force it), always, never.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// What to do.
@@ -83,7 +84,7 @@ pub struct Cli {
 /// Colour choice for diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour on a terminal, unless NO_COLOR is set.
+    /// Colour on a terminal (NO_COLOR, TERM=dumb, FORCE_COLOR and CLICOLOR_FORCE honoured).
     Auto,
     /// Always colour.
     Always,
@@ -438,12 +439,26 @@ pub fn main() -> ExitCode {
     ExitCode::from(run(&cli))
 }
 
+/// `--color auto` for a stream: anstream's detection (NO_COLOR set and not empty turns
+/// colour off, CLICOLOR_FORCE on, TERM=dumb off, else colour on a terminal), plus
+/// FORCE_COLOR (set and not empty) to force it, as force-color.org asks.
+fn auto_color(stream: &impl anstream::stream::RawStream) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("FORCE_COLOR") && !set("NO_COLOR") {
+        return true;
+    }
+    !matches!(
+        anstream::AutoStream::choice(stream),
+        anstream::ColorChoice::Never
+    )
+}
+
 /// Runs one parsed command and returns its exit code.
 pub fn run(cli: &Cli) -> u8 {
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => auto_color(&std::io::stderr()),
     };
     let ctx = |format: Format| Ctx { cli, format, color };
     match &cli.command {
@@ -463,9 +478,7 @@ pub fn run(cli: &Cli) -> u8 {
             let paint = match cli.color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
+                Color::Auto => auto_color(&std::io::stdout()),
             };
             git::cmd_diff(&ctx(f), a, paint)
         }
