@@ -413,6 +413,30 @@ fn a_release_missing_its_chart_is_a_bad_tree() {
 }
 
 #[test]
+fn a_chart_ref_resolves_through_its_oci_repository_or_is_a_bad_tree() {
+    let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: demo\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: demo\n    namespace: flux-system\n  interval: 1h\n";
+    let oci = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: demo\n  namespace: flux-system\nspec:\n  interval: 1h\n  ref:\n    tag: 1.0.0\n  url: oci://registry.example/charts/demo\n";
+    // The OCIRepository names the chart (its URL's last segment) and version.
+    let r = run(&[
+        ("demo/helmrelease-demo.yaml", hr.to_string()),
+        ("flux-system/ocirepository-demo.yaml", oci.to_string()),
+    ]);
+    assert_eq!(r.releases.len(), 1);
+    assert_eq!(
+        (r.releases[0].chart.as_str(), r.releases[0].version.as_str()),
+        ("demo", "1.0.0")
+    );
+    // Without it, the release cannot be rehearsed: the tree is broken.
+    let r = run(&[("demo/helmrelease-demo.yaml", hr.to_string())]);
+    let c = codes(&r);
+    assert_eq!(c[0].0, "gcc::rehearse::bad_tree");
+    assert!(
+        c[0].1.contains("no OCIRepository flux-system/demo"),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn a_chart_packaged_by_helm_is_found_and_rendered() {
     let dir = tempfile::tempdir().unwrap();
     let o = std::process::Command::new("helm")
