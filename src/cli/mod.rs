@@ -111,6 +111,9 @@ pub enum Command {
     /// DHCP/VIP pools, roles against the profile, services and storage; then plans in
     /// memory, so what `build` would refuse (the HA proof, a release with no chart, a
     /// NAS store with no export) is refused here too. Writes nothing.
+    #[command(
+        after_help = "Examples:\n  gcc check prod                   check environments/prod.yaml and its inventory\n  gcc check prod --format json     the same as one JSON object, for CI and editors\n  gcc -C ../site-b check aio       another checkout"
+    )]
     Check(CheckArgs),
     /// Compile an environment (or, with --all, every one) into manifests under out/<ENV>/.
     ///
@@ -118,24 +121,37 @@ pub enum Command {
     /// node labels, the HA proof), emits Flux or Argo CD objects (the `target:` of the environment) and writes the tree atomically:
     /// the old tree stays untouched if anything fails. Prints the build id, object
     /// counts, the HA proof and the Secrets the cluster must provide.
+    #[command(
+        after_help = "Examples:\n  gcc build prod                   write out/prod/ and print the summary\n  gcc build prod --out deploy/prod   another output directory\n  gcc build prod --commit          and publish it on the deploy branch gcc/prod\n  gcc build --all                  every environment, in parallel"
+    )]
     Build(BuildArgs),
     /// Pin a published build: an annotated tag gcc/<ENV>/<NAME> on its deploy commit.
     ///
     /// Pins the deploy branch tip unless --build or --ref names another build. Flux or
     /// Argo CD may track a pin; `gcc rollback --to <NAME>` returns to it.
+    #[command(
+        after_help = "Examples:\n  gcc pin prod good                tag the deploy branch tip gcc/prod/good\n  gcc pin prod before-upgrade --build 5f2c9e1a   pin an earlier build by its id"
+    )]
     Pin(PinArgs),
     /// List the pins and the recent builds of an environment.
+    #[command(after_help = "Examples:\n  gcc pins prod\n  gcc pins prod --format json")]
     Pins(PinsArgs),
     /// Re-publish an earlier build's exact bytes as a new commit on the deploy branch.
     ///
     /// The target is verified against its lock first and refused if anything differs.
     /// History is never rewritten: Flux or Argo CD simply apply the new tip.
+    #[command(
+        after_help = "Examples:\n  gcc rollback prod --to good      re-publish the pinned build\n  gcc rollback prod --to 5f2c9e1a   or a build by its id"
+    )]
     Rollback(RollbackArgs),
     /// Check a deploy commit against its gcc.lock.json (and, with --rebuild, its inputs).
     ///
     /// Recomputes every file hash and the build id. --rebuild also compiles the inputs
     /// at the recorded Source-Commit (from git objects) and compares the trees byte for
     /// byte. Exit 1 lists the files that differ, are missing or are extra.
+    #[command(
+        after_help = "Examples:\n  gcc verify prod                  the tip against its lock\n  gcc verify prod --rebuild        and against its inputs, rebuilt from the recorded commit"
+    )]
     Verify(VerifyArgs),
     /// Compare two builds object by object, with risky changes called out first.
     ///
@@ -143,6 +159,9 @@ pub enum Command {
     /// (the inputs at a source revision, compiled from git objects, no checkout), or
     /// `work` (the working directory). For a pull request:
     /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
+    #[command(
+        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin"
+    )]
     Diff(DiffArgs),
     /// Render every release with real Helm against its pinned chart, and check the result.
     ///
@@ -152,15 +171,26 @@ pub enum Command {
     /// pod waiting for a Job, Service, DaemonSet or pod nothing renders, an object with two
     /// owners, a values path the chart does not have, an Argo CD placeholder Helm mangled.
     /// Releases whose chart is not in the directory are listed as not rehearsed.
+    #[command(
+        after_help = "Examples:\n  gcc rehearse prod --charts ../shared/charts\n  gcc rehearse prod --charts ../shared/charts --schemas ../shared/schemas --format json"
+    )]
     Rehearse(rehearse::RehearseArgs),
     /// Print the component version table: release, chart version and images.
+    #[command(
+        after_help = "Examples:\n  gcc versions prod\n  gcc versions prod --format markdown   for a wiki page or a PR"
+    )]
     Versions(VersionsArgs),
     /// Validate every object of a rendered tree against JSON Schemas.
     ///
-    /// The schema directory uses the kubeconform/datree layout: kubernetes/<version>-
-    /// standalone-strict/ for built-in kinds, <group>/<kind>_<version>.json for CRDs.
+    /// The schema directory uses the kubeconform/datree layout:
+    /// `kubernetes/<version>-standalone-strict/` for built-in kinds,
+    /// `<group>/<kind>_<version>.json` for CRDs.
+    #[command(after_help = "Examples:\n  gcc validate out/prod --schemas ../shared/schemas")]
     Validate(ValidateArgs),
     /// Print the JSON Schema of an input file (for editors and yaml-language-server).
+    #[command(
+        after_help = "Examples:\n  gcc schema inventory > schema/inventory.schema.json\n  gcc schema environment > schema/environment.schema.json"
+    )]
     Schema(SchemaArgs),
     /// Print this tool's version: package, source commit, compiler and catalog digest.
     ///
@@ -719,4 +749,44 @@ fn report_fatal(d: &Diagnostic, format: Format, color: bool) -> u8 {
         Format::Text => err(&diag::render_text(&files, std::slice::from_ref(d), color)),
     }
     EXIT_USAGE
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_verb_has_examples_and_each_parses() {
+        // Each `gcc ...` line of a verb's examples (up to a pipe or redirect) is an
+        // invocation the parser accepts: examples cannot rot into wrong flags.
+        let top = Cli::command();
+        let mut checked = 0;
+        for verb in top.get_subcommands() {
+            let help = verb
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let examples: Vec<&str> = help
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("gcc "))
+                .collect();
+            assert!(
+                !examples.is_empty(),
+                "`gcc {}` has no examples",
+                verb.get_name()
+            );
+            for e in examples {
+                let e = e.split(['|', '>']).next().unwrap_or(e);
+                // The command part ends where two spaces start the comment.
+                let e = e.split("  ").next().unwrap_or(e);
+                let args = std::iter::once("gcc").chain(e.split_whitespace());
+                if let Err(err) = Cli::try_parse_from(args) {
+                    panic!("example `gcc {e}` does not parse: {err}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 25, "only {checked} examples");
+    }
 }
