@@ -8,9 +8,15 @@ use crate::plan::{ImageFrom, Plan, Tier};
 use crate::render::Rendered;
 
 /// The build summary as JSON (the `--format json` output of `gcc build`).
-pub(crate) fn summary_json(plan: &Plan, rendered: &Rendered, out_dir: &str) -> Value {
+pub(crate) fn summary_json(
+    plan: &Plan,
+    rendered: &Rendered,
+    out_dir: &str,
+    unchanged: bool,
+) -> Value {
     json!({
         "ok": true,
+        "unchanged": unchanged,
         "environment": plan.env,
         "build_id": rendered.build_id,
         "out": out_dir,
@@ -48,7 +54,12 @@ fn first_steps(plan: &Plan, rendered: &Rendered) -> Option<String> {
 }
 
 /// The build summary for people.
-pub(crate) fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> String {
+pub(crate) fn summary_text(
+    plan: &Plan,
+    rendered: &Rendered,
+    out_dir: &str,
+    unchanged: bool,
+) -> String {
     let mut s = String::new();
     let release = match &plan.release_name {
         Some(n) => format!("{} {n}", plan.release),
@@ -61,7 +72,14 @@ pub(crate) fn summary_text(plan: &Plan, rendered: &Rendered, out_dir: &str) -> S
         plan.profile.as_str(),
         plan.inventory
     );
-    s += &format!("  wrote {} files to {out_dir}\n", rendered.files.len());
+    if unchanged {
+        s += &format!(
+            "  {out_dir} already holds this tree ({} files): unchanged\n",
+            rendered.files.len()
+        );
+    } else {
+        s += &format!("  wrote {} files to {out_dir}\n", rendered.files.len());
+    }
     s += &format!("  build id {}\n", rendered.build_id);
     let objects: Vec<String> = rendered
         .counts

@@ -279,3 +279,31 @@ fn colour_follows_no_color_force_color_and_clicolor_force() {
     assert!(!run(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
     assert!(!run(&[("FORCE_COLOR", "")]));
 }
+
+#[test]
+fn a_rebuild_of_the_same_tree_says_unchanged() {
+    let site = common::example_tree();
+    let first = gcc(site.path(), &["build", "aio"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text(&first).contains("  wrote "), "{}", text(&first));
+    let again = gcc(site.path(), &["build", "aio"]);
+    assert!(
+        text(&again).contains("already holds this tree"),
+        "{}",
+        text(&again)
+    );
+    assert!(!text(&again).contains("  wrote "));
+    let json = gcc(site.path(), &["build", "aio", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["unchanged"], true);
+    // An edit to the inputs writes again.
+    let env = site.path().join("environments/aio.yaml");
+    let edited = std::fs::read_to_string(&env)
+        .unwrap()
+        .replace("keystone: {}", "keystone: { replicas: 1 }");
+    std::fs::write(&env, edited).unwrap();
+    let json = gcc(site.path(), &["build", "aio", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["unchanged"], false, "{v}");
+}

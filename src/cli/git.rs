@@ -83,7 +83,7 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
     let shown = built.out.display().to_string();
     match ctx.format {
         Format::Json => {
-            let mut v = report::summary_json(&build.plan, &build.rendered, &shown);
+            let mut v = report::summary_json(&build.plan, &build.rendered, &shown, built.unchanged);
             v["diagnostics"] =
                 diag::report_json(&compiled.loaded.files, &compiled.diagnostics)["diagnostics"]
                     .clone();
@@ -97,7 +97,12 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
         }
         Format::Text => {
             print_warnings(compiled, ctx.color);
-            out(&report::summary_text(&build.plan, &build.rendered, &shown));
+            out(&report::summary_text(
+                &build.plan,
+                &build.rendered,
+                &shown,
+                built.unchanged,
+            ));
             if let Some(p) = &built.published {
                 note_stripped(ctx, p.stripped_from.as_deref(), &p.branch);
                 out(&publish_line(

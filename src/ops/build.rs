@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::compile::{Build, Compiled, compile, input_digests};
 use crate::diag::Diagnostic;
 use crate::load::{Fatal, Loaded, load};
-use crate::ops::outdir::{Placement, write_tree};
+use crate::ops::outdir::{Placement, Written, write_tree};
 use crate::origin::{SourceRepo, deploy_branch, dirty_help};
 use crate::publish::{
     DIRTY, Deploy, FOREIGN_BRANCH, Outcome, Provenance, Published, branch_name, build_message,
@@ -67,6 +67,8 @@ pub struct Built {
     pub out: PathBuf,
     /// What was published, with `--commit`.
     pub published: Option<PublishedTo>,
+    /// Whether the output directory already held this tree (nothing was written).
+    pub unchanged: bool,
 }
 
 /// A publish: the branch, what happened, and what the commit records.
@@ -283,7 +285,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, BuildFailure> {
         placement.input(root, rel);
     }
     placement.check(&[(req.env, &out)]).map_err(refused)?;
-    write_tree(&out, &build.rendered.files).map_err(|e| refused(Box::new(e.diagnostic(&out))))?;
+    let written = write_tree(&out, &build.rendered.files)
+        .map_err(|e| refused(Box::new(e.diagnostic(&out))))?;
     let published = match &target {
         Some((deploy, prov)) => Some(
             publish_tree(
@@ -302,5 +305,6 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, BuildFailure> {
         build,
         out,
         published,
+        unchanged: written == Written::Unchanged,
     })
 }

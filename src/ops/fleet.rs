@@ -139,7 +139,7 @@ pub(crate) fn build_env(
         None if crate::codes::refused(&report.diagnostics) => {}
         None => report.status = Status::Invalid,
         Some(build) => match write_tree(out, &build.rendered.files) {
-            Ok(()) => {
+            Ok(_) => {
                 report.status = Status::Built;
                 report.build_id = Some(build.rendered.build_id);
             }

@@ -347,7 +347,16 @@ fn remove_tree(path: &Path) -> Result<(), WriteError> {
 /// before the swap leaves `dir` untouched and removes the partial tree. A `dir` that
 /// already holds exactly `files` is left alone. Refuses, before anything moves, a `dir`
 /// that [`claim`] refuses.
-pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), WriteError> {
+/// What [`write_tree`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The directory already held exactly this tree: nothing was written.
+    Unchanged,
+    /// The new tree was swapped in.
+    Wrote,
+}
+
+pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Written, WriteError> {
     for path in files.keys() {
         validate_output_path(path)
             .map_err(|e| WriteError::io(dir, io::Error::new(io::ErrorKind::InvalidInput, e)))?;
@@ -380,7 +389,7 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), W
         clean_leftover(&old)?;
     }
     if read_tree(dir).is_ok_and(|t| &t == files) {
-        return Ok(()); // already this tree: no churn for file watchers, no write at all
+        return Ok(Written::Unchanged); // already this tree: no churn for file watchers, no write at all
     }
     if parent_exists {
         refuse_read_only(dir, &parent)?;
@@ -395,10 +404,11 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), W
             let _ = remove_tree(&staging);
             return Err(WriteError::io(dir, e));
         }
-        return Ok(());
+        return Ok(Written::Wrote);
     }
     match exchange(&staging, dir) {
-        Ok(true) => return remove_tree(&staging), // the old tree, now at `staging`
+        // The old tree, now at `staging`.
+        Ok(true) => return remove_tree(&staging).map(|()| Written::Wrote),
         Ok(false) => {}
         Err(e) => {
             let _ = remove_tree(&staging);
@@ -414,7 +424,7 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), W
         let _ = remove_tree(&staging);
         return Err(WriteError::io(dir, e));
     }
-    remove_tree(&old)
+    remove_tree(&old).map(|()| Written::Wrote)
 }
 
 /// Mode bits are honoured even by root: a tree marked read-only is not replaced, and an
