@@ -42,13 +42,9 @@ pub(crate) fn summary_json(
 fn first_steps(plan: &Plan, rendered: &Rendered) -> Option<String> {
     let script = "bootstrap/install.sh";
     rendered.files.contains_key(script).then(|| {
-        let entry = match plan.target {
-            crate::model::Target::Flux => "flux install; kubectl apply -k flux",
-            crate::model::Target::Argocd => "kubectl apply -k bootstrap (Argo CD installed)",
-        };
         format!(
-            "new cluster (pods {}, services {}, no CNI): sh {script}; {entry}",
-            plan.bootstrap.pod_cidr, plan.bootstrap.service_cidr
+            "new cluster (pods {}, services {}, no CNI): sh {script}; {}",
+            plan.bootstrap.pod_cidr, plan.bootstrap.service_cidr, plan.bootstrap.then
         )
     })
 }

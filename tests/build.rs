@@ -173,32 +173,6 @@ fn kubectl_kustomize_builds_the_trees() {
     // exactly the object files it reaches, directly or through directories it lists. The
     // one exception is the RabbitMQ operators' kustomization, which holds only the URLs of
     // their release manifests (nothing of gcc's can be reached through it).
-    fn reach(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> usize {
-        let k = if dir.is_empty() {
-            "kustomization.yaml".to_string()
-        } else {
-            format!("{dir}/kustomization.yaml")
-        };
-        let k: serde_json::Value = serde_saphyr::from_str(&text(&files[&k])).unwrap();
-        k["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let r = r.as_str().unwrap();
-                let p = if dir.is_empty() {
-                    r.to_string()
-                } else {
-                    format!("{dir}/{r}")
-                };
-                if files.contains_key(&p) {
-                    1
-                } else {
-                    reach(files, &p)
-                }
-            })
-            .sum()
-    }
     for env in ["prod", "aio", "argocd"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(env);
@@ -217,7 +191,7 @@ fn kubectl_kustomize_builds_the_trees() {
             let o = kustomize(&out.join(dir));
             assert!(o.status.success(), "{env}/{dir}: {}", text(&o.stderr));
             let docs = text(&o.stdout).matches("\nkind: ").count();
-            assert_eq!(docs, reach(&files, dir), "{env}/{dir}");
+            assert_eq!(docs, common::reach(&files, dir).0.len(), "{env}/{dir}");
             built += 1;
         }
         assert!(built >= 2, "{env}: only {built} kustomizations");

@@ -50,36 +50,19 @@ fn group(o: &Value) -> &str {
     v.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
-/// The object files and remote URLs a kustomization directory reaches.
-fn reach(
-    files: &BTreeMap<String, Vec<u8>>,
-    dir: &str,
-    objects: &mut Vec<Value>,
-    remote: &mut Vec<String>,
-) {
-    let k = yaml(&files[&format!("{dir}/kustomization.yaml")]);
-    for r in k["resources"].as_array().unwrap() {
-        let r = r.as_str().unwrap();
-        if r.contains("://") {
-            remote.push(r.to_string());
-        } else if let Some(b) = files.get(&format!("{dir}/{r}")) {
-            objects.push(yaml(b));
-        } else {
-            reach(files, &format!("{dir}/{r}"), objects, remote);
-        }
-    }
-}
-
 /// The stages of a built tree, as its `flux/` Kustomizations say.
 fn stages(files: &BTreeMap<String, Vec<u8>>) -> Vec<Stage> {
-    let mut flux = Vec::new();
-    reach(files, "flux", &mut flux, &mut Vec::new());
+    let flux: Vec<Value> = common::reach(files, "flux")
+        .0
+        .iter()
+        .map(|p| yaml(&files[p]))
+        .collect();
     flux.iter()
         .filter(|o| o["kind"] == "Kustomization")
         .map(|k| {
             let path = k["spec"]["path"].as_str().unwrap().trim_start_matches("./");
-            let (mut objects, mut remote) = (Vec::new(), Vec::new());
-            reach(files, path, &mut objects, &mut remote);
+            let (paths, remote) = common::reach(files, path);
+            let objects = paths.iter().map(|p| yaml(&files[p])).collect();
             assert_eq!(k["spec"]["sourceRef"]["kind"], "GitRepository");
             Stage {
                 name: k["metadata"]["name"].as_str().unwrap().to_string(),

@@ -92,6 +92,17 @@ pub enum Color {
     Never,
 }
 
+impl Color {
+    /// Whether to colour what goes to `stream`.
+    fn on(self, stream: &impl anstream::stream::RawStream) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => auto_color(stream),
+        }
+    }
+}
+
 /// Output format of a verb.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -485,11 +496,7 @@ fn auto_color(stream: &impl anstream::stream::RawStream) -> bool {
 
 /// Runs one parsed command and returns its exit code.
 pub fn run(cli: &Cli) -> u8 {
-    let color = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => auto_color(&std::io::stderr()),
-    };
+    let color = cli.color.on(&std::io::stderr());
     let ctx = |format: Format| Ctx { cli, format, color };
     match &cli.command {
         Command::Check(a) => cmd_check(&ctx(a.format), a),
@@ -505,11 +512,7 @@ pub fn run(cli: &Cli) -> u8 {
             } else {
                 Format::Text
             };
-            let paint = match cli.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => auto_color(&std::io::stdout()),
-            };
+            let paint = cli.color.on(&std::io::stdout());
             git::cmd_diff(&ctx(f), a, paint)
         }
         Command::Rehearse(a) => rehearse::cmd_rehearse(&ctx(a.format), a),

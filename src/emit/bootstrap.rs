@@ -5,7 +5,6 @@
 
 use std::fmt::Write;
 
-use crate::model::Target;
 use crate::plan::Plan;
 
 /// The script, or nothing when there is nothing to do.
@@ -15,12 +14,6 @@ pub(super) fn install_script(plan: &Plan) -> Option<String> {
     if cni.is_none() && b.untaint.is_empty() && plan.nodes.is_empty() {
         return None;
     }
-    let next = match plan.target {
-        Target::Flux => "flux install && kubectl apply -k flux",
-        Target::Argocd => {
-            "install Argo CD (with argocd-vault-plugin), then kubectl apply -k bootstrap"
-        }
-    };
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
@@ -32,7 +25,7 @@ pub(super) fn install_script(plan: &Plan) -> Option<String> {
         s,
         "# Run once against the new cluster (kubectl's and helm's current context), then:"
     );
-    let _ = writeln!(s, "#   {next}");
+    let _ = writeln!(s, "#   {}", b.then);
     let _ = writeln!(
         s,
         "# The cluster installer must use pod network {} and service network {}",

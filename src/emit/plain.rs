@@ -15,7 +15,7 @@ const RABBITMQ: &str = "rabbitmq.com/v1beta1";
 const METALLB: &str = "metallb.io/v1beta1";
 const NS: &str = OPENSTACK_NAMESPACE;
 /// Node labels of the roles that may host the data services.
-const WORKER: (&str, &str) = ("node-role.kubernetes.io/worker", "worker");
+const WORKER: (&str, &str) = crate::plan::WORKER_LABEL;
 const CONTROL: (&str, &str) = ("openstack-control-plane", "enabled");
 
 /// Required node affinity: a node with any one of the `labels` (one term each, ORed).

@@ -8,10 +8,10 @@ use serde_json::{Map, json};
 
 use super::{
     BootstrapPlan, Component, Cx, ImageFrom, MACHINE_LABEL, NodePlan, PlannedImage, RACK_LABEL,
-    Tier, Why, anti_affinity, values,
+    Tier, WORKER_LABEL, Why, anti_affinity, values,
 };
 use crate::catalog::{Fact, Reason};
-use crate::model::{Node, Profile, Provider, Role, SubnetPurpose};
+use crate::model::{Node, Profile, Provider, Role, SubnetPurpose, Target};
 
 /// The infrastructure components the build installs, by name.
 pub(super) fn needed(cx: &Cx, services: &BTreeMap<String, Reason>) -> BTreeSet<String> {
@@ -76,7 +76,7 @@ pub(super) fn nodes(cx: &Cx, infra: &BTreeSet<String>) -> Vec<NodePlan> {
         for role in &n.roles {
             match role {
                 Role::ControlPlane => put("kube-ovn/role", "master"),
-                Role::Worker => put("node-role.kubernetes.io/worker", "worker"),
+                Role::Worker => put(WORKER_LABEL.0, WORKER_LABEL.1),
                 Role::OpenstackControl => put("openstack-control-plane", "enabled"),
                 Role::Compute => put("openstack-compute-node", "enabled"),
                 Role::Network => put("openstack-network-node", "enabled"),
@@ -235,5 +235,11 @@ pub(super) fn bootstrap(cx: &Cx, infra: &BTreeSet<String>) -> BootstrapPlan {
         untaint,
         pod_cidr: inv.cluster.pods.to_string(),
         service_cidr: inv.cluster.services.to_string(),
+        then: match cx.model.env.target {
+            Target::Flux => "flux install; kubectl apply -k flux".into(),
+            Target::Argocd => {
+                "install Argo CD with argocd-vault-plugin; kubectl apply -k bootstrap".into()
+            }
+        },
     }
 }

@@ -460,6 +460,8 @@ pub struct BootstrapPlan {
     pub pod_cidr: String,
     /// The cluster's service network, for the cluster installer.
     pub service_cidr: String,
+    /// What to run once the script has: the GitOps controller's entry point in the tree.
+    pub then: String,
 }
 
 /// The deploy repository as the cluster's GitOps controller reads it.

@@ -117,3 +117,33 @@ pub fn at(files: &BTreeMap<String, Vec<u8>>, rel: &str) -> String {
         _ => panic!("{rel}: in {} stages of the tree", found.len()),
     }
 }
+
+/// What a kustomization directory of a built tree reaches: its object files (tree paths),
+/// directly or through the directories it lists, and its remote URLs.
+pub fn reach(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> (Vec<String>, Vec<String>) {
+    let k = if dir.is_empty() {
+        "kustomization.yaml".to_string()
+    } else {
+        format!("{dir}/kustomization.yaml")
+    };
+    let k: serde_json::Value = serde_saphyr::from_str(&text(&files[&k])).unwrap();
+    let (mut objects, mut remote) = (Vec::new(), Vec::new());
+    for r in k["resources"].as_array().unwrap() {
+        let r = r.as_str().unwrap();
+        let p = if dir.is_empty() {
+            r.to_string()
+        } else {
+            format!("{dir}/{r}")
+        };
+        if r.contains("://") {
+            remote.push(r.to_string());
+        } else if files.contains_key(&p) {
+            objects.push(p);
+        } else {
+            let (o, u) = reach(files, &p);
+            objects.extend(o);
+            remote.extend(u);
+        }
+    }
+    (objects, remote)
+}

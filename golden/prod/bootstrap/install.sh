@@ -1,7 +1,7 @@
 #!/bin/sh
 # gcc: bootstrap of environment `prod` (written by gcc build; do not edit).
 # Run once against the new cluster (kubectl's and helm's current context), then:
-#   flux install && kubectl apply -k flux
+#   flux install; kubectl apply -k flux
 # The cluster installer must use pod network 10.16.0.0/16 and service network 10.96.0.0/12
 # (kubeadm init --pod-network-cidr 10.16.0.0/16 --service-cidr 10.96.0.0/12) and install no CNI.
 set -eu
