@@ -55,6 +55,30 @@ pub struct Database {
 
 pub(crate) use crate::model::SecretRef;
 
+/// An API users reach through the Gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicApi {
+    /// The chart's endpoint type (`identity`, `compute_novnc_proxy`).
+    pub endpoint: String,
+    /// Its port's name under `endpoints.<endpoint>.port` (`api`).
+    pub port: String,
+    /// The first label of its public host name (default: the service's name).
+    pub host: Option<String>,
+    /// The Service the chart renders for it.
+    pub backend: Backend,
+}
+
+/// A Service and port a chart renders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// Service name.
+    pub service: String,
+    /// Service port.
+    pub port: u16,
+}
+
 /// A Deployment that scales, and the `component` pod label openstack-helm gives it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +192,9 @@ pub struct ServiceEntry {
     /// Objects its chart mounts whether or not it reads them.
     #[serde(default)]
     pub stand_ins: Vec<StandIn>,
+    /// The APIs users reach through the Gateway.
+    #[serde(default)]
+    pub public: Vec<PublicApi>,
     /// Values every deployment of the service gets (Genestack's base-helm-configs), the
     /// first layer of its values.
     #[serde(default)]

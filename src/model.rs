@@ -509,6 +509,10 @@ pub struct Service {
     /// Values paths filled from Secrets, beyond the ones the catalog knows.
     #[serde(default)]
     pub secrets: Vec<SecretRef>,
+    /// Public host names of its APIs, by the chart's endpoint type (`identity`), instead
+    /// of `<name>.<domain>`.
+    #[serde(default)]
+    pub public: BTreeMap<String, String>,
     /// Where it is written.
     #[serde(skip)]
     pub at: Option<Loc>,
@@ -543,6 +547,39 @@ pub struct Publish {
     pub secret: Option<String>,
 }
 
+/// The Gateway's address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    /// The VIP pool its LoadBalancer address comes from (default: the inventory's
+    /// external pool).
+    pub pool: Option<String>,
+    /// The address in that pool (default: the pool's first).
+    pub address: Option<IpAddr>,
+}
+
+/// Where the certificates of the public endpoints come from. Neither set: a self-signed
+/// root and a CA issuer gcc writes (works offline; clients must trust its `ca.crt`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// An ACME issuer (Let's Encrypt and the like), answered by HTTP-01 through the
+    /// Gateway.
+    pub acme: Option<Acme>,
+    /// A ClusterIssuer the cluster already has, by name.
+    pub issuer: Option<String>,
+}
+
+/// An ACME account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// The account's contact address.
+    pub email: String,
+    /// The directory URL (default: Let's Encrypt's production directory).
+    pub server: Option<String>,
+}
+
 /// The deploy branch of environment `env`: the configured one, else `gcc/<env>`.
 pub fn default_branch(env: &str, configured: Option<&str>) -> String {
     configured
@@ -566,8 +603,14 @@ pub struct Environment {
     pub target: Target,
     /// Default OpenStack release.
     pub release: String,
-    /// Public DNS domain.
+    /// Public DNS domain: every API is published as `<service>.<domain>`.
     pub domain: Option<String>,
+    /// The Gateway users reach the APIs through.
+    #[serde(default)]
+    pub gateway: Gateway,
+    /// Where the public endpoints' certificates come from.
+    #[serde(default)]
+    pub tls: Tls,
     /// Enabled services by name.
     #[serde(default)]
     pub services: BTreeMap<String, Service>,

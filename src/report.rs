@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::model::Profile;
-use crate::plan::{ImageFrom, Plan, Tier};
+use crate::plan::{ImageFrom, Plan, Tier, TlsPlan};
 use crate::render::Rendered;
 
 /// The build summary as JSON (the `--format json` output of `gcc build`).
@@ -34,7 +34,55 @@ pub(crate) fn summary_json(
         "secrets": plan.secrets,
         "bootstrap": plan.bootstrap,
         "first_steps": first_steps(plan, rendered),
+        "public": plan.edge.as_ref().map(|e| json!({
+            "domain": e.domain,
+            "address": e.address,
+            "pool": e.pool,
+            "tls": e.tls,
+            "endpoints": e.endpoints.iter().map(|p| json!({
+                "service": p.service, "endpoint": p.endpoint, "url": p.url(),
+            })).collect::<Vec<_>>(),
+        })),
     })
+}
+
+/// Where users reach the cloud, for people: every public URL, the address their names
+/// must resolve to, and what clients must trust.
+fn public_text(plan: &Plan) -> String {
+    let Some(e) = &plan.edge else {
+        return "public endpoints: none (the environment has no `domain`: the APIs are reachable only inside the cluster)\n".to_string();
+    };
+    let tls = match &e.tls {
+        TlsPlan::SelfSigned => format!(
+            "certificates from gcc's self-signed CA: clients trust ca.crt of Secret {}/{}",
+            e.issuer_namespace,
+            crate::plan::EdgePlan::ROOT_CA
+        ),
+        TlsPlan::Acme { server, .. } => {
+            format!("certificates from ACME ({server}), HTTP-01 through the Gateway")
+        }
+        TlsPlan::Existing { name } => format!("certificates from ClusterIssuer {name}"),
+    };
+    let mut s = format!(
+        "public endpoints: resolve each name to {} (VIP pool {}); {tls}\n",
+        e.address, e.pool
+    );
+    let width = e
+        .endpoints
+        .iter()
+        .map(|p| p.service.len())
+        .max()
+        .unwrap_or(0);
+    let url_width = e.endpoints.iter().map(|p| p.url().len()).max().unwrap_or(0);
+    for p in &e.endpoints {
+        s += &format!(
+            "  {:<width$}  {:<url_width$}  {}\n",
+            p.service,
+            p.url(),
+            p.endpoint
+        );
+    }
+    s
 }
 
 /// How a new cluster gets this tree: the bootstrap script once, then the controller's
@@ -103,6 +151,7 @@ pub(crate) fn summary_text(
     if let Some(first) = first_steps(plan, rendered) {
         s += &format!("  {first}\n");
     }
+    s += &public_text(plan);
     match plan.profile {
         Profile::Base => {
             s += "HA proof (profile base): each quorum member on its own machine; losing any one machine leaves a majority\n";
@@ -138,19 +187,20 @@ pub(crate) fn summary_text(
         "Secrets the cluster must provide ({}; never written by gcc):\n",
         plan.secrets.len()
     );
-    let width = plan.secrets.iter().map(|x| x.name.len()).max().unwrap_or(0);
+    let name = |x: &crate::plan::RequiredSecret| format!("{}/{}", x.namespace, x.name);
+    let width = plan
+        .secrets
+        .iter()
+        .map(|x| name(x).len())
+        .max()
+        .unwrap_or(0);
     for x in &plan.secrets {
         let keys: Vec<&str> = x.keys.iter().map(String::as_str).collect();
         let by = match &x.provided_by {
             crate::plan::ProvidedBy::You => String::new(),
             other => format!("  (created by {other})"),
         };
-        s += &format!(
-            "  {}/{:<width$}  {}{by}\n",
-            x.namespace,
-            x.name,
-            keys.join(", ")
-        );
+        s += &format!("  {:<width$}  {}{by}\n", name(x), keys.join(", "));
     }
     s
 }

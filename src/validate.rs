@@ -46,36 +46,40 @@ pub(crate) fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Opti
     let group = api_group(api_version);
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     let kind_l = kind.to_ascii_lowercase();
-    if group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io") {
-        let file = if group.is_empty() {
-            format!("{kind_l}-{version}.json")
-        } else {
-            let short = group.split('.').next().unwrap_or(group);
-            format!("{kind_l}-{short}-{version}.json")
-        };
-        let k8s = schemas.join("kubernetes");
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&k8s)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .collect();
-        dirs.sort();
-        return dirs
+    // A CRD's schema is filed under its group (gateway.networking.k8s.io's too); a
+    // built-in kind's under kubernetes/<version>/.
+    if group.contains('.') {
+        let file = format!("{kind_l}_{version}.json");
+        let mut derived: Vec<PathBuf> = std::fs::read_dir(schemas.join("derived"))
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        derived.sort();
+        let crd = derived
             .into_iter()
             .rev()
-            .map(|d| d.join(&file))
+            .map(|d| d.join(group).join(&file))
+            .chain(std::iter::once(schemas.join(group).join(&file)))
             .find(|p| p.is_file());
+        if crd.is_some() || !group.ends_with(".k8s.io") {
+            return crd;
+        }
     }
-    let file = format!("{kind_l}_{version}.json");
-    let mut derived: Vec<PathBuf> = std::fs::read_dir(schemas.join("derived"))
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    derived.sort();
-    derived
-        .into_iter()
+    let file = if group.is_empty() {
+        format!("{kind_l}-{version}.json")
+    } else {
+        let short = group.split('.').next().unwrap_or(group);
+        format!("{kind_l}-{short}-{version}.json")
+    };
+    let k8s = schemas.join("kubernetes");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&k8s)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
         .rev()
-        .map(|d| d.join(group).join(&file))
-        .chain(std::iter::once(schemas.join(group).join(&file)))
+        .map(|d| d.join(&file))
         .find(|p| p.is_file())
 }
 

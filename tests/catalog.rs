@@ -619,3 +619,69 @@ fn planned_values_of_infrastructure_are_the_pinned_charts() {
     }
     assert!(checked >= 6, "only {checked} paths checked");
 }
+
+#[test]
+fn public_apis_are_the_pinned_charts_endpoints_and_the_ones_keystone_lists() {
+    let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
+    for (name, entry) in &Catalog::get().services {
+        let values = chart_values(name);
+        for p in &entry.public {
+            let e = &values["endpoints"][&p.endpoint];
+            assert!(
+                e["port"].get(&p.port).is_some(),
+                "{name}: the chart has no endpoints.{}.port.{}",
+                p.endpoint,
+                p.port
+            );
+            // The backend Service is the endpoint's cluster-local host name.
+            let short = e["hosts"]
+                .get("internal")
+                .or_else(|| e["hosts"].get("default"))
+                .and_then(Value::as_str);
+            assert_eq!(
+                short,
+                Some(p.backend.service.as_str()),
+                "{name}: {}",
+                p.endpoint
+            );
+        }
+        // Every type the chart registers in Keystone (helm-toolkit's ks-endpoints Job)
+        // is published, or its catalog entry would point into the cluster.
+        let dir = std::fs::read_dir(&charts)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}@"))
+            })
+            .unwrap();
+        let job = dir.join(name).join("templates/job-ks-endpoints.yaml");
+        let Ok(job) = std::fs::read_to_string(&job) else {
+            continue;
+        };
+        let off = entry.manifests_off.iter().any(|m| m == "job_ks_endpoints");
+        for line in job
+            .lines()
+            .filter(|l| l.contains("\"serviceTypes\" ( tuple"))
+        {
+            let types = line
+                .split("( tuple")
+                .nth(1)
+                .unwrap()
+                .split(')')
+                .next()
+                .unwrap();
+            for t in types
+                .split_whitespace()
+                .map(|t| t.trim_matches('"').replace('-', "_"))
+            {
+                assert!(
+                    off || entry.public.iter().any(|p| p.endpoint == t),
+                    "{name} registers {t} in Keystone but publishes no endpoint for it"
+                );
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ fn a_clean_tree_rehearses_with_no_findings() {
     )]);
     assert_eq!(codes(&r), []);
     assert!(
-        matches!(r.findings.status[..], [Status::Rehearsed(5)]),
+        matches!(r.findings.status[..], [Status::Rehearsed(6)]),
         "{:?}",
         r.findings.status
     );
@@ -257,7 +257,7 @@ fn argocd_placeholders_are_resolved_before_helm_so_none_is_mangled() {
     // in the chart (demo-db, demo-etc) cannot hide a placeholder.
     let r = run(&[("argocd/application-demo.yaml", APP.to_string())]);
     assert_eq!(codes(&r), []);
-    assert!(matches!(r.findings.status[..], [Status::Rehearsed(5)]));
+    assert!(matches!(r.findings.status[..], [Status::Rehearsed(6)]));
 }
 
 #[test]
@@ -457,7 +457,7 @@ fn a_chart_packaged_by_helm_is_found_and_rendered() {
     )]);
     let r = rehearse(&files, &stage(dir.path().to_path_buf()), None);
     // Rendered from the .tgz, and its values.yaml read through `helm show values`.
-    assert!(matches!(r.findings.status[..], [Status::Rehearsed(5)]));
+    assert!(matches!(r.findings.status[..], [Status::Rehearsed(6)]));
     assert_eq!(r.findings.diagnostics.len(), 1);
     assert_eq!(r.findings.diagnostics[0].code, "gcc::rehearse::dead_key");
 }
@@ -1417,4 +1417,100 @@ fn the_catalog_names_the_crds_each_infrastructure_chart_installs() {
         }
     }
     assert!(checked >= 15, "only {checked} releases checked");
+}
+
+/// A Gateway of gcc's with one HTTPS listener `demo` for `host`, and an HTTPRoute in the
+/// demo namespace through it to `backend`:`port`.
+fn edge(host: &str, section: &str, backend: &str, port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "edge/gateway-gcc.yaml",
+            format!(
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: gcc\n  namespace: edge\nspec:\n  gatewayClassName: gcc\n  listeners:\n    - name: demo\n      hostname: {host}\n      port: 443\n      protocol: HTTPS\n"
+            ),
+        ),
+        (
+            "demo/httproute-demo.yaml",
+            format!(
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: demo\n  namespace: demo\nspec:\n  parentRefs:\n    - name: gcc\n      namespace: edge\n      sectionName: {section}\n  hostnames: [{host}]\n  rules:\n    - backendRefs:\n        - name: {backend}\n          port: {port}\n"
+            ),
+        ),
+    ]
+}
+
+/// The demo release, registering `url` as its public endpoint.
+fn publishing(url: &str) -> (&'static str, String) {
+    (
+        "demo/helmrelease-demo.yaml",
+        helmrelease("demo", "demo", &format!("    public_url: {url}\n"), ""),
+    )
+}
+
+#[test]
+fn a_route_to_a_listener_service_or_port_nothing_serves_leads_nowhere() {
+    let https = "https://demo.example.net/v1";
+    let with_edge = |section: &str, backend: &str, port: u16| {
+        let mut files = edge("demo.example.net", section, backend, port);
+        files.push(publishing(https));
+        codes(&run(&files))
+    };
+    // The chart renders Service demo-api on port 8080, and the Gateway has listener `demo`.
+    assert_eq!(with_edge("demo", "demo-api", 8080), []);
+    for (section, backend, port, says) in [
+        (
+            "demo",
+            "demo-api",
+            8081,
+            "Service demo/demo-api (release demo) has no port 8081",
+        ),
+        (
+            "demo",
+            "demo-web",
+            8080,
+            "no release renders Service demo/demo-web",
+        ),
+        (
+            "web",
+            "demo-api",
+            8080,
+            "no listener `web` of Gateway edge/gcc serves demo.example.net",
+        ),
+    ] {
+        let c = with_edge(section, backend, port);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].0, "gcc::rehearse::route_nowhere");
+        assert!(c[0].1.contains(says), "{}", c[0].1);
+    }
+}
+
+#[test]
+fn a_public_endpoint_the_gateway_does_not_serve_is_private() {
+    let published = |url: &str| {
+        let mut files = edge("demo.example.net", "demo", "demo-api", 8080);
+        files.push(publishing(url));
+        codes(&run(&files))
+    };
+    assert_eq!(published("https://demo.example.net/v1"), []);
+    assert_eq!(published("https://demo.example.net:443/v1"), []);
+    for url in [
+        // The chart's default: the cluster-local Service, over http.
+        "http://demo-api.demo.svc.cluster.local:8080/v1",
+        "http://demo.example.net/v1",
+        "https://other.example.net/v1",
+        "https://demo.example.net:8443/v1",
+    ] {
+        let c = published(url);
+        assert_eq!(c.len(), 1, "{url}: {c:?}");
+        assert_eq!(c[0].0, "gcc::rehearse::private_endpoint");
+        assert!(
+            c[0].1.contains(url) && c[0].1.contains("Job.batch demo/demo-init"),
+            "{}",
+            c[0].1
+        );
+    }
+    // Without a Gateway nothing is published, and nothing is reported.
+    let c = codes(&run(&[publishing(
+        "http://demo-api.demo.svc.cluster.local:8080/v1",
+    )]));
+    assert_eq!(c, []);
 }

@@ -21,6 +21,8 @@ pub(crate) const MULTIPLE_DEFAULTS: &str = "gcc::env::multiple_default_storage";
 /// Code (warning): in `base`, `replicas` or `autoscale` below the two replicas HA needs;
 /// gcc raises them.
 pub(crate) const BELOW_HA: &str = "gcc::env::below_ha";
+/// Code: a public host name (`services.<name>.public`) that is not a DNS name.
+pub(crate) const INVALID_HOST: &str = "gcc::env::invalid_host";
 /// Code: `values` hold a literal under a key named like a password, token or key.
 pub(crate) const PLAINTEXT_SECRET: &str = "gcc::env::plaintext_secret";
 
@@ -55,6 +57,17 @@ pub(super) fn check(cx: &mut Ctx, env: &Environment) {
             below_ha(cx, name, svc, at);
         }
         plaintext_secrets(cx, name, svc, at);
+        for (endpoint, host) in &svc.public {
+            if !(host.contains('.') && super::names::is_dns_subdomain(host)) {
+                let d = Diagnostic::error(
+                    INVALID_HOST,
+                    format!("`{host}` is not a DNS name for {name}'s {endpoint} endpoint"),
+                )
+                .at(cx.label(&at.child("public").child(endpoint.as_str()), "not a host name"))
+                .help("write a fully qualified lowercase name such as identity.example.net (no scheme, port or path)");
+                cx.push(d);
+            }
+        }
     }
     let mut first_default = None;
     for (class, sc) in &env.storage {

@@ -1,12 +1,14 @@
 //! Stage 4, emit: turns a [`Plan`] into Kubernetes objects for its target.
 //!
 //! `plain` writes the objects every target shares (Namespaces, MariaDB and RabbitMQ
-//! objects, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels); `flux` writes the
+//! objects, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels), `edge` the public
+//! edge (Gateway, routes, issuers, certificates); `flux` writes the
 //! Helm sources and releases, `argocd` the Applications, the AppProject and sync waves. Architecture invariant: no decision is taken here; every
 //! number, name and choice comes from the plan.
 
 pub mod argocd;
 mod bootstrap;
+mod edge;
 mod flux;
 mod plain;
 
@@ -47,6 +49,7 @@ pub struct Emitted {
 pub fn emit(plan: &Plan) -> Emitted {
     let mut out = Emitted::default();
     plain::emit(plan, &mut out);
+    edge::emit(plan, &mut out);
     match plan.target {
         Target::Flux => {
             flux::emit(plan, &mut out);

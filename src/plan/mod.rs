@@ -8,6 +8,7 @@
 //! translate a [`Plan`]; no decision is taken after this stage.
 
 mod data;
+pub(crate) mod edge;
 pub(crate) mod ha;
 mod infra;
 mod openstack;
@@ -16,6 +17,7 @@ mod storage;
 pub mod values;
 mod waves;
 
+pub use edge::{EdgePlan, PublicEndpoint, TlsPlan};
 pub use waves::Stage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -418,6 +420,8 @@ pub struct Plan {
     pub mariadb: Option<MariadbPlan>,
     /// RabbitMQ, when any service needs a vhost.
     pub rabbitmq: Option<RabbitmqPlan>,
+    /// The public edge (Gateway, routes, certificates), when the environment has a domain.
+    pub edge: Option<EdgePlan>,
     /// PostgreSQL, when any service keeps data in it.
     pub postgres: Option<PostgresPlan>,
     /// Claims gcc writes for services' stores.
@@ -571,7 +575,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .iter()
         .map(|name| infra::component(cx, name, replicas))
         .collect();
-    let (openstack, add) = openstack::components(cx, &services, &infra, replicas);
+    let edge = edge::plan(cx, &services);
+    let (openstack, add) = openstack::components(cx, &services, &infra, replicas, edge.as_ref());
     components.extend(openstack);
     waves::assign(&mut components);
     components.sort_by(|a, b| a.name.cmp(&b.name));
@@ -584,13 +589,17 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let mut storage = storage::classes(cx);
     storage.extend(add.store_classes);
     let data_class = storage::data_class(&storage);
-    let secrets = data::required(
+    let mut secrets = data::required(
         cx,
         &components,
         mariadb.as_ref(),
         rabbitmq.as_ref(),
         &add.ovn_tls,
     );
+    if let Some(edge) = &edge {
+        secrets.extend(edge.secrets());
+        secrets.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     // The RabbitMQ operators come with the cluster that needs them.
     let remote: Vec<(String, catalog::Remote)> = if uses.rabbitmq {
         cx.catalog
@@ -628,6 +637,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         storage,
         data_class,
         pools: storage::pools(cx),
+        edge,
         secrets,
         ovn_ini: add.ovn_ini,
         quorum,

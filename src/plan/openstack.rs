@@ -39,6 +39,7 @@ pub(super) fn components(
     services: &BTreeMap<String, Reason>,
     infra: &BTreeSet<String>,
     memcached_replicas: usize,
+    edge: Option<&super::EdgePlan>,
 ) -> (Vec<Component>, Additions) {
     let inv = &cx.model.inventory;
     let mut components = Vec::new();
@@ -104,6 +105,9 @@ pub(super) fn components(
             for path in &entry.physnets {
                 values::set(&mut layer, path, json!(physnets.join(",")));
             }
+        }
+        if let Some(edge) = edge {
+            values::merge(&mut layer, &edge.values_for(name));
         }
         if let Some(c) = component(cx, name, reason, services, infra, memcached_replicas, layer) {
             components.push(c);

@@ -23,6 +23,8 @@ pub(crate) struct SyncWaves {
     pub accounts: i64,
     services: i64,
     first_service_depth: u32,
+    /// The public edge (Gateway, routes, certificates): after every service.
+    pub edge: i64,
 }
 
 impl SyncWaves {
@@ -42,7 +44,8 @@ impl SyncWaves {
         match Stage::of_kind(kind) {
             Stage::Infrastructure => self.namespaces,
             Stage::Accounts => self.accounts,
-            Stage::Operators | Stage::Clusters | Stage::Services => self.clusters,
+            Stage::Operators | Stage::Clusters => self.clusters,
+            Stage::Services => self.edge,
         }
     }
 }
@@ -66,7 +69,8 @@ pub enum Stage {
     /// Per-service accounts in those clusters (databases, users, grants, vhosts,
     /// permissions, policies), and the services' autoscalers and disruption budgets.
     Accounts,
-    /// The OpenStack services' releases.
+    /// The OpenStack services' releases, and the public edge in front of them (the
+    /// Gateway, its routes, issuers and certificates), which nothing in the cluster waits on.
     Services,
 }
 
@@ -116,6 +120,8 @@ impl Stage {
             | "Policy"
             | "HorizontalPodAutoscaler"
             | "PodDisruptionBudget" => Stage::Accounts,
+            "EnvoyProxy" | "GatewayClass" | "Gateway" | "HTTPRoute" | "ClusterIssuer"
+            | "Certificate" => Stage::Services,
             _ => Stage::Clusters,
         }
     }
@@ -148,12 +154,16 @@ impl Plan {
         let namespaces = 0;
         let clusters = namespaces + 1 + infra_max + 1;
         let accounts = clusters + 1;
+        let services = accounts + 1;
+        let first_service_depth = depth(Tier::Openstack).min().unwrap_or(0);
+        let last_service_depth = depth(Tier::Openstack).max().unwrap_or(0);
         SyncWaves {
             namespaces,
             clusters,
             accounts,
-            services: accounts + 1,
-            first_service_depth: depth(Tier::Openstack).min().unwrap_or(0),
+            services,
+            first_service_depth,
+            edge: services + i64::from(last_service_depth.saturating_sub(first_service_depth)) + 1,
         }
     }
 }

@@ -159,6 +159,8 @@ pub fn check(
     weak_apis(tree, releases, &objects, &mut diags);
     connections(tree, releases, &objects, &present, &mut diags);
     unschedulable(tree, releases, &objects, &mut diags);
+    super::edge::routes(tree, releases, &objects, &mut diags);
+    super::edge::public_urls(tree, releases, &objects, &mut diags);
     diag::sort(&mut diags);
     let rendered = objects.split_off(tree.objects.len());
     Findings {
@@ -265,7 +267,7 @@ fn at_release(tree: &Tree, r: &Release, d: Diagnostic, text: &str) -> Diagnostic
     }
 }
 
-fn owner_name(releases: &[Release], o: &Object) -> String {
+pub(super) fn owner_name(releases: &[Release], o: &Object) -> String {
     match o.owner {
         Owner::Gcc => format!("gcc ({})", o.file.as_deref().unwrap_or("the tree")),
         Owner::Release(i) => format!("release {}", releases[i].name),
@@ -273,7 +275,7 @@ fn owner_name(releases: &[Release], o: &Object) -> String {
 }
 
 /// Where to point for an object: gcc's file at the object's name, or the release's file.
-fn object_label(
+pub(super) fn object_label(
     tree: &Tree,
     releases: &[Release],
     o: &Object,

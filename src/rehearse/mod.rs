@@ -5,11 +5,13 @@
 //! with real Helm against its pinned chart; [`check`] then reads the rendered objects
 //! beside the tree's own and reports what would not come up: a pod that waits for a Job,
 //! Service, DaemonSet or pod nothing renders, two owners of one object, a values path the
-//! chart does not have, an Argo CD secret placeholder that cannot be replaced any more.
+//! chart does not have, an Argo CD secret placeholder that cannot be replaced any more, a
+//! route to nothing, a public endpoint in Keystone's catalog the Gateway does not serve.
 //!
 //! Pure: text in, diagnostics out. Running Helm is `ops::rehearse`'s side effect.
 
 mod checks;
+mod edge;
 mod objects;
 
 use std::collections::BTreeMap;
@@ -64,6 +66,12 @@ pub(crate) const HOOK_DEADLOCK: &str = "gcc::rehearse::hook_deadlock";
 /// Code (warning): an Argo CD Application's pod waits for a Job that Argo CD runs as a
 /// PostSync hook, after every resource is Healthy.
 pub(crate) const POST_SYNC_WAIT: &str = "gcc::rehearse::post_sync_wait";
+
+/// An HTTPRoute of gcc's leads to no listener of the tree's Gateways, or to a Service (or
+/// port) no release renders.
+pub(crate) const ROUTE_NOWHERE: &str = "gcc::rehearse::route_nowhere";
+/// A chart registers a public endpoint in Keystone that the Gateway does not serve.
+pub(crate) const PRIVATE_ENDPOINT: &str = "gcc::rehearse::private_endpoint";
 
 /// Which controller hands the values to Helm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
