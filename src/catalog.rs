@@ -67,6 +67,12 @@ pub struct PublicApi {
     pub host: Option<String>,
     /// The Service the chart renders for it.
     pub backend: Backend,
+    /// The values path of the origins the service accepts requests from (Django's
+    /// CSRF_TRUSTED_ORIGINS): set to the public URL.
+    pub origins: Option<String>,
+    /// Values the chart needs once it is served over https through the Gateway.
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A Service and port a chart renders.

@@ -269,6 +269,11 @@ fn without_a_domain_nothing_is_published_and_the_summary_says_so() {
     }
     let ks = object(&files, "openstack/helmrelease-keystone.yaml");
     assert!(ks["spec"]["values"]["endpoints"]["identity"]["host_fqdn_override"].is_null());
+    // Horizon stays on plain http: no secure-only cookies a browser would not send back.
+    let horizon = object(&files, "openstack/helmrelease-horizon.yaml");
+    let config = &horizon["spec"]["values"]["conf"]["horizon"]["local_settings"]["config"];
+    assert!(config["csrf_cookie_secure"].is_null(), "{config}");
+    assert!(config["csrf_trusted_origins"].is_null(), "{config}");
 
     let o = gcc(dir.path(), &["build", "aio", "--color", "never"]);
     assert!(o.status.success(), "{}", text(&o.stderr));

@@ -1514,3 +1514,29 @@ fn a_public_endpoint_the_gateway_does_not_serve_is_private() {
     )]));
     assert_eq!(c, []);
 }
+
+#[test]
+fn horizon_behind_the_gateways_tls_trusts_its_public_origin() {
+    // Django refuses a login posted over https through a proxy unless it trusts the
+    // proxy's X-Forwarded-Proto and the public origin.
+    let (_, secrets) = rendered("horizon", "Secret");
+    let etc = secrets
+        .values()
+        .find_map(|s| s["data"].get("local_settings"))
+        .and_then(serde_json::Value::as_str)
+        .expect("horizon's local_settings");
+    use base64::Engine;
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(etc)
+            .unwrap(),
+    )
+    .unwrap();
+    for line in [
+        "CSRF_TRUSTED_ORIGINS = ['https://horizon.cloud.lab.example.net']",
+        "SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO', 'https')",
+        "CSRF_COOKIE_SECURE = True",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+}

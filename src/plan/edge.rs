@@ -89,6 +89,12 @@ pub struct PublicEndpoint {
     pub backend: String,
     /// Its port.
     pub backend_port: u16,
+    /// The values path of the origins the service accepts requests from.
+    #[serde(skip)]
+    pub origins: Option<String>,
+    /// Values the chart needs behind the Gateway's TLS.
+    #[serde(skip)]
+    pub values: Map<String, Value>,
 }
 
 impl PublicEndpoint {
@@ -151,6 +157,10 @@ impl EdgePlan {
             );
             values::set(&mut v, &format!("{at}.scheme.public"), json!("https"));
             values::set(&mut v, &format!("{at}.port.{}.public", e.port), json!(443));
+            values::merge(&mut v, &e.values);
+            if let Some(path) = &e.origins {
+                values::set(&mut v, path, json!([e.url()]));
+            }
         }
         v
     }
@@ -234,6 +244,8 @@ fn endpoints(
                 host,
                 backend: p.backend.service.clone(),
                 backend_port: p.backend.port,
+                origins: p.origins.clone(),
+                values: p.values.clone(),
             });
         }
     }
