@@ -529,3 +529,58 @@ fn an_oci_chart_moved_back_is_a_chart_downgrade_not_an_image_one() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn moving_a_public_name_or_the_gateways_address_is_flagged() {
+    let d = diff_env(
+        "identity-renamed",
+        replace(
+            &example(ENV),
+            "  keystone: {}\n",
+            "  keystone:\n    public:\n      identity: identity.example.org\n",
+        ),
+    );
+    let public: Vec<(String, String)> = risks(&d)
+        .into_iter()
+        .filter(|(c, _, _)| c == "public_endpoint_changed")
+        .map(|(_, o, p)| (o, p))
+        .collect();
+    for (object, path) in [
+        ("HTTPRoute openstack/keystone-identity", "spec.hostnames[0]"),
+        (
+            "HelmRelease openstack/keystone",
+            "spec.values.endpoints.identity.host_fqdn_override.public.host",
+        ),
+    ] {
+        assert!(
+            public.contains(&(object.to_string(), path.to_string())),
+            "{object} {path} not flagged: {public:?}"
+        );
+    }
+    // The Gateway's address, from another address of its pool.
+    let d = diff_env(
+        "moved-gateway",
+        format!("{}gateway:\n  address: 172.16.50.11\n", example(ENV)),
+    );
+    assert!(
+        risks(&d)
+            .iter()
+            .any(|(c, o, _)| c == "public_endpoint_changed"
+                && o == "Gateway envoyproxy-gateway-system/gcc"),
+        "{:?}",
+        risks(&d)
+    );
+    // A service gone takes its URL with it.
+    let d = diff_env(
+        "no-masakari",
+        replace(&example(ENV), "  masakari: {}\n", ""),
+    );
+    assert!(
+        risks(&d)
+            .iter()
+            .any(|(c, o, _)| c == "public_endpoint_changed"
+                && o == "HTTPRoute openstack/masakari-instance-ha"),
+        "{:?}",
+        risks(&d)
+    );
+}

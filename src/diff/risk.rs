@@ -14,7 +14,7 @@ pub struct Risk {
     /// Stable code: `replicas_lowered`, `hpa_min_lowered`, `pdb_lowered`,
     /// `quorum_below_3`, `anti_affinity_weakened`, `chart_downgraded`,
     /// `image_downgraded`, `storage_changed`, `data_loss`, `secret_ref_changed`,
-    /// `nondeterministic_build`.
+    /// `public_endpoint_changed`, `nondeterministic_build`.
     pub code: &'static str,
     /// The object concerned (`None` for tree-wide findings).
     pub object: Option<ObjectKey>,
@@ -40,7 +40,7 @@ const DATA_KINDS: [&str; 8] = [
 const QUORUM_RELEASES: [&str; 4] = ["memcached", "kube-ovn", "ovn", "rabbitmq"];
 
 /// The order risks are listed in: data and availability first.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 12] = [
     "nondeterministic_build",
     "data_loss",
     "quorum_below_3",
@@ -49,6 +49,7 @@ const ORDER: [&str; 11] = [
     "hpa_min_lowered",
     "pdb_lowered",
     "storage_changed",
+    "public_endpoint_changed",
     "chart_downgraded",
     "image_downgraded",
     "secret_ref_changed",
@@ -182,6 +183,16 @@ pub(crate) fn assess(
                 }
                 if key.kind == "StorageClass" {
                     flag("storage_changed", None, "StorageClass removed".into());
+                }
+                if matches!(key.kind.as_str(), "HTTPRoute" | "Gateway") {
+                    flag(
+                        "public_endpoint_changed",
+                        None,
+                        format!(
+                            "{} removed: users' URLs through it stop answering",
+                            key.kind
+                        ),
+                    );
                 }
             }
             Change::Added { .. } => {}
@@ -327,6 +338,22 @@ fn field_risks(
             "storage_changed",
             Some(path),
             format!("storage changed: {last} {what}"),
+        );
+    }
+    // Where users reach the cloud: a route's host name, the Gateway's address, the public
+    // name a chart registers in Keystone's catalog, the issuer clients must trust.
+    let public = (key.kind == "HTTPRoute" && has_segment(path, "hostnames"))
+        || (key.kind == "Gateway" && path.contains("loadBalancerIPs"))
+        || (has_segment(path, "host_fqdn_override") && has_segment(path, "public"))
+        || (key.kind == "Certificate" && has_segment(path, "issuerRef"));
+    if public && old.is_some() {
+        flag(
+            "public_endpoint_changed",
+            Some(path),
+            format!(
+                "public endpoint changed ({}): {what}; DNS, clients and bookmarks must follow",
+                key.kind
+            ),
         );
     }
     // Secret references.
