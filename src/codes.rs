@@ -120,6 +120,7 @@ pub const ALL: &[Code] = &[
     code(crate::check::refs::UNKNOWN_HYPERVISOR, Stage::Check, Class::Invalid),
     code(crate::check::refs::UNKNOWN_SUBNET, Stage::Check, Class::Invalid),
     code(crate::check::topology::MISSING_ROLE, Stage::Check, Class::Invalid),
+    code(crate::check::topology::NO_BRIDGE, Stage::Check, Class::Invalid),
     code(crate::check::topology::TOO_FEW_CONTROLLERS, Stage::Check, Class::Invalid),
     code(crate::plan::HA_UNPROVABLE, Stage::Plan, Class::Invalid),
     code(crate::plan::NO_CHART, Stage::Plan, Class::Invalid),

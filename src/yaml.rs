@@ -220,9 +220,74 @@ fn parse_error(file: FileId, text: &str, err: &serde_saphyr::Error) -> Diagnosti
     } else {
         at
     };
+    let help = match (code == SYNTAX)
+        .then(|| indentation_hint(text, at.start, &message))
+        .flatten()
+    {
+        Some(hint) => hint,
+        None => help.to_string(),
+    };
     Diagnostic::error(code, message)
         .at(Label::new(file, at, ""))
         .help(help)
+}
+
+/// The likely cause of a block-structure error at byte `at` ("did not find expected key"
+/// or "'-' indicator"), from the lines above it: a `-` with no space after it, or a line
+/// indented to no level of the blocks it could belong to.
+fn indentation_hint(text: &str, at: usize, message: &str) -> Option<String> {
+    if !message.contains("did not find expected") {
+        return None;
+    }
+    let line_no = text[..at.min(text.len())].matches('\n').count();
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    // `-name: a` is a plain scalar key "-name", not a list item.
+    for n in (line_no.saturating_sub(3)..=line_no).rev() {
+        let Some(l) = lines.get(n) else { continue };
+        let t = l.trim_start();
+        if t.starts_with('-') && !t.starts_with("- ") && !t.starts_with("---") && t.len() > 1 {
+            return Some(format!(
+                "line {}: a list item needs a space after `-` (`{}` → `- {}`)",
+                n + 1,
+                t,
+                &t[1..]
+            ));
+        }
+    }
+    let here = lines.get(line_no).copied().filter(|l| content(l))?;
+    let n = indent(here);
+    // The levels this line could line up with: each enclosing block above it, and the
+    // keys of a list item (`- ` plus two).
+    let mut levels = std::collections::BTreeSet::new();
+    let mut min = usize::MAX;
+    for l in lines[..line_no.min(lines.len())]
+        .iter()
+        .rev()
+        .filter(|l| content(l))
+    {
+        let i = indent(l);
+        if i <= min {
+            min = i;
+            levels.insert(i);
+            if l.trim_start().starts_with("- ") {
+                levels.insert(i + 2);
+            }
+        }
+        if i == 0 {
+            break;
+        }
+    }
+    if levels.contains(&n) {
+        return None;
+    }
+    let levels: Vec<String> = levels.iter().map(usize::to_string).collect();
+    Some(format!(
+        "line {} is indented {n} spaces, which lines up with no block above it (those are at {} spaces): indent a key like its siblings, and a list item's `-` like the other items'",
+        line_no + 1,
+        levels.join(", ")
+    ))
 }
 
 /// The YAML scanner's own error kind, when the scanner is what failed.
@@ -631,6 +696,26 @@ mod tests {
     #[test]
     fn nul_bytes_are_syntax_errors() {
         assert_eq!(codes("site: lab\0\n"), vec![(SYNTAX, 1, 10)]);
+    }
+
+    #[test]
+    fn block_errors_name_the_likely_indentation_mistake() {
+        let help = |text: &str| {
+            let p = parse(FileId::default(), text);
+            p.diagnostics[0].help.clone().unwrap_or_default()
+        };
+        let h = help("site: lab\nnodes:\n  - name: a\n   - name: b\n");
+        assert!(h.contains("line 4 is indented 3 spaces"), "{h}");
+        assert!(h.contains("at 0, 2, 4 spaces"), "{h}");
+        let h = help("site: lab\nhardware:\n  - name: a\n    cpu: 3\n   memory: 4\n");
+        assert!(h.contains("line 5 is indented 3 spaces"), "{h}");
+        let h = help("site: lab\nnodes:\n  -name: a\n  - name: b\n");
+        assert!(
+            h.contains("line 3: a list item needs a space after `-` (`-name: a` → `- name: a`)"),
+            "{h}"
+        );
+        // Other syntax errors keep the general help.
+        assert_eq!(help("a: [1, 2\n"), "fix the YAML syntax at this position");
     }
 
     #[test]

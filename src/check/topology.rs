@@ -13,11 +13,15 @@ use crate::model::{Environment, Inventory, Loc, Node, Profile, Role};
 pub(crate) const TOO_FEW_CONTROLLERS: &str = "gcc::profile::too_few_controllers";
 /// Code: no node with a role the profile needs (`compute`, `network`, `openstack-control`).
 pub(crate) const MISSING_ROLE: &str = "gcc::profile::missing_role";
+/// Code (warning): a network node's interface on a provider subnet names no OVS bridge, so
+/// OVN maps no physical network to it there.
+pub(crate) const NO_BRIDGE: &str = "gcc::profile::no_bridge";
 
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
     if cx.any_broken(Kind::Node) {
         return; // a node could not be read; counting roles without it would mislead
     }
+    provider_bridges(cx, inv);
     let profile_at = Loc::new(env.file, "/profile");
     let profile = env.profile.as_str();
     for (role, name) in [
@@ -65,5 +69,32 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
             d = d.also(cx.label(&n.at.child("name"), "openstack-control node"));
         }
         cx.push(d);
+    }
+}
+
+/// A network node on a provider subnet without `bridge:` gets no OVN bridge mapping for
+/// it: the provider network's traffic never reaches that node, silently.
+fn provider_bridges(cx: &mut Ctx, inv: &Inventory) {
+    let provider: std::collections::BTreeSet<&str> = inv
+        .subnets
+        .iter()
+        .filter(|s| s.purpose == Some(crate::model::SubnetPurpose::Provider))
+        .map(|s| s.name.as_str())
+        .collect();
+    for n in inv.nodes.iter().filter(|n| n.has(Role::Network)) {
+        for i in &n.interfaces {
+            if i.bridge.is_none() && provider.contains(i.subnet.as_str()) {
+                let d = Diagnostic::warning(
+                    NO_BRIDGE,
+                    format!(
+                        "network node `{}` is on provider subnet `{}` without `bridge:`: OVN maps no physical network to it there, so that subnet's provider networks do not reach it",
+                        n.name, i.subnet
+                    ),
+                )
+                .at(cx.label(&i.at, "no bridge"))
+                .help("add `bridge: br-ex` (and `name:` the host interface to plug into it), or drop the `network` role from this node");
+                cx.push(d);
+            }
+        }
     }
 }
