@@ -34,4 +34,47 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    output_schemas(&dir);
+}
+
+/// Lists `schema/output/` (the JSON Schemas of every kind gcc writes) as
+/// `$OUT_DIR/output_schemas.rs`: a table of (path under that folder, file text), sorted,
+/// which `validate` compiles in.
+fn output_schemas(dir: &str) {
+    let root = std::path::Path::new(dir).join("schema/output");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                println!("cargo:rerun-if-changed={}", p.display());
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.push((rel, p.canonicalize().unwrap()));
+            }
+        }
+    }
+    files.sort();
+    let mut out = String::from(
+        "/// Embedded output schemas: (path under schema/output, text).\npub(crate) static OUTPUT_SCHEMAS: &[(&str, &str)] = &[\n",
+    );
+    for (rel, abs) in &files {
+        out += &format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        );
+    }
+    out += "];\n";
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("output_schemas.rs");
+    std::fs::write(dest, out).unwrap();
 }

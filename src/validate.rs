@@ -41,25 +41,90 @@ pub struct Report {
     pub violations: Vec<Violation>,
 }
 
-/// Finds the schema file of `apiVersion`/`kind` under `schemas`.
-pub(crate) fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Option<PathBuf> {
+include!(concat!(env!("OUT_DIR"), "/output_schemas.rs"));
+
+/// Where schemas come from: a directory laid out like `../shared/schemas`, or the copies
+/// of the kinds gcc writes compiled into the binary (`schema/output/`).
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A schema directory.
+    Dir(PathBuf),
+    /// The embedded output schemas.
+    Embedded,
+}
+
+impl Store {
+    /// The subdirectories of `sub` (relative paths), sorted.
+    fn dirs(&self, sub: &str) -> Vec<String> {
+        match self {
+            Store::Dir(root) => {
+                let mut d: Vec<String> = std::fs::read_dir(root.join(sub))
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .filter(|e| e.path().is_dir())
+                            .map(|e| format!("{sub}/{}", e.file_name().to_string_lossy()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                d.sort();
+                d
+            }
+            Store::Embedded => {
+                let set: std::collections::BTreeSet<String> = OUTPUT_SCHEMAS
+                    .iter()
+                    .filter_map(|(rel, _)| {
+                        let rest = rel.strip_prefix(sub)?.strip_prefix('/')?;
+                        let (first, _) = rest.split_once('/')?;
+                        Some(format!("{sub}/{first}"))
+                    })
+                    .collect();
+                set.into_iter().collect()
+            }
+        }
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        match self {
+            Store::Dir(root) => root.join(rel).is_file(),
+            Store::Embedded => OUTPUT_SCHEMAS.iter().any(|(r, _)| *r == rel),
+        }
+    }
+
+    fn read(&self, rel: &str) -> Result<String, String> {
+        match self {
+            Store::Dir(root) => {
+                std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))
+            }
+            Store::Embedded => OUTPUT_SCHEMAS
+                .iter()
+                .find(|(r, _)| *r == rel)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| format!("{rel}: not embedded")),
+        }
+    }
+
+    /// Every embedded schema: (path under `schema/output/`, text).
+    pub fn embedded() -> &'static [(&'static str, &'static str)] {
+        OUTPUT_SCHEMAS
+    }
+}
+
+/// Finds the schema of `apiVersion`/`kind` in `store`: its path there.
+pub(crate) fn schema_path(store: &Store, api_version: &str, kind: &str) -> Option<String> {
     let group = api_group(api_version);
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     let kind_l = kind.to_ascii_lowercase();
-    // A CRD's schema is filed under its group (gateway.networking.k8s.io's too); a
-    // built-in kind's under kubernetes/<version>/.
+    // A CRD's schema is filed under its group (gateway.networking.k8s.io's too), preferring
+    // a `derived/*/` copy; a built-in kind's under kubernetes/<version>/.
     if group.contains('.') {
         let file = format!("{kind_l}_{version}.json");
-        let mut derived: Vec<PathBuf> = std::fs::read_dir(schemas.join("derived"))
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        derived.sort();
-        let crd = derived
+        let crd = store
+            .dirs("derived")
             .into_iter()
             .rev()
-            .map(|d| d.join(group).join(&file))
-            .chain(std::iter::once(schemas.join(group).join(&file)))
-            .find(|p| p.is_file());
+            .map(|d| format!("{d}/{group}/{file}"))
+            .chain(std::iter::once(format!("{group}/{file}")))
+            .find(|p| store.exists(p));
         if crd.is_some() || !group.ends_with(".k8s.io") {
             return crd;
         }
@@ -70,30 +135,25 @@ pub(crate) fn schema_path(schemas: &Path, api_version: &str, kind: &str) -> Opti
         let short = group.split('.').next().unwrap_or(group);
         format!("{kind_l}-{short}-{version}.json")
     };
-    let k8s = schemas.join("kubernetes");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&k8s)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
+    store
+        .dirs("kubernetes")
+        .into_iter()
         .rev()
-        .map(|d| d.join(&file))
-        .find(|p| p.is_file())
+        .map(|d| format!("{d}/{file}"))
+        .find(|p| store.exists(p))
 }
 
-/// Compiled schemas of one schema directory, each compiled once, on first use.
+/// Compiled schemas of one store, each compiled once, on first use.
 pub(crate) struct Schemas {
-    dir: PathBuf,
-    validators: BTreeMap<PathBuf, jsonschema::Validator>,
+    store: Store,
+    validators: BTreeMap<String, jsonschema::Validator>,
 }
 
 /// What a schema says of one object.
 pub(crate) enum Verdict {
     /// No schema for its apiVersion and kind.
     NoSchema,
-    /// Validated against this schema file (relative to the directory); its violations
+    /// Validated against this schema file (relative to the store); its violations
     /// (JSON pointer in the object, message).
     Checked(String, Vec<(String, String)>),
 }
@@ -104,34 +164,31 @@ impl Schemas {
         if !dir.is_dir() {
             return Err(format!("schema directory {} does not exist", dir.display()));
         }
-        Ok(Schemas {
-            dir: dir.to_path_buf(),
+        Ok(Schemas::of(Store::Dir(dir.to_path_buf())))
+    }
+
+    /// The schemas of `store`.
+    pub fn of(store: Store) -> Schemas {
+        Schemas {
+            store,
             validators: BTreeMap::new(),
-        })
+        }
     }
 
     /// Validates one object against the schema of its apiVersion and kind.
     pub fn check(&mut self, obj: &Value) -> Result<Verdict, String> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();
         let kind = obj["kind"].as_str().unwrap_or_default();
-        let Some(file) = schema_path(&self.dir, api_version, kind) else {
+        let Some(rel) = schema_path(&self.store, api_version, kind) else {
             return Ok(Verdict::NoSchema);
         };
-        if !self.validators.contains_key(&file) {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let schema: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            let v = jsonschema::validator_for(&schema)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            self.validators.insert(file.clone(), v);
+        if !self.validators.contains_key(&rel) {
+            let text = self.store.read(&rel)?;
+            let schema: Value = serde_json::from_str(&text).map_err(|e| format!("{rel}: {e}"))?;
+            let v = jsonschema::validator_for(&schema).map_err(|e| format!("{rel}: {e}"))?;
+            self.validators.insert(rel.clone(), v);
         }
-        let rel = file
-            .strip_prefix(&self.dir)
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let errors = self.validators[&file]
+        let errors = self.validators[&rel]
             .iter_errors(obj)
             .map(|e| (e.instance_path().to_string(), e.to_string()))
             .collect();
@@ -139,16 +196,19 @@ impl Schemas {
     }
 }
 
-/// Validates every object file under `dir` (kustomization files and the lock excepted).
-pub fn validate_tree(dir: &Path, schemas: &Path) -> Result<Report, String> {
-    let mut schemas = Schemas::new(schemas)?;
-    let mut report = Report::default();
+/// Validates every object file under `dir` (kustomization files and the lock excepted)
+/// against the schemas of `store`.
+pub fn validate_tree(dir: &Path, store: &Store) -> Result<Report, String> {
+    if let Store::Dir(d) = store
+        && !d.is_dir()
+    {
+        return Err(format!("schema directory {} does not exist", d.display()));
+    }
+    let mut files = BTreeMap::new();
     for entry in WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path();
-        let name = entry.file_name().to_string_lossy();
-        if !entry.file_type().is_file() || !name.ends_with(".yaml") || name == "kustomization.yaml"
-        {
+        if !entry.file_type().is_file() {
             continue;
         }
         let rel = path
@@ -156,7 +216,26 @@ pub fn validate_tree(dir: &Path, schemas: &Path) -> Result<Report, String> {
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{rel}: {e}"))?;
+        if rel.ends_with(".yaml") {
+            let bytes = std::fs::read(path).map_err(|e| format!("{rel}: {e}"))?;
+            files.insert(rel, bytes);
+        }
+    }
+    validate_files(&files, store)
+}
+
+/// Validates the object files of a tree held in memory (path → bytes), as
+/// [`validate_tree`] does on disk: what `gcc build --validate` runs before it writes.
+pub fn validate_files(files: &BTreeMap<String, Vec<u8>>, store: &Store) -> Result<Report, String> {
+    let mut schemas = Schemas::of(store.clone());
+    let mut report = Report::default();
+    for (rel, bytes) in files {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if !name.ends_with(".yaml") || name == "kustomization.yaml" {
+            continue;
+        }
+        let rel = rel.clone();
+        let text = String::from_utf8(bytes.clone()).map_err(|e| format!("{rel}: {e}"))?;
         let opts = serde_saphyr::options! { strict_booleans: true };
         let obj: Value = serde_saphyr::from_str_with_options(&text, opts)
             .map_err(|e| format!("{rel}: not valid YAML: {e}"))?;

@@ -78,7 +78,9 @@ fn every_object_validates_against_upstream_schemas() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(env);
         write_tree(&out, &build_example(env));
-        let report = gcc::validate::validate_tree(&out, &shared_schemas()).unwrap();
+        let report =
+            gcc::validate::validate_tree(&out, &gcc::validate::Store::Dir(shared_schemas()))
+                .unwrap();
         assert!(
             report.violations.is_empty(),
             "{env}: {:#?}",
@@ -139,7 +141,8 @@ fn validate_catches_a_broken_object() {
         .replace("replicas: 3", "replicas: three")
         .into_bytes();
     write_tree(&out, &files);
-    let report = gcc::validate::validate_tree(&out, &shared_schemas()).unwrap();
+    let report =
+        gcc::validate::validate_tree(&out, &gcc::validate::Store::Dir(shared_schemas())).unwrap();
     let files: Vec<&str> = report.violations.iter().map(|v| v.file.as_str()).collect();
     assert!(files.contains(&nova.as_str()), "{:#?}", report.violations);
     assert!(

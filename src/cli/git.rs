@@ -71,10 +71,24 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
         out: a.out.as_deref(),
         source_ref: a.source_ref.as_deref(),
         publish: publish.as_ref(),
+        validate: a.validate,
     };
     let built = match ops::build::build(&req) {
         Ok(b) => b,
         Err(BuildFailure::Refused(d)) => return ctx.fail(&d, EXIT_USAGE),
+        Err(BuildFailure::Violations(report)) => {
+            for v in &report.violations {
+                err(&format!(
+                    "{}: {} at `{}`: {}\n",
+                    v.file, v.object, v.path, v.message
+                ));
+            }
+            err(&format!(
+                "error: {} objects of the new tree fail their schemas; nothing was written\n",
+                report.violations.len()
+            ));
+            return EXIT_INVALID;
+        }
         Err(BuildFailure::Invalid(compiled)) => {
             return print_invalid(&compiled, ctx.format, ctx.color);
         }
@@ -93,6 +107,9 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
                 pj["provenance"] = json!(p.provenance);
                 v["publish"] = pj;
             }
+            if let Some(n) = built.validated {
+                v["validated"] = json!(n);
+            }
             out(&format!("{v}\n"));
         }
         Format::Text => {
@@ -103,6 +120,11 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
                 &shown,
                 built.unchanged,
             ));
+            if let Some(n) = built.validated {
+                out(&format!(
+                    "validated {n} objects against gcc's schemas: no violation\n"
+                ));
+            }
             if let Some(p) = &built.published {
                 note_stripped(ctx, p.stripped_from.as_deref(), &p.branch);
                 out(&publish_line(

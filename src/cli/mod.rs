@@ -44,7 +44,7 @@ Examples:
   gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment
   gcc rehearse prod --charts ../shared/charts   render every release with Helm and check it
   gcc versions prod --format markdown   the component version table for a wiki or PR
-  gcc validate out/prod --schemas ../shared/schemas   check every object against upstream schemas
+  gcc validate out/prod                               check every object against gcc's schemas
   gcc check prod                  check environments/prod.yaml and its inventory
   gcc check prod --format json    the same, one JSON object for CI and editors
   gcc -C ../site-b check aio      run against another checkout
@@ -193,10 +193,13 @@ pub enum Command {
     Versions(VersionsArgs),
     /// Validate every object of a rendered tree against JSON Schemas.
     ///
-    /// The schema directory uses the kubeconform/datree layout:
-    /// `kubernetes/<version>-standalone-strict/` for built-in kinds,
+    /// Without --schemas, against the schemas compiled into gcc (every kind it writes, at
+    /// the versions the catalog pins). A schema directory uses the kubeconform/datree
+    /// layout: `kubernetes/<version>-standalone-strict/` for built-in kinds,
     /// `<group>/<kind>_<version>.json` for CRDs.
-    #[command(after_help = "Examples:\n  gcc validate out/prod --schemas ../shared/schemas")]
+    #[command(
+        after_help = "Examples:\n  gcc validate out/prod\n  gcc validate out/prod --schemas ../shared/schemas\n  gcc validate out/prod --format json | jq .violations"
+    )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of an input file (for editors and yaml-language-server).
     #[command(
@@ -253,6 +256,10 @@ pub struct BuildArgs {
     /// directory that holds one <ENV>/ per environment (default: out).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Validate every object against the schemas compiled into gcc before the tree is
+    /// written (as `gcc validate` does); a violation writes nothing (exit 1).
+    #[arg(long, conflicts_with = "all")]
+    pub validate: bool,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -388,9 +395,10 @@ pub struct VersionsArgs {
 pub struct ValidateArgs {
     /// The rendered tree (for example out/prod).
     pub dir: PathBuf,
-    /// Directory of JSON Schemas.
+    /// Directory of JSON Schemas (kubeconform/datree layout). Without it, the schemas
+    /// compiled into gcc: every kind it writes, at the versions the catalog pins.
     #[arg(long, value_name = "DIR")]
-    pub schemas: PathBuf,
+    pub schemas: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -672,7 +680,11 @@ fn cmd_versions(ctx: &Ctx<'_>, a: &VersionsArgs) -> u8 {
 
 fn cmd_validate(a: &ValidateArgs) -> u8 {
     let (dir, format) = (a.dir.as_path(), a.format);
-    let report = match validate_tree(dir, &a.schemas) {
+    let store = match &a.schemas {
+        Some(d) => crate::validate::Store::Dir(d.clone()),
+        None => crate::validate::Store::Embedded,
+    };
+    let report = match validate_tree(dir, &store) {
         Ok(r) => r,
         Err(e) => {
             err(&format!("error: {e}\n"));

@@ -45,6 +45,8 @@ pub struct BuildRequest<'a> {
     pub source_ref: Option<&'a str>,
     /// Also publish.
     pub publish: Option<&'a PublishTo>,
+    /// Validate every object against the embedded output schemas before writing.
+    pub validate: bool,
 }
 
 /// Why a build wrote nothing.
@@ -54,6 +56,8 @@ pub enum BuildFailure {
     Invalid(Box<Compiled>),
     /// Refused or failed before or while writing (exit 2).
     Refused(Box<Diagnostic>),
+    /// `--validate`: objects of the new tree that their schemas refuse (nothing written).
+    Violations(Box<crate::validate::Report>),
 }
 
 /// A build written (and published).
@@ -69,6 +73,8 @@ pub struct Built {
     pub published: Option<PublishedTo>,
     /// Whether the output directory already held this tree (nothing was written).
     pub unchanged: bool,
+    /// With `--validate`: how many objects were validated.
+    pub validated: Option<usize>,
 }
 
 /// A publish: the branch, what happened, and what the commit records.
@@ -261,6 +267,17 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, BuildFailure> {
         return Err(BuildFailure::Invalid(Box::new(compiled)));
     };
     let inputs = input_digests(&compiled.loaded);
+    let validated = if req.validate {
+        let store = crate::validate::Store::Embedded;
+        let report = crate::validate::validate_files(&build.rendered.files, &store)
+            .map_err(|e| refused(Box::new(Diagnostic::error(crate::compile::RENDER, e))))?;
+        if !report.violations.is_empty() {
+            return Err(BuildFailure::Violations(Box::new(report)));
+        }
+        Some(report.validated)
+    } else {
+        None
+    };
     let target = match req.publish {
         Some(to) => {
             let prov = match at_rev {
@@ -306,5 +323,6 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, BuildFailure> {
         out,
         published,
         unchanged: written == Written::Unchanged,
+        validated,
     })
 }

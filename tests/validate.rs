@@ -1,0 +1,99 @@
+//! The output schemas compiled into gcc (`schema/output/`): faithful copies of
+//! ../shared/schemas, one for every kind gcc writes (Node and PersistentVolumeClaim have
+//! none upstream), the same choices as the directory they came from; `gcc validate`
+//! without `--schemas` and `gcc build --validate` use them.
+
+mod common;
+use common::{gcc, read_tree, repo, text};
+
+use gcc::validate::{Store, validate_tree};
+
+fn shared() -> std::path::PathBuf {
+    repo().join("../shared/schemas")
+}
+
+#[test]
+fn every_embedded_schema_is_the_shared_copy_byte_for_byte() {
+    assert!(Store::embedded().len() > 20, "{}", Store::embedded().len());
+    for (rel, embedded) in Store::embedded() {
+        let upstream = std::fs::read_to_string(shared().join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: not in ../shared/schemas: {e}"));
+        assert!(
+            *embedded == upstream,
+            "{rel} differs from ../shared/schemas/{rel}"
+        );
+    }
+    // SOURCES.md names each one.
+    let sources = std::fs::read_to_string(repo().join("schema/output/SOURCES.md")).unwrap();
+    for (rel, _) in Store::embedded() {
+        assert!(
+            sources.contains(&format!("| {rel} |")),
+            "{rel} not in SOURCES.md"
+        );
+    }
+}
+
+#[test]
+fn every_kind_of_the_golden_trees_has_its_schema_compiled_in() {
+    for env in ["prod", "aio", "argocd"] {
+        let tree = repo().join("golden").join(env);
+        let embedded = validate_tree(&tree, &Store::Embedded).unwrap();
+        let upstream = validate_tree(&tree, &Store::Dir(shared())).unwrap();
+        assert!(
+            embedded.violations.is_empty(),
+            "{env}: {:#?}",
+            embedded.violations
+        );
+        // The same schema for every kind as the full directory picks, and nothing more
+        // left without one.
+        assert_eq!(embedded.schemas, upstream.schemas, "{env}");
+        assert_eq!(
+            embedded.unvalidated.keys().collect::<Vec<_>>(),
+            upstream.unvalidated.keys().collect::<Vec<_>>(),
+            "{env}"
+        );
+        assert_eq!(embedded.validated, upstream.validated, "{env}");
+    }
+}
+
+#[test]
+fn validate_needs_no_schema_directory_and_build_validates_before_it_writes() {
+    let dir = common::example_tree();
+    let o = gcc(
+        dir.path(),
+        &["build", "prod", "--validate", "--color", "never"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let said = text(&o.stdout);
+    assert!(
+        said.contains("against gcc's schemas: no violation"),
+        "{said}"
+    );
+    let o = gcc(
+        dir.path(),
+        &["build", "prod", "--validate", "--format", "json"],
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(j["validated"].as_u64().unwrap() > 250, "{j}");
+
+    // A tree with a broken object: `gcc validate` alone finds it (exit 1).
+    let out = dir.path().join("out/prod");
+    let files = read_tree(&out);
+    let (rel, bytes) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("openstack/mariadb-mariadb-cluster.yaml"))
+        .unwrap();
+    let broken = text(bytes).replace("replicas: 3", "replicas: three");
+    std::fs::write(out.join(rel), broken).unwrap();
+    let o = gcc(dir.path(), &["validate", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("mariadb-mariadb-cluster.yaml"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // --validate builds one environment; with --all it is refused as usage.
+    let o = gcc(dir.path(), &["build", "--all", "--validate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
