@@ -78,6 +78,35 @@ impl SourceRepo {
     }
 }
 
+impl SourceRepo {
+    /// The inputs of `env` whose content differs between the working directory
+    /// (`work_digests`) and `HEAD`, by path: changed, added or removed.
+    pub(crate) fn changed_inputs(
+        &self,
+        env: &str,
+        work_digests: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let at_head = self
+            .repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .and_then(|c| self.tree_at(c.id(), None).ok())
+            .and_then(|tree| load(&tree, env).ok())
+            .map(|l| input_digests(&l))
+            .unwrap_or_default();
+        let mut paths: Vec<String> = work_digests
+            .keys()
+            .chain(at_head.keys())
+            .filter(|k| work_digests.get(*k) != at_head.get(*k))
+            .cloned()
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
 /// The provenance of a build read straight from commit `commit`: never dirty.
 fn provenance_at(commit: Oid, prefix: &str) -> Provenance {
     Provenance {

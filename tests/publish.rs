@@ -416,6 +416,8 @@ fn uncommitted_inputs_are_refused_unless_allowed() {
         refused.contains("gcc::publish::dirty") && refused.contains("--allow-dirty"),
         "{refused}"
     );
+    // It names the file that changed, and only that one.
+    assert!(refused.contains("(environments/prod.yaml)"), "{refused}");
     assert_eq!(
         site.tip("gcc/prod"),
         tip,
@@ -449,6 +451,11 @@ fn uncommitted_inputs_are_refused_unless_allowed() {
     .unwrap();
     let moved = site.gcc_code(&["build", "prod", "--commit"], 2);
     assert!(moved.contains("gcc::publish::dirty"), "{moved}");
+    assert!(
+        moved.contains("inventory/laundry-lab.yaml")
+            && moved.contains("inventory/laundry-lab/all.yaml"),
+        "{moved}"
+    );
 }
 
 #[test]

@@ -121,8 +121,16 @@ fn gate(
         Err(d) => return Err(Box::new(d.clone())),
     };
     if prov.dirty && !allow_dirty {
+        let changed = repo
+            .map(|r| r.changed_inputs(env, inputs))
+            .unwrap_or_default();
+        let named = if changed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", changed.join(", "))
+        };
         let what = match &prov.source_commit {
-            Some(c) => format!("differ from the source commit {}", short(c)),
+            Some(c) => format!("differ from the source commit {}{named}", short(c)),
             None => "are not committed (the repository has no commit yet)".to_string(),
         };
         return Err(Box::new(
