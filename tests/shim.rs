@@ -40,13 +40,57 @@ fn run(first: &Path, rest: Option<&str>, cwd: &Path, args: &[&str], stdin: &str)
     child.wait_with_output().unwrap()
 }
 
-/// The GNU C compiler this machine has (the first gcc on the test's own PATH).
+/// Whether `gcc` is a copy of this tool (an installed one, say) rather than a C compiler.
+fn is_this_tool(gcc: &Path) -> bool {
+    Command::new(gcc)
+        .args(["version", "--format", "json"])
+        .output()
+        .is_ok_and(|o| text(&o.stdout).contains("catalog_digest"))
+}
+
+/// The GNU C compiler this machine has (the first gcc on the test's own PATH that is not
+/// a copy of this tool: `.ci/run` installs one as README says).
 fn real_gcc() -> PathBuf {
     let path = std::env::var("PATH").unwrap();
     std::env::split_paths(&path)
         .map(|d| d.join("gcc"))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file() && !is_this_tool(p))
         .expect("a C compiler named gcc on PATH (.ci/run installs build-essential)")
+}
+
+#[test]
+fn two_copies_of_this_tool_on_path_hand_a_c_call_on_to_the_compiler_not_to_each_other() {
+    // An installed gcc (a copy) and a development build (a symlink) both before the C
+    // compiler: each would find the other first.
+    let dev = shim_dir();
+    let installed = tempfile::tempdir().unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_gcc"), installed.path().join("gcc")).unwrap();
+    let real = real_gcc();
+    let path = format!(
+        "{}:{}:{}",
+        dev.path().display(),
+        installed.path().display(),
+        real.parent().unwrap().display()
+    );
+    let mut child = Command::new("gcc")
+        .arg("-dumpversion")
+        .env("PATH", &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the two copies handed the call back and forth");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    let want = Command::new(&real).arg("-dumpversion").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), text(&want.stdout));
 }
 
 #[test]

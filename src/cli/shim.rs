@@ -70,13 +70,22 @@ pub(crate) fn is_c_compiler_call(args: &[OsString], verbs: &[&str], other_gcc: b
     })
 }
 
-/// The first `gcc` on `path` (a `PATH` value) that is a file and not `this` binary.
-pub(crate) fn next_gcc(path: &OsStr, this: &Path) -> Option<PathBuf> {
-    let this = std::fs::canonicalize(this).unwrap_or_else(|_| this.to_path_buf());
+/// Copies of this tool a forwarded call has already passed through (a PATH-style list of
+/// their canonical paths): with two on PATH (an installed one and a development build),
+/// each would otherwise hand the call to the other for ever.
+const VISITED: &str = "GCC_GITOPS_SHIM_VISITED";
+
+/// The first `gcc` on `path` (a `PATH` value) that is a file and none of `skip` (this
+/// binary and the copies of it the call went through).
+pub(crate) fn next_gcc(path: &OsStr, skip: &[PathBuf]) -> Option<PathBuf> {
+    let skip: Vec<PathBuf> = skip
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .collect();
     std::env::split_paths(path)
         .map(|dir| dir.join("gcc"))
         .filter(|p| p.is_file())
-        .find(|p| std::fs::canonicalize(p).map_or(true, |c| c != this))
+        .find(|p| std::fs::canonicalize(p).map_or(true, |c| !skip.contains(&c)))
 }
 
 /// Hands a C compiler's call to the next `gcc` on `PATH` and does not return, or returns
@@ -86,7 +95,11 @@ pub(crate) fn forward(verbs: &[&str]) -> Option<u8> {
     let _program = args.next();
     let args: Vec<OsString> = args.collect();
     let this = std::env::current_exe().ok()?;
-    let other = std::env::var_os("PATH").and_then(|p| next_gcc(&p, &this));
+    let mut skip: Vec<PathBuf> = std::env::var_os(VISITED)
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    skip.push(std::fs::canonicalize(&this).unwrap_or(this));
+    let other = std::env::var_os("PATH").and_then(|p| next_gcc(&p, &skip));
     if !is_c_compiler_call(&args, verbs, other.is_some()) {
         return None;
     }
@@ -96,23 +109,31 @@ pub(crate) fn forward(verbs: &[&str]) -> Option<u8> {
         );
         return Some(2);
     };
-    exec(&cc, &args)
+    let visited = std::env::join_paths(&skip).unwrap_or_default();
+    exec(&cc, &args, &visited)
 }
 
 #[cfg(unix)]
-fn exec(cc: &Path, args: &[OsString]) -> Option<u8> {
+fn exec(cc: &Path, args: &[OsString], visited: &OsStr) -> Option<u8> {
     use std::os::unix::process::CommandExt;
     // exec replaces this process: same arguments, environment and descriptors. argv[0] is
     // the compiler's full path: the GNU driver finds cc1 and its libraries from it (as
     // `gcc`, it would search PATH and find this binary again).
-    let err = std::process::Command::new(cc).args(args).exec();
+    let err = std::process::Command::new(cc)
+        .args(args)
+        .env(VISITED, visited)
+        .exec();
     eprintln!("gcc: cannot run the C compiler {}: {err}", cc.display());
     Some(2)
 }
 
 #[cfg(not(unix))]
-fn exec(cc: &Path, args: &[OsString]) -> Option<u8> {
-    match std::process::Command::new(cc).args(args).status() {
+fn exec(cc: &Path, args: &[OsString], visited: &OsStr) -> Option<u8> {
+    match std::process::Command::new(cc)
+        .args(args)
+        .env(VISITED, visited)
+        .status()
+    {
         Ok(s) => Some(s.code().unwrap_or(1).clamp(0, 255) as u8),
         Err(err) => {
             eprintln!("gcc: cannot run the C compiler {}: {err}", cc.display());
