@@ -28,8 +28,15 @@ fn component<'a>(reference: &'a Value, name: &str) -> &'a Value {
 /// The values.yaml of the pinned chart of an OpenStack service (one per service in
 /// ../shared/charts).
 fn chart_values(name: &str) -> Value {
+    let dir = chart_dir(name);
+    serde_saphyr::from_str(&std::fs::read_to_string(dir.join(name).join("values.yaml")).unwrap())
+        .unwrap()
+}
+
+/// The folder of the pinned chart of `name` in ../shared/charts (`<name>@<version>`).
+fn chart_dir(name: &str) -> PathBuf {
     let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
-    let dir = std::fs::read_dir(&charts)
+    std::fs::read_dir(&charts)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
@@ -38,9 +45,7 @@ fn chart_values(name: &str) -> Value {
                 .to_string_lossy()
                 .starts_with(&format!("{name}@"))
         })
-        .unwrap_or_else(|| panic!("no pinned chart for {name}"));
-    serde_saphyr::from_str(&std::fs::read_to_string(dir.join(name).join("values.yaml")).unwrap())
-        .unwrap()
+        .unwrap_or_else(|| panic!("no pinned chart for {name}"))
 }
 
 /// Whether the chart reads `path`: it is in its values.yaml up to the leaf's parent, or in
@@ -622,7 +627,6 @@ fn planned_values_of_infrastructure_are_the_pinned_charts() {
 
 #[test]
 fn public_apis_are_the_pinned_charts_endpoints_and_the_ones_keystone_lists() {
-    let charts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
     for (name, entry) in &Catalog::get().services {
         let values = chart_values(name);
         for p in &entry.public {
@@ -647,16 +651,7 @@ fn public_apis_are_the_pinned_charts_endpoints_and_the_ones_keystone_lists() {
         }
         // Every type the chart registers in Keystone (helm-toolkit's ks-endpoints Job)
         // is published, or its catalog entry would point into the cluster.
-        let dir = std::fs::read_dir(&charts)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}@"))
-            })
-            .unwrap();
+        let dir = chart_dir(name);
         let job = dir.join(name).join("templates/job-ks-endpoints.yaml");
         let Ok(job) = std::fs::read_to_string(&job) else {
             continue;

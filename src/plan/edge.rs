@@ -296,18 +296,8 @@ fn endpoints(
 fn address(cx: &mut Cx) -> Option<(String, String)> {
     let env = &cx.model.env;
     let inv = &cx.model.inventory;
-    let pools: Vec<(String, &Pool, Option<SubnetPurpose>)> = inv
-        .subnets
-        .iter()
-        .flat_map(|s| {
-            s.vip_pools.iter().enumerate().map(move |(i, p)| {
-                let name = p
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-vip-{}", s.name, i + 1));
-                (name, p, s.purpose)
-            })
-        })
+    let pools: Vec<(String, &Pool, Option<SubnetPurpose>)> = super::storage::vip_pools(inv)
+        .map(|(name, s, p)| (name, p, s.purpose))
         .collect();
     let names = || pools.iter().map(|(n, _, _)| n.as_str());
     let chosen = match &env.gateway.pool {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{Cx, PoolPlan, StoragePlan, UNANNOUNCED, WORKER_LABEL, values};
 use crate::catalog;
 use crate::diag::Diagnostic;
-use crate::model::{Profile, Provider, Role};
+use crate::model::{Inventory, Pool, Profile, Provider, Role, Subnet};
 
 /// The storage class a service's NAS store uses, and the class gcc adds for it.
 pub(super) struct NasStoreChoice {
@@ -161,6 +161,20 @@ pub(super) fn data_class(storage: &[StoragePlan]) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
+/// Every VIP pool of the inventory with its MetalLB name: the inventory's, else
+/// `<subnet>-vip-<n>`; and its subnet.
+pub(super) fn vip_pools(inv: &Inventory) -> impl Iterator<Item = (String, &Subnet, &Pool)> {
+    inv.subnets.iter().flat_map(|s| {
+        s.vip_pools.iter().enumerate().map(move |(i, p)| {
+            let name = p
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}-vip-{}", s.name, i + 1));
+            (name, s, p)
+        })
+    })
+}
+
 /// One MetalLB pool per VIP pool of the inventory, named by the inventory or after its
 /// subnet, announced by the worker nodes; a pool none of them has an interface on could
 /// not be announced (MetalLB answers ARP for its addresses from the node's interface on
@@ -168,19 +182,14 @@ pub(super) fn data_class(storage: &[StoragePlan]) -> Option<String> {
 pub(super) fn pools(cx: &mut Cx) -> Vec<PoolPlan> {
     let inv = &cx.model.inventory;
     let mut out = Vec::new();
-    for s in &inv.subnets {
-        for (i, p) in s.vip_pools.iter().enumerate() {
-            let name = p
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}-vip-{}", s.name, i + 1));
-            let reachable = inv
-                .nodes
-                .iter()
-                .filter(|n| n.has(Role::Worker))
-                .any(|n| n.interfaces.iter().any(|i| i.subnet == s.name));
-            if !reachable {
-                let d = Diagnostic::error(
+    for (name, s, p) in vip_pools(inv) {
+        let reachable = inv
+            .nodes
+            .iter()
+            .filter(|n| n.has(Role::Worker))
+            .any(|n| n.interfaces.iter().any(|i| i.subnet == s.name));
+        if !reachable {
+            let d = Diagnostic::error(
                     UNANNOUNCED,
                     format!(
                         "VIP pool `{name}` cannot be announced: MetalLB announces it from the worker nodes, and none has an interface on subnet `{}`",
@@ -192,15 +201,14 @@ pub(super) fn pools(cx: &mut Cx) -> Vec<PoolPlan> {
                     "give a node with role `worker` an interface on subnet `{}`",
                     s.name
                 ));
-                cx.diags.push(d);
-            }
-            out.push(PoolPlan {
-                name,
-                subnet: s.name.clone(),
-                range: format!("{}-{}", p.start, p.end),
-                announced_by: [(WORKER_LABEL.0.to_string(), WORKER_LABEL.1.to_string())].into(),
-            });
+            cx.diags.push(d);
         }
+        out.push(PoolPlan {
+            name,
+            subnet: s.name.clone(),
+            range: format!("{}-{}", p.start, p.end),
+            announced_by: [(WORKER_LABEL.0.to_string(), WORKER_LABEL.1.to_string())].into(),
+        });
     }
     out
 }
