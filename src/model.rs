@@ -287,6 +287,70 @@ impl Node {
     }
 }
 
+/// What a machine that is not a Kubernetes node does for the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MachineRole {
+    /// The git server the GitOps controller pulls from.
+    Git,
+    /// The backup host.
+    Backup,
+    /// A router: may hold the gateway addresses of its subnets.
+    Router,
+    /// Runs the DHCP server (Kea): its named interfaces are the ones Kea listens on.
+    Dhcp,
+}
+
+impl MachineRole {
+    /// The name inputs give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineRole::Git => "git",
+            MachineRole::Backup => "backup",
+            MachineRole::Router => "router",
+            MachineRole::Dhcp => "dhcp",
+        }
+    }
+}
+
+/// One of the lab's machines that is not a Kubernetes node (the git server, the backup
+/// host, the router): it takes part in the address and MAC checks and gets DHCP
+/// reservations, but runs nothing of the cloud.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// Unique name, across nodes and machines (its DHCP host name).
+    pub name: String,
+    /// VM or bare metal.
+    pub placement: Placement,
+    /// What it does.
+    pub roles: BTreeSet<MachineRole>,
+    /// vCPUs or cores.
+    pub cpu: Option<u64>,
+    /// Memory quantity.
+    pub memory: Option<String>,
+    /// Network interfaces.
+    pub interfaces: Vec<Interface>,
+    /// Where it is written.
+    pub at: Loc,
+}
+
+/// A node or a machine: anything with interfaces on the lab's subnets.
+#[derive(Debug, Clone, Copy)]
+pub struct Host<'a> {
+    /// `node` or `machine`, for messages.
+    pub noun: &'static str,
+    /// Its name.
+    pub name: &'a str,
+    /// VM or bare metal.
+    pub placement: &'a Placement,
+    /// Its interfaces.
+    pub interfaces: &'a [Interface],
+    /// A router: may hold its subnets' gateway addresses.
+    pub router: bool,
+    /// Where it is written.
+    pub at: &'a Loc,
+}
+
 /// A node's network interface.
 #[derive(Debug, Clone)]
 pub struct Interface {
@@ -383,6 +447,10 @@ pub struct Inventory {
     pub hypervisors: Vec<Hypervisor>,
     /// Kubernetes nodes.
     pub nodes: Vec<Node>,
+    /// The lab's other machines.
+    pub machines: Vec<Machine>,
+    /// The site's DNS resolvers, handed out by DHCP.
+    pub dns: Vec<IpAddr>,
     /// NAS appliances.
     pub nas: Vec<Nas>,
     /// Subnets.
@@ -437,6 +505,27 @@ impl Default for ClusterNetworks {
 }
 
 impl Inventory {
+    /// Every node, then every machine.
+    pub fn hosts(&self) -> impl Iterator<Item = Host<'_>> {
+        let nodes = self.nodes.iter().map(|n| Host {
+            noun: "node",
+            name: &n.name,
+            placement: &n.placement,
+            interfaces: &n.interfaces,
+            router: false,
+            at: &n.at,
+        });
+        let machines = self.machines.iter().map(|m| Host {
+            noun: "machine",
+            name: &m.name,
+            placement: &m.placement,
+            interfaces: &m.interfaces,
+            router: m.roles.contains(&MachineRole::Router),
+            at: &m.at,
+        });
+        nodes.chain(machines)
+    }
+
     /// The NAS and export a storage class's `export: <nas>/<export>` names, if both exist.
     pub fn export(&self, reference: &str) -> Option<(&Nas, &Export)> {
         let (nas, export) = reference.split_once('/')?;

@@ -60,44 +60,48 @@ pub(super) fn suggest(s: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
-pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
-    let mut kinds: Vec<(&str, Vec<(&str, Loc)>)> = vec![
-        (
+pub(super) fn check<'a>(cx: &mut Ctx, inv: &'a Inventory, env: &Environment) {
+    // Each scope of uniqueness, with the noun of each item: nodes and machines share one
+    // (both are DHCP host names).
+    let named = |noun: &'static str, items: Vec<(&'a str, Loc)>| {
+        items
+            .into_iter()
+            .map(move |(name, at)| (noun, name, at))
+            .collect::<Vec<_>>()
+    };
+    let mut scopes: Vec<Vec<(&str, &str, Loc)>> = vec![
+        named(
             "hardware",
             inv.hardware
                 .iter()
                 .map(|h| (h.name.as_str(), h.at.child("name")))
                 .collect(),
         ),
-        (
+        named(
             "hypervisor",
             inv.hypervisors
                 .iter()
                 .map(|h| (h.name.as_str(), h.at.child("name")))
                 .collect(),
         ),
-        (
-            "node",
-            inv.nodes
-                .iter()
-                .map(|n| (n.name.as_str(), n.at.child("name")))
-                .collect(),
-        ),
-        (
+        inv.hosts()
+            .map(|h| (h.noun, h.name, h.at.child("name")))
+            .collect(),
+        named(
             "NAS",
             inv.nas
                 .iter()
                 .map(|n| (n.name.as_str(), n.at.child("name")))
                 .collect(),
         ),
-        (
+        named(
             "subnet",
             inv.subnets
                 .iter()
                 .map(|s| (s.name.as_str(), s.at.child("name")))
                 .collect(),
         ),
-        (
+        named(
             "address pool",
             inv.subnets
                 .iter()
@@ -107,7 +111,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         ),
     ];
     for nas in &inv.nas {
-        kinds.push((
+        scopes.push(named(
             "export",
             nas.exports
                 .iter()
@@ -115,9 +119,9 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
                 .collect(),
         ));
     }
-    for (kind, items) in &kinds {
-        let mut seen: BTreeMap<&str, &Loc> = BTreeMap::new();
-        for (name, at) in items {
+    for items in &scopes {
+        let mut seen: BTreeMap<&str, (&str, &Loc)> = BTreeMap::new();
+        for (kind, name, at) in items {
             if is_path_like(name) {
                 let label = cx.label(at, "path, not a name");
                 cx.push(path_escape(kind, name, label));
@@ -134,18 +138,26 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
                 cx.push(d);
             }
             match seen.get(name) {
-                Some(first) => {
-                    let d = Diagnostic::error(
-                        DUPLICATE_NAME,
-                        format!("{kind} `{name}` is defined more than once"),
-                    )
-                    .at(cx.label(at, "defined again here"))
-                    .also(cx.label(first, "first defined here"))
-                    .help(format!("{kind} names must be unique; rename or remove one"));
+                Some((first_kind, first)) => {
+                    let (message, help) = if first_kind == kind {
+                        (
+                            format!("{kind} `{name}` is defined more than once"),
+                            format!("{kind} names must be unique; rename or remove one"),
+                        )
+                    } else {
+                        (
+                            format!("{kind} `{name}` has the name of {first_kind} `{name}`"),
+                            "nodes and machines share one set of names (their DHCP host names); rename one".to_string(),
+                        )
+                    };
+                    let d = Diagnostic::error(DUPLICATE_NAME, message)
+                        .at(cx.label(at, "defined again here"))
+                        .also(cx.label(first, "first defined here"))
+                        .help(help);
                     cx.push(d);
                 }
                 None => {
-                    seen.insert(name, at);
+                    seen.insert(name, (kind, at));
                 }
             }
         }

@@ -116,6 +116,8 @@ struct Static<'a> {
     subnet: Option<&'a str>,
     /// Interfaces with a MAC may sit in a DHCP pool (they become reservations).
     has_mac: bool,
+    /// A router's interface may hold its subnet's gateway address.
+    router: bool,
 }
 
 pub(super) fn check(cx: &mut Ctx, inv: &Inventory) {
@@ -141,14 +143,13 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory) {
         DUPLICATE_ADDRESS,
     );
     let macs: Vec<(Mac, Loc, String)> = inv
-        .nodes
-        .iter()
-        .flat_map(|n| {
-            n.interfaces.iter().filter_map(move |i| {
+        .hosts()
+        .flat_map(|h| {
+            h.interfaces.iter().filter_map(move |i| {
                 Some((
                     i.mac?,
                     i.at.child("mac"),
-                    format!("node `{}` on subnet `{}`", n.name, i.subnet),
+                    format!("{} `{}` on subnet `{}`", h.noun, h.name, i.subnet),
                 ))
             })
         })
@@ -394,13 +395,14 @@ fn check_ranges<'a>(cx: &mut Ctx, s: &'a Subnet) -> Vec<Range<'a>> {
 }
 
 fn collect_statics(inv: &Inventory) -> Vec<Static<'_>> {
-    // Addresses of machines, hypervisors and NAS name no subnet and have no MAC.
+    // Addresses of BMCs, hypervisors and NAS name no subnet and have no MAC.
     let fixed = |addr, at, what| Static {
         addr,
         at,
         what,
         subnet: None,
         has_mac: false,
+        router: false,
     };
     let mut out = Vec::new();
     for h in &inv.hardware {
@@ -428,15 +430,16 @@ fn collect_statics(inv: &Inventory) -> Vec<Static<'_>> {
             format!("NAS `{}`", n.name),
         ));
     }
-    for n in &inv.nodes {
-        for i in &n.interfaces {
+    for h in inv.hosts() {
+        for i in h.interfaces {
             if let Some(a) = i.address {
                 out.push(Static {
                     addr: a,
                     at: i.at.child("address"),
-                    what: format!("node `{}` on subnet `{}`", n.name, i.subnet),
+                    what: format!("{} `{}` on subnet `{}`", h.noun, h.name, i.subnet),
                     subnet: Some(i.subnet.as_str()),
                     has_mac: i.mac.is_some(),
+                    router: h.router,
                 });
             }
         }
@@ -496,7 +499,7 @@ fn check_static(
     if network_or_broadcast(cx, subnet, st.addr, &st.at, &st.what) {
         return;
     }
-    if subnet.gateway == Some(st.addr) {
+    if subnet.gateway == Some(st.addr) && !st.router {
         let d = Diagnostic::error(
             ADDRESS_IS_GATEWAY,
             format!(
@@ -506,7 +509,7 @@ fn check_static(
         )
         .at(cx.label(&st.at, "gateway address"))
         .also(cx.label(&subnet.at.child("gateway"), "gateway"))
-        .help("give the host another address");
+        .help("give the host another address; a router that holds it goes under `machines` with role `router`");
         cx.push(d);
         return;
     }
@@ -564,7 +567,8 @@ fn duplicates<'a, K: Ord + Copy>(
     code: &'static str,
 ) {
     let mut items: Vec<_> = items.collect();
-    items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    // Stable: of two uses, the one written first (in inventory order) is the first.
+    items.sort_by_key(|a| a.0);
     let mut first = 0;
     for i in 1..items.len() {
         if items[i].0 != items[first].0 {

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use super::{Ctx, Kind};
 use crate::diag::Diagnostic;
 use crate::model::{
-    Environment, Export, ExportPurpose, Hardware, Hypervisor, Interface, Inventory, Loc, Mac, Nas,
-    Node, Placement, Pool, Role, Subnet, SubnetPurpose,
+    Environment, Export, ExportPurpose, Hardware, Hypervisor, Interface, Inventory, Loc, Mac,
+    Machine, MachineRole, Nas, Node, Placement, Pool, Role, Subnet, SubnetPurpose,
 };
 use crate::yaml::Doc;
 
@@ -40,6 +40,9 @@ struct InventoryFile {
     hypervisors: Vec<RawHypervisor>,
     #[serde(default)]
     nodes: Vec<RawNode>,
+    #[serde(default)]
+    machines: Vec<RawMachine>,
+    dns: Option<Vec<String>>,
     #[serde(default)]
     nas: Vec<RawNas>,
     #[serde(default)]
@@ -77,6 +80,19 @@ struct RawNode {
     hypervisor: Option<String>,
     hardware: Option<String>,
     roles: Vec<Role>,
+    cpu: Option<u64>,
+    memory: Option<String>,
+    #[serde(default)]
+    interfaces: Vec<RawInterface>,
+}
+
+#[derive(Deserialize)]
+struct RawMachine {
+    name: String,
+    hypervisor: Option<String>,
+    hardware: Option<String>,
+    #[serde(default)]
+    roles: Vec<MachineRole>,
     cpu: Option<u64>,
     memory: Option<String>,
     #[serde(default)]
@@ -173,6 +189,7 @@ pub(super) fn inventory(cx: &mut Ctx, name: &str, docs: &[Doc]) -> Inventory {
     let mut site_at: Option<Loc> = None;
     let mut domain_at: Option<Loc> = None;
     let mut cluster_at: Option<Loc> = None;
+    let mut dns_at: Option<Loc> = None;
     for doc in docs {
         let Some(file) = typed::<InventoryFile>(cx, doc) else {
             continue;
@@ -224,6 +241,31 @@ pub(super) fn inventory(cx: &mut Ctx, name: &str, docs: &[Doc]) -> Inventory {
             let at = root.child("nodes").child(i);
             if let Some(node) = node(cx, n, at) {
                 inv.nodes.push(node);
+            }
+        }
+        for (i, m) in file.machines.into_iter().enumerate() {
+            let at = root.child("machines").child(i);
+            let Some(placement) = placement(cx, "machine", &m.name, m.hypervisor, m.hardware, &at)
+            else {
+                continue;
+            };
+            inv.machines.push(Machine {
+                interfaces: interfaces(cx, m.interfaces, &at),
+                name: m.name,
+                placement,
+                roles: m.roles.into_iter().collect(),
+                cpu: m.cpu,
+                memory: m.memory,
+                at,
+            });
+        }
+        if let Some(dns) = file.dns {
+            let at = root.child("dns");
+            set_once(cx, &mut dns_at, at.clone(), "dns");
+            for (i, a) in dns.iter().enumerate() {
+                if let Some(a) = addr(cx, a, &at.child(i)) {
+                    inv.dns.push(a);
+                }
             }
         }
         for (i, n) in file.nas.into_iter().enumerate() {
@@ -304,32 +346,59 @@ fn set_once(cx: &mut Ctx, first: &mut Option<Loc>, here: Loc, key: &str) {
 }
 
 fn node(cx: &mut Ctx, n: RawNode, at: Loc) -> Option<Node> {
-    let placement = match (n.hypervisor, n.hardware) {
-        (Some(hv), None) => Placement::Vm(hv),
-        (None, Some(hw)) => Placement::BareMetal(hw),
+    let Some(placement) = placement(cx, "node", &n.name, n.hypervisor, n.hardware, &at) else {
+        cx.broken.insert((Kind::Node, n.name));
+        return None;
+    };
+    Some(Node {
+        interfaces: interfaces(cx, n.interfaces, &at),
+        name: n.name,
+        placement,
+        roles: n.roles.into_iter().collect(),
+        cpu: n.cpu,
+        memory: n.memory,
+        at,
+    })
+}
+
+/// Where a node or machine runs: exactly one of `hypervisor` and `hardware`.
+fn placement(
+    cx: &mut Ctx,
+    noun: &str,
+    name: &str,
+    hypervisor: Option<String>,
+    hardware: Option<String>,
+    at: &Loc,
+) -> Option<Placement> {
+    match (hypervisor, hardware) {
+        (Some(hv), None) => Some(Placement::Vm(hv)),
+        (None, Some(hw)) => Some(Placement::BareMetal(hw)),
         (both_hv, both_hw) => {
             let (msg, label_at) = if both_hv.is_some() && both_hw.is_some() {
                 (
-                    format!("node `{}` has both `hypervisor` and `hardware`", n.name),
+                    format!("{noun} `{name}` has both `hypervisor` and `hardware`"),
                     at.child("hardware"),
                 )
             } else {
                 (
-                    format!("node `{}` has neither `hypervisor` nor `hardware`", n.name),
+                    format!("{noun} `{name}` has neither `hypervisor` nor `hardware`"),
                     at.child("name"),
                 )
             };
             let d = Diagnostic::error(NODE_PLACEMENT, msg)
                 .at(cx.key_label(&label_at, "here"))
-                .help("a VM names its `hypervisor`; a bare-metal node names its `hardware`; give exactly one");
+                .help(format!(
+                    "a VM names its `hypervisor`; a bare-metal {noun} names its `hardware`; give exactly one"
+                ));
             cx.push(d);
-            cx.broken.insert((Kind::Node, n.name));
-            return None;
+            None
         }
-    };
-    let interfaces = n
-        .interfaces
-        .into_iter()
+    }
+}
+
+/// The typed interfaces of a node or machine at `at`.
+fn interfaces(cx: &mut Ctx, raw: Vec<RawInterface>, at: &Loc) -> Vec<Interface> {
+    raw.into_iter()
         .enumerate()
         .map(|(j, i)| {
             let at = at.child("interfaces").child(j);
@@ -344,16 +413,7 @@ fn node(cx: &mut Ctx, n: RawNode, at: Loc) -> Option<Node> {
                 at,
             }
         })
-        .collect();
-    Some(Node {
-        name: n.name,
-        placement,
-        roles: n.roles.into_iter().collect(),
-        cpu: n.cpu,
-        memory: n.memory,
-        interfaces,
-        at,
-    })
+        .collect()
 }
 
 /// A network in CIDR notation, without host bits.

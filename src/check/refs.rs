@@ -1,4 +1,4 @@
-//! References: hypervisor → hardware, node → hypervisor or hardware, interface → subnet,
+//! References: hypervisor → hardware, node or machine → hypervisor or hardware, interface → subnet,
 //! storage export → NAS export. A dangling reference names what exists nearby.
 
 use std::collections::BTreeSet;
@@ -48,8 +48,8 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
             );
         }
     }
-    for node in &inv.nodes {
-        match &node.placement {
+    for host in inv.hosts() {
+        match host.placement {
             Placement::Vm(hv) if !hypervisors.contains(hv.as_str()) => {
                 dangling(
                     cx,
@@ -57,7 +57,7 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
                     "hypervisor",
                     "hypervisors",
                     hv,
-                    &node.at.child("hypervisor"),
+                    &host.at.child("hypervisor"),
                     &hypervisors,
                 );
             }
@@ -68,13 +68,13 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
                     "hardware",
                     "hardware",
                     hw,
-                    &node.at.child("hardware"),
+                    &host.at.child("hardware"),
                     &hardware,
                 );
             }
             _ => {}
         }
-        for iface in &node.interfaces {
+        for iface in host.interfaces {
             if !subnets.contains(iface.subnet.as_str())
                 && !cx.is_broken(Kind::Subnet, &iface.subnet)
             {
