@@ -225,7 +225,11 @@ pub fn render(
     } else {
         let root = files
             .keys()
-            .filter(|p| !p.starts_with("nodes/") && !p.starts_with("bootstrap/"))
+            .filter(|p| {
+                !p.starts_with("nodes/")
+                    && !p.starts_with("bootstrap/")
+                    && !p.starts_with(&format!("{}/", crate::emit::SITE_DIR))
+            })
             .filter(|p| p.ends_with(".yaml"))
             .map(|p| json!(p))
             .collect();

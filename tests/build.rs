@@ -234,17 +234,20 @@ fn deterministic(env_name: &str) {
     let b = tmp.path().join("b");
     for (root, reorder) in [(&a, false), (&b, true)] {
         std::fs::create_dir_all(root.join("environments")).unwrap();
-        std::fs::create_dir_all(root.join("inventory")).unwrap();
+        std::fs::create_dir_all(root.join("inventory/laundry-lab")).unwrap();
         let env_file = format!("environments/{env_name}.yaml");
         let env = std::fs::read_to_string(repo().join(&env_file)).unwrap();
-        let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
+        let inv_file = "inventory/laundry-lab/laundry-lab.yaml";
+        let inv = std::fs::read_to_string(repo().join(inv_file)).unwrap();
         let (env, inv) = if reorder {
             (reverse_services(&env), reverse_nodes(&inv))
         } else {
             (env, inv)
         };
         std::fs::write(root.join(&env_file), env).unwrap();
-        std::fs::write(root.join("inventory/laundry-lab.yaml"), inv).unwrap();
+        std::fs::write(root.join(inv_file), inv).unwrap();
+        let machines = "inventory/laundry-lab/machines.yaml";
+        std::fs::copy(repo().join(machines), root.join(machines)).unwrap();
     }
     let run = |root: &Path, tz: &str, lang: &str| {
         let o = Command::new(env!("CARGO_BIN_EXE_gcc"))
@@ -339,7 +342,7 @@ fn codes(src: &MemSource, env: &str) -> Vec<String> {
 
 #[test]
 fn three_controllers_on_two_hypervisors_fail_base_and_build_in_aio() {
-    let inv = example("inventory/laundry-lab.yaml").replace(
+    let inv = example("inventory/laundry-lab/laundry-lab.yaml").replace(
         "  - name: k8s-ctl-03\n    hypervisor: ovirt-03",
         "  - name: k8s-ctl-03\n    hypervisor: ovirt-02",
     );
@@ -363,7 +366,7 @@ fn three_controllers_on_two_hypervisors_fail_base_and_build_in_aio() {
 fn ha_proof_refuses_workers_sharing_a_machine() {
     // Controllers stay on three machines; two of the three workers share hw-01, so
     // RabbitMQ and PostgreSQL (workers only) cannot place three members on three machines.
-    let inv = example("inventory/laundry-lab.yaml").replace(
+    let inv = example("inventory/laundry-lab/laundry-lab.yaml").replace(
         "  - name: k8s-wrk-02\n    hypervisor: ovirt-02",
         "  - name: k8s-wrk-02\n    hypervisor: ovirt-01",
     );

@@ -47,7 +47,7 @@ fn check_refuses_what_build_would_refuse() {
     // Two workers on one machine: the topology check passes (the controllers are on three
     // machines), but RabbitMQ and PostgreSQL cannot keep a quorum. `check` plans too, so
     // it says so instead of passing an environment `build` refuses.
-    let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml"))
+    let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab/laundry-lab.yaml"))
         .unwrap()
         .replace(
             "  - name: k8s-wrk-02\n    hypervisor: ovirt-02",
@@ -73,24 +73,45 @@ fn check_refuses_what_build_would_refuse() {
 #[test]
 fn shared_examples_are_the_bundled_ones_plus_a_schema_line() {
     // The examples in ../shared must compile unchanged: ours differ only by the
-    // yaml-language-server line.
+    // yaml-language-server line. The lab's inventory is a directory: the shared file, and
+    // beside it the lab's other machines (merged section by section).
     let shared = repo().join("../shared/examples");
     assert!(
         shared.is_dir(),
         "{} is missing: clone beside ../shared (README, Tests)",
         shared.display()
     );
-    for (dir, name) in [
-        ("inventory", "laundry-lab.yaml"),
-        ("inventory", "aio-lab.yaml"),
-        ("environments", "prod.yaml"),
-        ("environments", "aio.yaml"),
+    for (dir, name, ours, schema) in [
+        (
+            "inventory",
+            "laundry-lab.yaml",
+            "inventory/laundry-lab/laundry-lab.yaml",
+            "../../schema/",
+        ),
+        (
+            "inventory",
+            "aio-lab.yaml",
+            "inventory/aio-lab.yaml",
+            "../schema/",
+        ),
+        (
+            "environments",
+            "prod.yaml",
+            "environments/prod.yaml",
+            "../schema/",
+        ),
+        (
+            "environments",
+            "aio.yaml",
+            "environments/aio.yaml",
+            "../schema/",
+        ),
     ] {
-        let ours = std::fs::read_to_string(repo().join(dir).join(name)).unwrap();
+        let ours = std::fs::read_to_string(repo().join(ours)).unwrap();
         let theirs = std::fs::read_to_string(shared.join(dir).join(name)).unwrap();
         let (first, rest) = ours.split_once('\n').unwrap();
         assert!(
-            first.starts_with("# yaml-language-server: $schema=../schema/"),
+            first.starts_with(&format!("# yaml-language-server: $schema={schema}")),
             "{name}"
         );
         assert_eq!(rest, theirs, "{dir}/{name} drifted from ../shared/examples");
@@ -231,7 +252,8 @@ fn text_diagnostics_show_file_line_column_and_help() {
 
 #[test]
 fn text_diagnostics_for_shared_machine() {
-    let inv = std::fs::read_to_string(repo().join("inventory/laundry-lab.yaml")).unwrap();
+    let inv =
+        std::fs::read_to_string(repo().join("inventory/laundry-lab/laundry-lab.yaml")).unwrap();
     // k8s-ctl-03 and k8s-wrk-03 move to ovirt-02: only two machines host controllers.
     let bad = inv.replace("hypervisor: ovirt-03", "hypervisor: ovirt-02");
     let dir = tree_for("prod", "laundry-lab.yaml", bad.as_bytes());

@@ -13,6 +13,9 @@ use gcc::source::MemSource;
 
 const ENV: &str = "environments/prod.yaml";
 const INV: &str = "inventory/laundry-lab.yaml";
+/// The example inventory's file that [`INV`] stands for (the bundled inventory is a
+/// directory: this file and the lab's other machines).
+const INV_FILE: &str = "inventory/laundry-lab/laundry-lab.yaml";
 
 fn example(path: &str) -> String {
     std::fs::read_to_string(repo().join(path)).unwrap()
@@ -37,11 +40,15 @@ fn build(label: &str, env: &str, inv: &str) -> Side {
 }
 
 fn example_side() -> Side {
-    build("example", &example(ENV), &example(INV))
+    build("example", &example(ENV), &example(INV_FILE))
 }
 
 fn diff_env(label: &str, env: String) -> Diff {
-    diff("prod", &example_side(), &build(label, &env, &example(INV)))
+    diff(
+        "prod",
+        &example_side(),
+        &build(label, &env, &example(INV_FILE)),
+    )
 }
 
 /// `(code, object, path)` of every risk.
@@ -122,7 +129,7 @@ fn bumping_novas_chart_changes_one_field_and_a_downgrade_is_flagged() {
     // The other way round is a downgrade.
     let back = diff(
         "prod",
-        &build("nova-bumped", &bumped, &example(INV)),
+        &build("nova-bumped", &bumped, &example(INV_FILE)),
         &example_side(),
     );
     assert_eq!(
@@ -149,8 +156,8 @@ fn lowering_keystones_autoscale_minimum_flags_the_hpa() {
     );
     let d = diff(
         "prod",
-        &build("keystone-min-3", &before, &example(INV)),
-        &build("keystone-min-2", &after, &example(INV)),
+        &build("keystone-min-3", &before, &example(INV_FILE)),
+        &build("keystone-min-2", &after, &example(INV_FILE)),
     );
     // The autoscaler's floor, and the replicas the chart starts the Deployment with.
     assert_eq!(
@@ -248,9 +255,9 @@ fn removing_a_service_flags_its_data() {
 }
 
 #[test]
-fn moving_a_dhcp_pool_changes_inputs_but_no_object_and_a_vip_pool_changes_metallb() {
+fn moving_a_dhcp_pool_changes_only_keas_file_and_a_vip_pool_changes_metallb() {
     let inv = replace(
-        &example(INV),
+        &example(INV_FILE),
         "{ name: mgmt-dynamic, start: 10.20.0.100, end: 10.20.0.199 }",
         "{ name: mgmt-dynamic, start: 10.20.0.150, end: 10.20.0.249 }",
     );
@@ -259,16 +266,45 @@ fn moving_a_dhcp_pool_changes_inputs_but_no_object_and_a_vip_pool_changes_metall
         &example_side(),
         &build("dhcp-moved", &example(ENV), &inv),
     );
-    assert!(
-        d.identical,
-        "DHCP pools are not rendered: {:?}",
-        objects(&d)
-    );
+    // No Kubernetes object: the lab's DHCP server, field by field.
+    assert!(objects(&d).is_empty(), "{:?}", objects(&d));
+    assert!(!d.identical);
     assert_eq!(d.inputs_changed, [INV]);
-    assert!(gcc::diff::text(&d, false).contains("inputs changed: inventory/laundry-lab.yaml"));
+    assert_eq!(d.files.len(), 1, "{:?}", d.files);
+    assert_eq!(d.files[0].path, "site/dhcp/kea-dhcp4.json");
+    let gcc::diff::FileChange::Changed {
+        fields: changed,
+        unified,
+    } = &d.files[0].change
+    else {
+        panic!("{:?}", d.files[0]);
+    };
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].path, "Dhcp4.subnet4[0].pools[0].pool");
+    assert_eq!(
+        changed[0].new,
+        Some(serde_json::json!("10.20.0.150 - 10.20.0.249"))
+    );
+    assert!(
+        unified.contains("+++ b/site/dhcp/kea-dhcp4.json"),
+        "{unified}"
+    );
+    let text = gcc::diff::text(&d, false);
+    assert!(
+        text.contains("inputs changed: inventory/laundry-lab.yaml"),
+        "{text}"
+    );
+    assert!(text.contains("; 1 other file differs"), "{text}");
+    assert!(
+        text.contains("~ file site/dhcp/kea-dhcp4.json\n    Dhcp4.subnet4[0].pools[0].pool: \"10.20.0.100 - 10.20.0.199\" → \"10.20.0.150 - 10.20.0.249\""),
+        "{text}"
+    );
+    assert!(
+        gcc::diff::markdown(&d).contains("file <code>site/dhcp/kea-dhcp4.json</code> (1 field)")
+    );
 
     let inv = replace(
-        &example(INV),
+        &example(INV_FILE),
         "{ name: primary, start: 10.20.2.10, end: 10.20.2.50 }",
         "{ name: primary, start: 10.20.2.100, end: 10.20.2.150 }",
     );
@@ -366,7 +402,7 @@ fn markdown_is_cut_to_fit_a_comment() {
     let md = markdown(&d);
     assert!(md.len() <= MARKDOWN_LIMIT + 1_000, "{}", md.len());
     assert!(
-        md.contains("more changed objects are not shown"),
+        md.contains("more changed objects or files are not shown"),
         "{}",
         &md[md.len() - 300..]
     );
@@ -385,7 +421,13 @@ fn identical_inputs_give_an_empty_diff() {
 fn site() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    for f in [ENV, INV, "environments/aio.yaml", "inventory/aio-lab.yaml"] {
+    for f in [
+        ENV,
+        INV_FILE,
+        "inventory/laundry-lab/machines.yaml",
+        "environments/aio.yaml",
+        "inventory/aio-lab.yaml",
+    ] {
         std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
         std::fs::copy(repo().join(f), root.join(f)).unwrap();
     }

@@ -20,14 +20,9 @@ fn example(path: &str) -> String {
 
 /// Builds `env` (the text of environments/<name>.yaml) over the bundled inventories.
 fn build(name: &str, env: &str) -> BTreeMap<String, Vec<u8>> {
-    let mut src =
-        MemSource::new().with(format!("environments/{name}.yaml"), env.as_bytes().to_vec());
-    for inv in ["laundry-lab", "aio-lab"] {
-        src = src.with(
-            format!("inventory/{inv}.yaml"),
-            example(&format!("inventory/{inv}.yaml")).into_bytes(),
-        );
-    }
+    let src = common::with_inventories(
+        MemSource::new().with(format!("environments/{name}.yaml"), env.as_bytes().to_vec()),
+    );
     let c = compile(&src, name).expect("compiles");
     assert!(c.build.is_some(), "{name}: {:#?}", c.diagnostics);
     c.build.unwrap().rendered.files

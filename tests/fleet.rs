@@ -145,7 +145,7 @@ fn unchanged_environments_are_skipped_unless_forced() {
     );
 
     // An input edit rebuilds the environments that read it, and only those.
-    let inv = root.join("inventory/laundry-lab.yaml");
+    let inv = root.join("inventory/laundry-lab/laundry-lab.yaml");
     let mut text = fs::read_to_string(&inv).unwrap();
     text.push_str("# a comment changes the digest\n");
     fs::write(&inv, text).unwrap();

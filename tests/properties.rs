@@ -138,6 +138,18 @@ impl Site {
         s
     }
 
+    /// The checked model; the site must be valid.
+    fn model(&self) -> gcc::model::Model {
+        let src = MemSource::new()
+            .with("environments/gen.yaml", self.env())
+            .with("inventory/gen.yaml", self.inventory());
+        let loaded = load(&src, "gen").expect("environment exists");
+        let checked = check(&loaded);
+        checked
+            .model
+            .unwrap_or_else(|| panic!("{:?}\n{}", checked.diagnostics, self.inventory()))
+    }
+
     fn codes(&self) -> Vec<String> {
         let src = MemSource::new()
             .with("environments/gen.yaml", self.env())
@@ -262,6 +274,42 @@ proptest! {
     }
 
     #[test]
+    fn every_dhcp_reservation_lies_in_its_subnet_and_is_unique(
+        mut site in site(),
+        into_pool in proptest::collection::vec(any::<bool>(), 40),
+    ) {
+        // Some nodes take addresses inside the DHCP pool (allowed: they have a MAC).
+        for (i, n) in site.nodes.iter_mut().enumerate() {
+            if into_pool[i] {
+                n.host = site.dhcp.0 + i as u32;
+            }
+        }
+        let model = site.model();
+        let plan = gcc::plan::dhcp_plan(&model.inventory).expect("a pool to serve");
+        let files = gcc::emit::kea_files(&plan);
+        prop_assert_eq!(files.len(), 1);
+        let kea: serde_json::Value = serde_json::from_str(&files[0].1).unwrap();
+        let server = kea.as_object().unwrap().values().next().unwrap();
+        let subnets = server[if site.v6 { "subnet6" } else { "subnet4" }].as_array().unwrap();
+        let mut addresses = std::collections::BTreeSet::new();
+        let mut macs = std::collections::BTreeSet::new();
+        let mut count = 0;
+        for s in subnets {
+            let net: ipnet::IpNet = s["subnet"].as_str().unwrap().parse().unwrap();
+            for r in s["reservations"].as_array().into_iter().flatten() {
+                let a = if site.v6 { &r["ip-addresses"][0] } else { &r["ip-address"] };
+                let a: IpAddr = a.as_str().unwrap().parse().unwrap();
+                prop_assert!(net.contains(&a), "{} outside {}", a, net);
+                prop_assert!(addresses.insert(a), "{} reserved twice", a);
+                prop_assert!(macs.insert(r["hw-address"].as_str().unwrap().to_string()), "MAC twice: {}", r);
+                count += 1;
+            }
+        }
+        // Every node has a MAC and an address on mgmt: every node is reserved.
+        prop_assert_eq!(count, site.nodes.len());
+    }
+
+    #[test]
     fn one_corrupted_field_is_caught(mut site in site(), c in corruption(), k in 0usize..64) {
         let expected = c.apply(&mut site, k);
         let codes = site.codes();
@@ -299,7 +347,7 @@ proptest! {
 
     #[test]
     fn spliced_examples_never_panic(pos in 0usize..4000, junk in "[ -~\n\t]{0,12}") {
-        let text = include_str!("../inventory/laundry-lab.yaml");
+        let text = include_str!("../inventory/laundry-lab/laundry-lab.yaml");
         let mut at = pos.min(text.len());
         while !text.is_char_boundary(at) { at -= 1; }
         let spliced = format!("{}{}{}", &text[..at], junk, &text[at..]);

@@ -442,18 +442,18 @@ fn uncommitted_inputs_are_refused_unless_allowed() {
 
     // An untracked inventory file counts: the inputs read differ from HEAD's.
     site.git(&["checkout", "-q", "--", "."]);
-    std::fs::remove_file(site.inputs.join("inventory/laundry-lab.yaml")).unwrap();
-    std::fs::create_dir(site.inputs.join("inventory/laundry-lab")).unwrap();
-    std::fs::copy(
-        repo().join("inventory/laundry-lab.yaml"),
-        site.inputs.join("inventory/laundry-lab/all.yaml"),
+    std::fs::rename(
+        site.inputs.join("inventory/laundry-lab/machines.yaml"),
+        site.inputs.join("inventory/laundry-lab/zz-machines.yaml"),
     )
     .unwrap();
     let moved = site.gcc_code(&["build", "prod", "--commit"], 2);
     assert!(moved.contains("gcc::publish::dirty"), "{moved}");
+    // The message may wrap inside a path.
+    let moved = moved.replace("\n  │ ", "");
     assert!(
-        moved.contains("inventory/laundry-lab.yaml")
-            && moved.contains("inventory/laundry-lab/all.yaml"),
+        moved.contains("inventory/laundry-lab/machines.yaml")
+            && moved.contains("inventory/laundry-lab/zz-machines.yaml"),
         "{moved}"
     );
 }

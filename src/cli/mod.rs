@@ -582,11 +582,16 @@ fn cmd_check(ctx: &Ctx<'_>, a: &CheckArgs) -> u8 {
                 let machines: std::collections::BTreeSet<&str> =
                     inv.failure_domains().into_values().collect();
                 let profile = m.env.profile.as_str();
+                let others = if inv.machines.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", count(inv.machines.len(), "other machine"))
+                };
                 out(&format!(
-                    "{env}: ok (profile {profile}, inventory {}: {}, {}, {}, {})\n",
+                    "{env}: ok (profile {profile}, inventory {}: {} on {}{others}, {}, {})\n",
                     inv.name,
                     count(inv.nodes.len(), "node"),
-                    count(machines.len(), "machine"),
+                    count(machines.len(), "physical machine"),
                     count(inv.subnets.len(), "subnet"),
                     count(m.env.services.len(), "service"),
                 ));

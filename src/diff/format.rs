@@ -4,7 +4,7 @@
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use super::{Change, Diff, FieldChange, ObjectDiff};
+use super::{Change, Diff, FieldChange, FileChange, FileDiff, ObjectDiff};
 use crate::publish::short;
 use crate::render::to_yaml;
 
@@ -38,8 +38,13 @@ fn side(label: &str, id: Option<&String>) -> String {
 
 fn summary_line(d: &Diff) -> String {
     let s = d.summary;
+    let files = match d.files.len() {
+        0 => String::new(),
+        1 => "; 1 other file differs".to_string(),
+        n => format!("; {n} other files differ"),
+    };
     format!(
-        "{} changed, {} added, {} removed, {} unchanged",
+        "{} changed, {} added, {} removed, {} unchanged{files}",
         s.changed, s.added, s.removed, s.unchanged
     )
 }
@@ -117,7 +122,76 @@ pub fn text(d: &Diff, color: bool) -> String {
         s.push('\n');
         s.push_str(&text_object(&d.name(&o.key), o, &p));
     }
+    for f in &d.files {
+        s.push('\n');
+        s.push_str(&text_file(f, &p));
+    }
     s
+}
+
+/// Lines of a whole object or file, each marked with `sign`, cut after [`COLLAPSE_LINES`].
+fn whole(text: &str, sign: char, color: AnsiColor, p: &Paint, what: &str) -> String {
+    let mut s = String::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for l in lines.iter().take(COLLAPSE_LINES) {
+        s.push_str(&p.fg(color, &format!("    {sign} {l}")));
+        s.push('\n');
+    }
+    if lines.len() > COLLAPSE_LINES {
+        s.push_str(&format!(
+            "    … {} more lines (--format json has the whole {what})\n",
+            lines.len() - COLLAPSE_LINES
+        ));
+    }
+    s
+}
+
+/// Field lines, then the unified diff, coloured.
+fn changes(fields: &[FieldChange], unified: &str, p: &Paint) -> String {
+    let mut s = String::new();
+    for f in fields {
+        s.push_str(&format!(
+            "    {}: {} → {}\n",
+            f.path,
+            value(f.old.as_ref()),
+            value(f.new.as_ref())
+        ));
+    }
+    for l in unified.lines() {
+        let line = if l.starts_with("+++") || l.starts_with("---") {
+            p.bold(l)
+        } else if l.starts_with('+') {
+            p.fg(AnsiColor::Green, l)
+        } else if l.starts_with('-') {
+            p.fg(AnsiColor::Red, l)
+        } else if l.starts_with("@@") {
+            p.fg(AnsiColor::Cyan, l)
+        } else {
+            l.to_string()
+        };
+        s.push_str(&format!("    {line}\n"));
+    }
+    s
+}
+
+fn text_file(f: &FileDiff, p: &Paint) -> String {
+    match &f.change {
+        FileChange::Added { text } => format!(
+            "{}\n{}",
+            p.fg(AnsiColor::Green, &format!("+ file {}", f.path)),
+            whole(text, '+', AnsiColor::Green, p, "file")
+        ),
+        FileChange::Removed { text } => format!(
+            "{}\n{}",
+            p.fg(AnsiColor::Red, &format!("- file {}", f.path)),
+            whole(text, '-', AnsiColor::Red, p, "file")
+        ),
+        FileChange::Changed { fields, unified } => format!(
+            "{}\n{}",
+            p.fg(AnsiColor::Yellow, &format!("~ file {}", f.path)),
+            changes(fields, unified, p)
+        ),
+    }
 }
 
 fn file_of(o: &ObjectDiff) -> &str {
@@ -137,44 +211,12 @@ fn text_object(name: &str, o: &ObjectDiff, p: &Paint) -> String {
             };
             s.push_str(&p.fg(color, &format!("{mark} {name} ({})", file_of(o))));
             s.push('\n');
-            let yaml = object_yaml(object);
-            let lines: Vec<&str> = yaml.lines().collect();
-            for l in lines.iter().take(COLLAPSE_LINES) {
-                s.push_str(&p.fg(color, &format!("    {sign} {l}")));
-                s.push('\n');
-            }
-            if lines.len() > COLLAPSE_LINES {
-                s.push_str(&format!(
-                    "    … {} more lines (--format json has the whole object)\n",
-                    lines.len() - COLLAPSE_LINES
-                ));
-            }
+            s.push_str(&whole(&object_yaml(object), sign, color, p, "object"));
         }
         Change::Changed { fields, unified } => {
             s.push_str(&p.fg(AnsiColor::Yellow, &format!("~ {name} ({})", file_of(o))));
             s.push('\n');
-            for f in fields {
-                s.push_str(&format!(
-                    "    {}: {} → {}\n",
-                    f.path,
-                    value(f.old.as_ref()),
-                    value(f.new.as_ref())
-                ));
-            }
-            for l in unified.lines() {
-                let line = if l.starts_with("+++") || l.starts_with("---") {
-                    p.bold(l)
-                } else if l.starts_with('+') {
-                    p.fg(AnsiColor::Green, l)
-                } else if l.starts_with('-') {
-                    p.fg(AnsiColor::Red, l)
-                } else if l.starts_with("@@") {
-                    p.fg(AnsiColor::Cyan, l)
-                } else {
-                    l.to_string()
-                };
-                s.push_str(&format!("    {line}\n"));
-            }
+            s.push_str(&changes(fields, unified, p));
         }
     }
     s
@@ -257,19 +299,24 @@ pub fn markdown(d: &Diff) -> String {
         s.push('\n');
     }
     let mut shown = 0;
-    for o in &d.objects {
-        let block = markdown_object(&d.name(&o.key), o);
+    let blocks = d
+        .objects
+        .iter()
+        .map(|o| markdown_object(&d.name(&o.key), o))
+        .chain(d.files.iter().map(markdown_file));
+    for block in blocks {
         if s.len() + block.len() > MARKDOWN_LIMIT {
             break;
         }
         s.push_str(&block);
         shown += 1;
     }
-    if shown < d.objects.len() {
+    let total = d.objects.len() + d.files.len();
+    if shown < total {
         s.push_str(&format!(
-            "\n_{} more changed objects are not shown, to keep this comment under {} characters; \
+            "\n_{} more changed objects or files are not shown, to keep this comment under {} characters; \
              run `gcc diff {}` locally or use `--format json` for all of them._\n",
-            d.objects.len() - shown,
+            total - shown,
             MARKDOWN_LIMIT,
             d.environment
         ));
@@ -303,6 +350,29 @@ fn markdown_object(name: &str, o: &ObjectDiff) -> String {
         "<details><summary>{mark} <code>{}</code> ({what})</summary>\n\n<code>{}</code>\n\n{body}\n</details>\n",
         html(name),
         html(file_of(o)),
+    )
+}
+
+fn markdown_file(f: &FileDiff) -> String {
+    let (mark, what, body) = match &f.change {
+        FileChange::Added { text } => ("➕", "added".to_string(), fence(text, "")),
+        FileChange::Removed { text } => ("➖", "removed".to_string(), fence(text, "")),
+        FileChange::Changed { fields, unified } if fields.is_empty() => {
+            ("✏️", "changed".to_string(), fence(unified, "diff"))
+        }
+        FileChange::Changed { fields, unified } => (
+            "✏️",
+            format!(
+                "{} field{}",
+                fields.len(),
+                if fields.len() == 1 { "" } else { "s" }
+            ),
+            format!("{}\n{}", fields_table(fields), fence(unified, "diff")),
+        ),
+    };
+    format!(
+        "<details><summary>{mark} file <code>{}</code> ({what})</summary>\n\n{body}\n</details>\n",
+        html(&f.path),
     )
 }
 

@@ -131,6 +131,40 @@ pub struct ObjectDiff {
     pub change: Change,
 }
 
+/// How a file that holds no Kubernetes object (the lab's `site/dhcp/kea-dhcp4.json`,
+/// `bootstrap/install.sh`) differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum FileChange {
+    /// Only in `to`.
+    Added {
+        /// Its text.
+        text: String,
+    },
+    /// Only in `from`.
+    Removed {
+        /// Its text.
+        text: String,
+    },
+    /// In both, with different bytes.
+    Changed {
+        /// Field by field, when both sides are JSON documents (else empty).
+        fields: Vec<FieldChange>,
+        /// Unified diff of the text.
+        unified: String,
+    },
+}
+
+/// One file outside the objects that differs between the two sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileDiff {
+    /// Its path in the tree.
+    pub path: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: FileChange,
+}
+
 /// Counts of objects.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -165,6 +199,9 @@ pub struct Diff {
     pub notes: Vec<String>,
     /// The differing objects, by key.
     pub objects: Vec<ObjectDiff>,
+    /// The differing files that hold no object (not the lock, not a kustomization), by
+    /// path.
+    pub files: Vec<FileDiff>,
     /// Kinds that occur in more than one API group in these trees (`User`: MariaDB and
     /// RabbitMQ); people see them qualified with their group.
     pub ambiguous_kinds: BTreeSet<String>,
@@ -195,6 +232,52 @@ struct Parsed {
     notes: Vec<String>,
 }
 
+/// True for the files [`objects`] reads: YAML, except kustomizations and the lock.
+fn holds_objects(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path != LOCK_FILE && name != "kustomization.yaml" && name.ends_with(".yaml")
+}
+
+/// The files that hold no object and differ, by path.
+fn other_files(from: &BTreeMap<String, Vec<u8>>, to: &BTreeMap<String, Vec<u8>>) -> Vec<FileDiff> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let other = |p: &&String| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        p.as_str() != LOCK_FILE && name != "kustomization.yaml" && !holds_objects(p)
+    };
+    let paths: BTreeSet<&String> = from.keys().chain(to.keys()).filter(other).collect();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let change = match (from.get(path), to.get(path)) {
+                (None, Some(b)) => FileChange::Added { text: text(b) },
+                (Some(a), None) => FileChange::Removed { text: text(a) },
+                (Some(a), Some(b)) if a != b => {
+                    let (ta, tb) = (text(a), text(b));
+                    let mut fields = Vec::new();
+                    if let (Ok(ja), Ok(jb)) = (
+                        serde_json::from_slice::<Value>(a),
+                        serde_json::from_slice::<Value>(b),
+                    ) {
+                        field_changes(&mut String::new(), &ja, &jb, &mut fields);
+                    }
+                    let unified = similar::TextDiff::from_lines(&ta, &tb)
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&format!("a/{path}"), &format!("b/{path}"))
+                        .to_string();
+                    FileChange::Changed { fields, unified }
+                }
+                _ => return None,
+            };
+            Some(FileDiff {
+                path: path.clone(),
+                change,
+            })
+        })
+        .collect()
+}
+
 /// The objects of a tree: every YAML file except kustomizations and the lock.
 fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
     let mut out = Parsed {
@@ -202,8 +285,7 @@ fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
         notes: Vec::new(),
     };
     for (path, bytes) in files {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if path == LOCK_FILE || name == "kustomization.yaml" || !name.ends_with(".yaml") {
+        if !holds_objects(path) {
             continue;
         }
         let value = std::str::from_utf8(bytes)
@@ -360,6 +442,7 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
         risks,
         notes,
         objects: diffs,
+        files: other_files(&from.files, &to.files),
         ambiguous_kinds,
     }
 }

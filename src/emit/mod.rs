@@ -2,7 +2,8 @@
 //!
 //! `plain` writes the objects every target shares (Namespaces, MariaDB and RabbitMQ
 //! objects, HPAs, PDBs, StorageClasses, MetalLB pools, Node labels), `edge` the public
-//! edge (Gateway, routes, issuers, certificates); `flux` writes the
+//! edge (Gateway, routes, issuers, certificates), `site` the lab's own files (Kea's
+//! configuration); `flux` writes the
 //! Helm sources and releases, `argocd` the Applications, the AppProject and sync waves. Architecture invariant: no decision is taken here; every
 //! number, name and choice comes from the plan.
 
@@ -11,6 +12,10 @@ mod bootstrap;
 mod edge;
 mod flux;
 mod plain;
+mod site;
+
+pub(crate) use site::SITE_DIR;
+pub use site::kea_files;
 
 use serde_json::Value;
 
@@ -41,7 +46,8 @@ pub struct Emitted {
     pub remote: Vec<String>,
     /// The tree is applied stage by stage (Flux), not as one (Argo CD's sync waves).
     pub staged: bool,
-    /// Files that are not Kubernetes objects (`bootstrap/install.sh`), by tree path.
+    /// Files that are not Kubernetes objects (`bootstrap/install.sh`, the lab's
+    /// `site/dhcp/kea-dhcp4.json`), by tree path.
     pub files: Vec<(String, String)>,
 }
 
@@ -66,6 +72,7 @@ pub fn emit(plan: &Plan) -> Emitted {
         Target::Argocd => argocd::emit(plan, &mut out),
     }
     out.remote = plan.remote.iter().map(|(_, r)| r.url.clone()).collect();
+    site::emit(plan, &mut out);
     if let Some(script) = bootstrap::install_script(plan) {
         out.files.push(("bootstrap/install.sh".into(), script));
     }

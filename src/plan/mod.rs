@@ -8,6 +8,7 @@
 //! translate a [`Plan`]; no decision is taken after this stage.
 
 mod data;
+pub(crate) mod dhcp;
 pub(crate) mod edge;
 pub(crate) mod ha;
 mod infra;
@@ -17,6 +18,7 @@ mod storage;
 pub mod values;
 mod waves;
 
+pub use dhcp::{DhcpFamily, DhcpPlan, DhcpSubnet, Reservation, plan as dhcp_plan};
 pub use edge::{EdgePlan, PublicEndpoint, TlsPlan};
 pub use waves::Stage;
 
@@ -447,6 +449,8 @@ pub struct Plan {
     pub source: SourcePlan,
     /// What must happen before the GitOps controller can run.
     pub bootstrap: BootstrapPlan,
+    /// The lab's DHCP servers, when a subnet has a pool to serve.
+    pub dhcp: Option<DhcpPlan>,
 }
 
 /// What neither Flux nor Argo CD can do for themselves, done once by hand on the new
@@ -643,6 +647,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         quorum,
         namespaces,
         bootstrap: infra::bootstrap(cx, &infra),
+        dhcp: dhcp::plan(inv),
         source: SourcePlan {
             url: env
                 .publish

@@ -147,3 +147,12 @@ pub fn reach(files: &BTreeMap<String, Vec<u8>>, dir: &str) -> (Vec<String>, Vec<
     }
     (objects, remote)
 }
+
+/// `src` with every file of the bundled `inventory/` added at its path (the lab's
+/// inventory is a directory).
+pub fn with_inventories(mut src: gcc::source::MemSource) -> gcc::source::MemSource {
+    for (rel, bytes) in read_tree(&repo().join("inventory")) {
+        src.insert(format!("inventory/{rel}"), bytes);
+    }
+    src
+}

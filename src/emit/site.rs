@@ -1,0 +1,119 @@
+//! The lab's own configuration, outside any kustomization: `site/dhcp/` holds Kea's
+//! `kea-dhcp4.json` and `kea-dhcp6.json`, translated from the plan's [`DhcpPlan`].
+
+use serde_json::{Map, Value, json};
+
+use super::Emitted;
+use crate::plan::{DhcpFamily, DhcpPlan, Plan};
+
+/// Where the lab's files go in the tree.
+pub(crate) const SITE_DIR: &str = "site";
+
+pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
+    if let Some(dhcp) = &plan.dhcp {
+        dhcp_files(dhcp, out);
+    }
+}
+
+fn dhcp_files(dhcp: &DhcpPlan, out: &mut Emitted) {
+    out.files.extend(kea_files(dhcp));
+}
+
+/// Kea's configuration files of `dhcp`, by tree path.
+pub fn kea_files(dhcp: &DhcpPlan) -> Vec<(String, String)> {
+    dhcp.families
+        .iter()
+        .map(|family| {
+            let mut text = serde_json::to_string_pretty(&kea(family))
+                .unwrap_or_else(|_| unreachable!("a JSON value serializes"));
+            text.push('\n');
+            (format!("{SITE_DIR}/dhcp/{}", family.file()), text)
+        })
+        .collect()
+}
+
+/// An `option-data` entry.
+fn option(name: &str, data: String) -> Value {
+    json!({ "name": name, "data": data })
+}
+
+/// Kea's configuration of one family (`{"Dhcp4": {...}}` or `{"Dhcp6": {...}}`).
+fn kea(f: &DhcpFamily) -> Value {
+    let (server, subnets, dns_option) = if f.v6 {
+        ("Dhcp6", "subnet6", "dns-servers")
+    } else {
+        ("Dhcp4", "subnet4", "domain-name-servers")
+    };
+    let mut options = Vec::new();
+    if let Some(domain) = &f.domain {
+        // DHCPv6 has no domain-name option: the search list carries it.
+        if !f.v6 {
+            options.push(option("domain-name", domain.clone()));
+        }
+        options.push(option("domain-search", domain.clone()));
+    }
+    if !f.dns.is_empty() {
+        let list: Vec<String> = f.dns.iter().map(ToString::to_string).collect();
+        options.push(option(dns_option, list.join(", ")));
+    }
+    let subnets_json: Vec<Value> = f
+        .subnets
+        .iter()
+        .map(|s| {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(s.id));
+            m.insert("subnet".into(), json!(s.cidr.to_string()));
+            if let Some(interface) = &s.interface {
+                m.insert("interface".into(), json!(interface));
+            }
+            let pools: Vec<Value> = s
+                .pools
+                .iter()
+                .map(|(a, b)| json!({ "pool": format!("{a} - {b}") }))
+                .collect();
+            m.insert("pools".into(), Value::Array(pools));
+            if let Some(router) = s.router {
+                m.insert(
+                    "option-data".into(),
+                    json!([option("routers", router.to_string())]),
+                );
+            }
+            if !s.reservations.is_empty() {
+                let reservations: Vec<Value> = s
+                    .reservations
+                    .iter()
+                    .map(|r| {
+                        let address = if f.v6 {
+                            ("ip-addresses", json!([r.address.to_string()]))
+                        } else {
+                            ("ip-address", json!(r.address.to_string()))
+                        };
+                        let mut e = Map::new();
+                        e.insert("hw-address".into(), json!(r.mac.to_string()));
+                        e.insert(address.0.into(), address.1);
+                        e.insert("hostname".into(), json!(r.host));
+                        Value::Object(e)
+                    })
+                    .collect();
+                m.insert("reservations".into(), Value::Array(reservations));
+            }
+            let mut context = Map::new();
+            context.insert("subnet".into(), json!(s.name));
+            if let Some(vlan) = s.vlan {
+                context.insert("vlan".into(), json!(vlan));
+            }
+            m.insert("user-context".into(), Value::Object(context));
+            Value::Object(m)
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert(
+        "interfaces-config".into(),
+        json!({ "interfaces": f.interfaces }),
+    );
+    if !options.is_empty() {
+        body.insert("option-data".into(), Value::Array(options));
+    }
+    body.insert(subnets.into(), Value::Array(subnets_json));
+    json!({ server: body })
+}
