@@ -422,6 +422,9 @@ pub enum Fact {
     ServiceCidr,
     /// kube-ovn's join network (`cluster.join_cidr`).
     JoinCidr,
+    /// The NAS export for backups, as `nfs://<address>:<path>` (not written when the
+    /// inventory has none).
+    BackupTarget,
 }
 
 /// How strongly pods of one kind keep apart across machines.

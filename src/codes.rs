@@ -126,6 +126,8 @@ pub const ALL: &[Code] = &[
     code(crate::plan::NO_CHART, Stage::Plan, Class::Invalid),
     code(crate::plan::NO_STORE, Stage::Plan, Class::Invalid),
     code(crate::plan::UNANNOUNCED, Stage::Plan, Class::Invalid),
+    code(crate::plan::EXPORT_PURPOSE_DOUBLED, Stage::Plan, Class::Invalid),
+    code(crate::plan::UNUSED_EXPORT, Stage::Plan, Class::Invalid),
     code(crate::plan::edge::NO_GATEWAY_POOL, Stage::Plan, Class::Invalid),
     code(crate::plan::edge::ADDRESS_OUTSIDE_POOL, Stage::Plan, Class::Invalid),
     code(crate::plan::edge::UNKNOWN_ENDPOINT, Stage::Plan, Class::Invalid),

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    BackupPlan, Component, Cx, DatabasePlan, MariadbPlan, OPENSTACK_NAMESPACE, PostgresPlan,
-    ProvidedBy, RabbitmqPlan, RequiredSecret, Uses, db_password_secret, mq_password_secret,
+    BACKUPS_CLASS, BackupPlan, Component, Cx, DatabasePlan, MariadbPlan, OPENSTACK_NAMESPACE,
+    PostgresPlan, ProvidedBy, RabbitmqPlan, RequiredSecret, Uses, db_password_secret,
+    mq_password_secret,
 };
 use crate::catalog::{self, Reason};
 use crate::model::{Inventory, Profile};
@@ -48,8 +49,8 @@ pub(super) fn mariadb(
         replication: env.profile.replicated_mariadb(),
         databases,
         users,
-        backup: env.storage.contains_key("backups").then(|| BackupPlan {
-            class: "backups".to_string(),
+        backup: env.storage.contains_key(BACKUPS_CLASS).then(|| BackupPlan {
+            class: BACKUPS_CLASS.to_string(),
             cron: cx.catalog.mariadb.backup_cron.clone(),
             storage: cx.catalog.mariadb.backup_storage.clone(),
         }),

@@ -141,6 +141,13 @@ pub(super) fn component(cx: &Cx, name: &str, replicas: usize) -> Component {
             continue;
         }
         let fact = match p.fact {
+            Fact::BackupTarget => match super::storage::export_for(
+                &cx.model.inventory,
+                crate::model::ExportPurpose::Backups,
+            ) {
+                Some((nas, ex)) => json!(format!("nfs://{}:{}", nas.address, ex.path)),
+                None => continue,
+            },
             Fact::Quorum => json!(replicas),
             Fact::Ha => json!(profile == Profile::Base),
             Fact::MachineLabel => json!(MACHINE_LABEL),

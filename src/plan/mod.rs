@@ -45,6 +45,12 @@ pub(crate) const SECRET_LITERAL: &str = "gcc::plan::secret_literal";
 pub(crate) const REPLACED_TEMPLATE: &str = "gcc::plan::replaced_template";
 /// A service that keeps its data on a NAS export has no NFS storage to use.
 pub(crate) const NO_STORE: &str = "gcc::plan::no_store";
+/// Code: two NAS exports with a purpose the build stores data of.
+pub(crate) const EXPORT_PURPOSE_DOUBLED: &str = "gcc::plan::export_purpose_doubled";
+/// Code: a NAS export nothing of the environment uses.
+pub(crate) const UNUSED_EXPORT: &str = "gcc::plan::unused_export";
+/// The storage class of backups (DESIGN: `general`, `general-multi-attach`, `backups`).
+pub(crate) const BACKUPS_CLASS: &str = "backups";
 /// Code: a VIP pool that no node announcing it has an interface on.
 pub(crate) const UNANNOUNCED: &str = "gcc::plan::unannounced";
 
@@ -574,6 +580,24 @@ fn build(cx: &mut Cx) -> Option<Plan> {
 
     // Helm components: the infrastructure, then the services.
     let infra = infra::needed(cx, &services);
+    // What the build keeps on NAS exports, by purpose: the services' stores and the
+    // backups of the infrastructure charts that take a backup target.
+    let needed: BTreeSet<crate::model::ExportPurpose> = services
+        .keys()
+        .filter_map(|s| cx.catalog.services[s].nas_store.as_ref().map(|n| n.purpose))
+        .chain(
+            infra
+                .iter()
+                .filter(|c| {
+                    cx.catalog.components[*c]
+                        .planned
+                        .iter()
+                        .any(|p| p.fact == catalog::Fact::BackupTarget)
+                })
+                .map(|_| crate::model::ExportPurpose::Backups),
+        )
+        .collect();
+    storage::check_exports(cx, &needed);
     let nodes = infra::nodes(cx, &infra);
     let mut components: Vec<Component> = infra
         .iter()

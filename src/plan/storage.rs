@@ -4,10 +4,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, PoolPlan, StoragePlan, UNANNOUNCED, WORKER_LABEL, values};
+use super::{
+    BACKUPS_CLASS, Cx, EXPORT_PURPOSE_DOUBLED, PoolPlan, StoragePlan, UNANNOUNCED, UNUSED_EXPORT,
+    WORKER_LABEL, values,
+};
 use crate::catalog;
 use crate::diag::Diagnostic;
-use crate::model::{Inventory, Pool, Profile, Provider, Role, Subnet};
+use std::collections::BTreeSet;
+
+use crate::model::{Export, ExportPurpose, Inventory, Nas, Pool, Profile, Provider, Role, Subnet};
 
 /// The storage class a service's NAS store uses, and the class gcc adds for it.
 pub(super) struct NasStoreChoice {
@@ -111,6 +116,92 @@ pub(super) fn nas_store(
     on_purpose.or_else(added).or_else(any_nfs)
 }
 
+/// The NAS export for `purpose`: the inventory's first (the check makes it the only one
+/// when the build needs it).
+pub(super) fn export_for(inv: &Inventory, purpose: ExportPurpose) -> Option<(&Nas, &Export)> {
+    inv.nas.iter().find_map(|nas| {
+        nas.exports
+            .iter()
+            .find(|x| x.purpose.contains(&purpose))
+            .map(|x| (nas, x))
+    })
+}
+
+/// Checks the exports against what the build takes from them: each purpose in `needed`
+/// (a service's store, the backups of a chart) has one export, not two
+/// (`export_purpose_doubled`: which would be meant?); an export no storage class names
+/// and whose purposes nothing needs is a warning (`unused_export`).
+pub(super) fn check_exports(cx: &mut Cx, needed: &BTreeSet<ExportPurpose>) {
+    let inv = &cx.model.inventory;
+    let named: BTreeSet<&str> = cx
+        .model
+        .env
+        .storage
+        .values()
+        .filter_map(|s| s.export.as_deref())
+        .collect();
+    let mut first: std::collections::BTreeMap<ExportPurpose, (&Nas, &Export)> =
+        std::collections::BTreeMap::new();
+    let mut diags = Vec::new();
+    for nas in &inv.nas {
+        for ex in &nas.exports {
+            for p in &ex.purpose {
+                if !needed.contains(p) {
+                    continue;
+                }
+                if let Some((n0, e0)) = first.get(p) {
+                    let i = ex.purpose.iter().position(|q| q == p).unwrap_or(0);
+                    let i0 = e0.purpose.iter().position(|q| q == p).unwrap_or(0);
+                    diags.push(
+                        Diagnostic::error(
+                            EXPORT_PURPOSE_DOUBLED,
+                            format!(
+                                "exports `{}/{}` and `{}/{}` both have purpose `{}`",
+                                n0.name,
+                                e0.name,
+                                nas.name,
+                                ex.name,
+                                p.as_str()
+                            ),
+                        )
+                        .at(cx.label(&ex.at.child("purpose").child(i), "again here"))
+                        .also(cx.label(&e0.at.child("purpose").child(i0), "first here"))
+                        .help(format!(
+                            "the build stores {} on one export; keep `{}` on one of them",
+                            p.as_str(),
+                            p.as_str()
+                        )),
+                    );
+                } else {
+                    first.insert(*p, (nas, ex));
+                }
+            }
+            let reference = format!("{}/{}", nas.name, ex.name);
+            let used =
+                named.contains(reference.as_str()) || ex.purpose.iter().any(|p| needed.contains(p));
+            if !used {
+                let purposes: Vec<&str> = ex.purpose.iter().map(|p| p.as_str()).collect();
+                diags.push(
+                    Diagnostic::warning(
+                        UNUSED_EXPORT,
+                        format!("export `{reference}` is not used by this environment"),
+                    )
+                    .at(cx.label(&ex.at.child("name"), "unused"))
+                    .help(if purposes.is_empty() {
+                        "give it a `purpose` (volumes, images, backups) or name it in a storage class's `export`".to_string()
+                    } else {
+                        format!(
+                            "nothing enabled keeps {} on a NAS; name it in a storage class's `export`, or remove it",
+                            purposes.join(" or ")
+                        )
+                    }),
+                );
+            }
+        }
+    }
+    cx.diags.extend(diags);
+}
+
 /// Whether the environment's storage class `name` is the cluster's default: the one marked
 /// `default: true`, else `general` when none is marked.
 fn default_class(env: &crate::model::Environment, name: &str) -> bool {
@@ -145,7 +236,14 @@ pub(super) fn classes(cx: &Cx) -> Vec<StoragePlan> {
                     s.replicas
                         .unwrap_or(if env.profile == Profile::Base { 2 } else { 1 })
                 }),
-                retain: false,
+                // Backups outlive the claim that wrote them.
+                retain: name == BACKUPS_CLASS
+                    || s.export
+                        .as_deref()
+                        .and_then(|e| inv.export(e))
+                        .is_some_and(|(_, ex)| {
+                            ex.purpose.iter().eq([ExportPurpose::Backups].iter())
+                        }),
             }
         })
         .collect()
