@@ -90,6 +90,16 @@ fn is_safe_stem(s: &str) -> bool {
         })
 }
 
+/// True for the files of a tree that hold one Kubernetes object each: YAML, except
+/// kustomizations, the lock and the lab's own files under `site/` (Ansible variables).
+pub(crate) fn holds_objects(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path != LOCK_FILE
+        && name != "kustomization.yaml"
+        && name.ends_with(".yaml")
+        && !path.starts_with(&format!("{}/", crate::emit::SITE_DIR))
+}
+
 /// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file (or
 /// a `.sh` script: `bootstrap/install.sh`).
 pub fn validate_output_path(path: &str) -> Result<(), String> {

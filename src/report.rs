@@ -31,6 +31,9 @@ pub(crate) fn summary_json(
             "version": c.version, "release": c.release, "reason": c.reason, "wave": c.wave,
         })).collect::<Vec<_>>(),
         "quorum": plan.quorum,
+        "placement": plan.quorum.iter().map(|p| (p.service.clone(), held_by(plan, p)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "site": site_files(rendered),
         "secrets": plan.secrets,
         "bootstrap": plan.bootstrap,
         "first_steps": first_steps(plan, rendered),
@@ -44,6 +47,30 @@ pub(crate) fn summary_json(
             })).collect::<Vec<_>>(),
         })),
     })
+}
+
+/// The oVirt affinity groups that hold quorum `p`'s placement: the pins of its members'
+/// VMs, and the group keeping those VMs apart.
+fn held_by(plan: &Plan, p: &crate::plan::ha::Proof) -> Vec<String> {
+    let Some(o) = &plan.ovirt else {
+        return Vec::new();
+    };
+    p.members
+        .iter()
+        .filter_map(|m| o.pin_of(&m.node).map(|g| g.name.clone()))
+        .chain(o.apart_of(&p.service).map(|g| g.name.clone()))
+        .collect()
+}
+
+/// The lab's files in the tree (`site/`), which no kustomization applies.
+fn site_files(rendered: &Rendered) -> Vec<&str> {
+    let prefix = format!("{}/", crate::emit::SITE_DIR);
+    rendered
+        .files
+        .keys()
+        .filter(|p| p.starts_with(&prefix))
+        .map(String::as_str)
+        .collect()
 }
 
 /// Where users reach the cloud, for people: every public URL, the address their names
@@ -152,6 +179,13 @@ pub(crate) fn summary_text(
         s += &format!("  {first}\n");
     }
     s += &public_text(plan);
+    let site = site_files(rendered);
+    if !site.is_empty() {
+        s += &format!(
+            "lab files (for the lab's DHCP server and oVirt, applied by neither Flux nor Argo CD): {}\n",
+            site.join(", ")
+        );
+    }
     match plan.profile {
         Profile::Base => {
             s += "HA proof (profile base): each quorum member on its own machine; losing any one machine leaves a majority\n";
@@ -170,6 +204,14 @@ pub(crate) fn summary_text(
                     p.replicas,
                     p.majority
                 );
+                let groups = held_by(plan, p);
+                if !groups.is_empty() {
+                    s += &format!(
+                        "  {:<12} held by oVirt affinity groups {}\n",
+                        "",
+                        groups.join(", ")
+                    );
+                }
             }
         }
         Profile::Aio => {

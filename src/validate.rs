@@ -230,8 +230,7 @@ pub fn validate_files(files: &BTreeMap<String, Vec<u8>>, store: &Store) -> Resul
     let mut schemas = Schemas::of(store.clone());
     let mut report = Report::default();
     for (rel, bytes) in files {
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        if !name.ends_with(".yaml") || name == "kustomization.yaml" {
+        if !crate::render::holds_objects(rel) {
             continue;
         }
         let rel = rel.clone();

@@ -201,7 +201,7 @@ fn the_flux_examples_converge_stage_by_stage() {
         let objects = files
             .keys()
             .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
-            .filter(|p| !p.starts_with("flux/"))
+            .filter(|p| !p.starts_with("flux/") && !p.starts_with("site/"))
             .count();
         assert_eq!(applied, objects, "{env}");
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::lock::Lock;
-use crate::render::{LOCK_FILE, api_group, to_yaml};
+use crate::render::{LOCK_FILE, api_group, holds_objects, to_yaml};
 
 pub use format::{MARKDOWN_LIMIT, json, markdown, text};
 pub(crate) use risk::Risk;
@@ -230,12 +230,6 @@ fn lock_of(side: &Side) -> Option<Lock> {
 struct Parsed {
     objects: BTreeMap<ObjectKey, (String, Value)>,
     notes: Vec<String>,
-}
-
-/// True for the files [`objects`] reads: YAML, except kustomizations and the lock.
-fn holds_objects(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    path != LOCK_FILE && name != "kustomization.yaml" && name.ends_with(".yaml")
 }
 
 /// The files that hold no object and differ, by path.

@@ -1,10 +1,12 @@
 //! The lab's own configuration, outside any kustomization: `site/dhcp/` holds Kea's
-//! `kea-dhcp4.json` and `kea-dhcp6.json`, translated from the plan's [`DhcpPlan`].
+//! `kea-dhcp4.json` and `kea-dhcp6.json`, translated from the plan's [`DhcpPlan`];
+//! `site/ovirt/` the variables of the `ovirt.ovirt.vm_infra` role (VMs and affinity
+//! groups, from the plan's [`OvirtPlan`]) and the playbook that applies them.
 
 use serde_json::{Map, Value, json};
 
 use super::Emitted;
-use crate::plan::{DhcpFamily, DhcpPlan, Plan};
+use crate::plan::{DhcpFamily, DhcpPlan, OvirtPlan, Plan};
 
 /// Where the lab's files go in the tree.
 pub(crate) const SITE_DIR: &str = "site";
@@ -13,6 +15,96 @@ pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     if let Some(dhcp) = &plan.dhcp {
         dhcp_files(dhcp, out);
     }
+    if let Some(ovirt) = &plan.ovirt {
+        out.files.push((
+            format!("{SITE_DIR}/ovirt/vm-infra.yaml"),
+            crate::render::to_yaml(&vm_infra(ovirt))
+                .unwrap_or_else(|_| unreachable!("plain data renders")),
+        ));
+        out.files.push((
+            format!("{SITE_DIR}/ovirt/playbook.yaml"),
+            PLAYBOOK.to_string(),
+        ));
+    }
+}
+
+/// Applies `vm-infra.yaml` with the collection's role; the engine's address and
+/// credentials are the operator's (`engine_fqdn`, `engine_user`, `engine_password`,
+/// `engine_cafile`, as the role reads them).
+const PLAYBOOK: &str = "\
+# Written by gcc. Creates the lab's VMs and the affinity groups that keep each on the
+# hypervisor the inventory (and the HA proof) puts it on:
+#   ansible-galaxy collection install ovirt.ovirt
+#   ansible-playbook site/ovirt/playbook.yaml -e @engine.yaml
+# where engine.yaml (ansible-vault it) sets engine_fqdn, engine_user, engine_password and
+# engine_cafile.
+- name: The lab's VMs and their placement
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files:
+    - vm-infra.yaml
+  roles:
+    - ovirt.ovirt.vm_infra
+";
+
+/// The `vms` and `affinity_groups` variables of `ovirt.ovirt.vm_infra`.
+fn vm_infra(o: &OvirtPlan) -> Value {
+    let vms: Vec<Value> = o
+        .vms
+        .iter()
+        .map(|vm| {
+            let mut m = Map::new();
+            m.insert("name".into(), json!(vm.name));
+            m.insert("cluster".into(), json!(vm.cluster));
+            if let Some(cores) = vm.cores {
+                m.insert("cores".into(), json!(cores));
+            }
+            if let Some(memory) = &vm.memory {
+                m.insert("memory".into(), json!(memory));
+            }
+            let nics: Vec<Value> = vm
+                .nics
+                .iter()
+                .map(|n| {
+                    let mut nic = Map::new();
+                    nic.insert("name".into(), json!(n.name));
+                    nic.insert("network".into(), json!(n.network));
+                    if let Some(mac) = &n.mac {
+                        nic.insert("mac_address".into(), json!(mac));
+                    }
+                    Value::Object(nic)
+                })
+                .collect();
+            m.insert("nics".into(), Value::Array(nics));
+            Value::Object(m)
+        })
+        .collect();
+    let groups: Vec<Value> = o
+        .groups
+        .iter()
+        .map(|g| {
+            let mut m = Map::new();
+            m.insert("name".into(), json!(g.name));
+            m.insert("cluster".into(), json!(g.cluster));
+            m.insert("description".into(), json!(g.description));
+            m.insert("vms".into(), json!(g.vms));
+            if let Some(host) = &g.host {
+                m.insert("hosts".into(), json!([host]));
+                m.insert("host_rule".into(), json!("positive"));
+                m.insert("host_enforcing".into(), json!(true));
+            }
+            m.insert(
+                "vm_rule".into(),
+                json!(if g.apart { "negative" } else { "disabled" }),
+            );
+            if g.apart {
+                m.insert("vm_enforcing".into(), json!(true));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({ "vms": vms, "affinity_groups": groups })
 }
 
 fn dhcp_files(dhcp: &DhcpPlan, out: &mut Emitted) {

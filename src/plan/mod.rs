@@ -13,6 +13,7 @@ pub(crate) mod edge;
 pub(crate) mod ha;
 mod infra;
 mod openstack;
+pub(crate) mod ovirt;
 mod quorum;
 mod storage;
 pub mod values;
@@ -20,6 +21,7 @@ mod waves;
 
 pub use dhcp::{DhcpFamily, DhcpPlan, DhcpSubnet, Reservation, plan as dhcp_plan};
 pub use edge::{EdgePlan, PublicEndpoint, TlsPlan};
+pub use ovirt::{AffinityGroup, OvirtNic, OvirtPlan, OvirtVm};
 pub use waves::Stage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -457,6 +459,8 @@ pub struct Plan {
     pub bootstrap: BootstrapPlan,
     /// The lab's DHCP servers, when a subnet has a pool to serve.
     pub dhcp: Option<DhcpPlan>,
+    /// The lab's VMs in oVirt, when a node or machine is a VM.
+    pub ovirt: Option<OvirtPlan>,
 }
 
 /// What neither Flux nor Argo CD can do for themselves, done once by hand on the new
@@ -647,6 +651,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .collect();
     namespaces.remove("kube-system");
 
+    let ovirt = ovirt::plan(inv, env.profile, &quorum);
     Some(Plan {
         env: env.name.clone(),
         profile: env.profile,
@@ -672,6 +677,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         namespaces,
         bootstrap: infra::bootstrap(cx, &infra),
         dhcp: dhcp::plan(inv),
+        ovirt,
         source: SourcePlan {
             url: env
                 .publish
