@@ -188,6 +188,10 @@ pub struct ServiceEntry {
     /// (`physnet1,...`, one per provider subnet).
     #[serde(default)]
     pub physnets: Vec<String>,
+    /// Where the chart takes a bootstrap script that creates the provider networks
+    /// (Neutron's external network and subnet on each provider subnet).
+    #[serde(default)]
+    pub provider_networks: Option<ProviderNetworks>,
     /// The service keeps its data on a NAS export of one purpose (glance's image store):
     /// the plan picks the storage class, this says where the chart takes it.
     #[serde(default)]
@@ -402,6 +406,17 @@ pub struct PlannedValue {
     /// Written only in this profile (absent: in every profile).
     #[serde(default)]
     pub profile: Option<crate::model::Profile>,
+}
+
+/// The values paths of a chart's bootstrap Job, which runs a script with admin
+/// credentials once the service is up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderNetworks {
+    /// The switch that turns the Job on (`bootstrap.enabled`).
+    pub enabled: String,
+    /// The script it runs (`bootstrap.script`).
+    pub script: String,
 }
 
 /// A fact of the plan a chart value can take.

@@ -154,6 +154,7 @@ pub const ALL: &[Code] = &[
     code(crate::rehearse::BAD_TREE, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::ROUTE_NOWHERE, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::PRIVATE_ENDPOINT, Stage::Rehearse, Class::Invalid),
+    code(crate::rehearse::PROVIDER_UNBRIDGED, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::CONNECTS_NOWHERE, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::DEAD_KEY, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::DEFAULT_CREDENTIAL, Stage::Rehearse, Class::Invalid),

@@ -731,7 +731,10 @@ fn argocd_applications_mirror_the_flux_releases() {
         }
     }
     let mut releases = 0;
-    for (path, bytes) in flux.iter().filter(|(p, _)| p.ends_with(".yaml") && !p.starts_with("site/")) {
+    for (path, bytes) in flux
+        .iter()
+        .filter(|(p, _)| p.ends_with(".yaml") && !p.starts_with("site/"))
+    {
         let v = yaml(bytes);
         match v["kind"].as_str() {
             Some("HelmRelease") => {

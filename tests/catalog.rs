@@ -334,6 +334,9 @@ fn catalog_values_and_store_paths_are_the_pinned_charts() {
             String::new(),
             &mut paths,
         );
+        if let Some(p) = &entry.provider_networks {
+            paths.extend([p.enabled.clone(), p.script.clone()]);
+        }
         if let Some(store) = &entry.nas_store {
             // Either the chart's own claim (its class and size paths) or one gcc writes.
             assert_eq!(

@@ -1540,3 +1540,60 @@ fn horizon_behind_the_gateways_tls_trusts_its_public_origin() {
         assert!(text.contains(line), "{line} not in:\n{text}");
     }
 }
+
+#[test]
+fn the_provider_subnet_becomes_neutrons_external_network_on_a_bridged_physnet() {
+    // The chart's bootstrap hook Job runs gcc's script: the external network and its
+    // floating range, created only when missing.
+    let (_, maps) = rendered("neutron", "ConfigMap");
+    let script = maps["neutron-bin"]["data"]["bootstrap.sh"]
+        .as_str()
+        .unwrap();
+    for line in [
+        "openstack network show public >/dev/null 2>&1 || openstack network create public --external --provider-network-type flat --provider-physical-network physnet1",
+        "--subnet-range 172.16.50.0/24 --gateway 172.16.50.1 --no-dhcp --allocation-pool start=172.16.50.100,end=172.16.50.250 --service-type network:floatingip --service-type network:router_gateway",
+    ] {
+        assert!(script.contains(line), "{line} not in:\n{script}");
+    }
+    let (_, jobs) = rendered("neutron", "Job");
+    assert!(jobs.contains_key("neutron-bootstrap"), "{:?}", jobs.keys());
+
+    // Rehearsed: only with a node bridging physnet1 does the network reach a wire.
+    let findings = |inventory: &str| {
+        let src = gcc::source::MemSource::new()
+            .with(
+                "environments/prod.yaml",
+                std::fs::read(repo().join("environments/prod.yaml")).unwrap(),
+            )
+            .with("inventory/laundry-lab.yaml", inventory);
+        let files: BTreeMap<String, Vec<u8>> = compile(&src, "prod")
+            .unwrap()
+            .build
+            .expect("builds")
+            .rendered
+            .files
+            .into_iter()
+            .filter(|(p, _)| {
+                !p.contains("/helmrelease-") || p.ends_with("/helmrelease-neutron.yaml")
+            })
+            .collect();
+        let r = rehearse(&files, &stage(repo().join("../shared/charts")), None);
+        codes(&r)
+            .into_iter()
+            .filter(|(c, _)| *c == "gcc::rehearse::provider_unbridged")
+            .map(|(_, m)| m)
+            .collect::<Vec<_>>()
+    };
+    let lab =
+        std::fs::read_to_string(repo().join("inventory/laundry-lab/laundry-lab.yaml")).unwrap();
+    assert_eq!(findings(&lab), Vec::<String>::new());
+    let unbridged = lab.replace("bridge: br-ex, ", "");
+    let found = findings(&unbridged);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .contains("creates external network public on physnet1, but no node bridges physnet1"),
+        "{}",
+        found[0]
+    );
+}

@@ -14,6 +14,7 @@ pub(crate) mod ha;
 mod infra;
 mod openstack;
 pub(crate) mod ovirt;
+mod provider;
 mod quorum;
 mod storage;
 pub mod values;

@@ -48,6 +48,7 @@ pub(super) fn components(
     let physnets: Vec<String> = (1..=provider_subnets(inv).len())
         .map(|i| format!("physnet{i}"))
         .collect();
+    let provider_script = super::provider::script(inv);
     for (name, reason) in services {
         let entry = &cx.catalog.services[name];
         let store = match &entry.nas_store {
@@ -105,6 +106,10 @@ pub(super) fn components(
             for path in &entry.physnets {
                 values::set(&mut layer, path, json!(physnets.join(",")));
             }
+        }
+        if let (Some(want), Some(script)) = (&entry.provider_networks, &provider_script) {
+            values::set(&mut layer, &want.enabled, json!(true));
+            values::set(&mut layer, &want.script, json!(script));
         }
         if let Some(edge) = edge {
             values::merge(&mut layer, &edge.values_for(name));

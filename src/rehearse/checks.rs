@@ -161,6 +161,7 @@ pub fn check(
     unschedulable(tree, releases, &objects, &mut diags);
     super::edge::routes(tree, releases, &objects, &mut diags);
     super::edge::public_urls(tree, releases, &objects, &mut diags);
+    super::provider::networks(tree, releases, &objects, &mut diags);
     diag::sort(&mut diags);
     let rendered = objects.split_off(tree.objects.len());
     Findings {

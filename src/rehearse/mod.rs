@@ -13,6 +13,7 @@
 mod checks;
 mod edge;
 mod objects;
+mod provider;
 
 use std::collections::BTreeMap;
 
@@ -72,6 +73,9 @@ pub(crate) const POST_SYNC_WAIT: &str = "gcc::rehearse::post_sync_wait";
 pub(crate) const ROUTE_NOWHERE: &str = "gcc::rehearse::route_nowhere";
 /// A chart registers a public endpoint in Keystone that the Gateway does not serve.
 pub(crate) const PRIVATE_ENDPOINT: &str = "gcc::rehearse::private_endpoint";
+/// Code: a rendered bootstrap script creates an external network on a physical network no
+/// node bridges or the ML2 configuration does not allow.
+pub(crate) const PROVIDER_UNBRIDGED: &str = "gcc::rehearse::provider_unbridged";
 
 /// Which controller hands the values to Helm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +159,8 @@ impl Tree {
             diagnostics: Vec::new(),
         };
         for (path, bytes) in files {
-            if !path.ends_with(".yaml") {
+            if !path.ends_with(".yaml") || path.starts_with(&format!("{}/", crate::emit::SITE_DIR))
+            {
                 continue;
             }
             let Ok(text) = std::str::from_utf8(bytes) else {
