@@ -119,6 +119,7 @@ pub const ALL: &[Code] = &[
     code(crate::check::refs::UNKNOWN_HARDWARE, Stage::Check, Class::Invalid),
     code(crate::check::refs::UNKNOWN_HYPERVISOR, Stage::Check, Class::Invalid),
     code(crate::check::refs::UNKNOWN_SUBNET, Stage::Check, Class::Invalid),
+    code(crate::check::refs::UNKNOWN_GIT_SERVER, Stage::Check, Class::Invalid),
     code(crate::check::topology::MISSING_ROLE, Stage::Check, Class::Invalid),
     code(crate::check::topology::NO_BRIDGE, Stage::Check, Class::Invalid),
     code(crate::check::topology::TOO_FEW_CONTROLLERS, Stage::Check, Class::Invalid),

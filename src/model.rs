@@ -505,6 +505,21 @@ impl Default for ClusterNetworks {
 }
 
 impl Inventory {
+    /// The URL of repository `git` on the inventory's git server:
+    /// `ssh://git@<machine>.<domain>/<path>`, or by the machine's first address when the
+    /// inventory has no domain; `None` when the machine is unknown or unreachable.
+    pub fn git_url(&self, git: &GitServer) -> Option<String> {
+        let m = self.machines.iter().find(|m| m.name == git.machine)?;
+        let host = match &self.domain {
+            Some(domain) => format!("{}.{domain}", m.name),
+            None => match m.interfaces.iter().find_map(|i| i.address)? {
+                IpAddr::V6(a) => format!("[{a}]"),
+                a => a.to_string(),
+            },
+        };
+        Some(format!("ssh://git@{host}/{}", git.path))
+    }
+
     /// Every node, then every machine.
     pub fn hosts(&self) -> impl Iterator<Item = Host<'_>> {
         let nodes = self.nodes.iter().map(|n| Host {
@@ -634,6 +649,18 @@ pub struct Publish {
     pub url: Option<String>,
     /// The Secret (in `flux-system`) with the credentials for `url`.
     pub secret: Option<String>,
+    /// The repository on the inventory's git server, instead of `url`.
+    pub git: Option<GitServer>,
+}
+
+/// A repository on the inventory's git server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitServer {
+    /// The machine (role `git`).
+    pub machine: String,
+    /// The repository's path on it.
+    pub path: String,
 }
 
 /// The Gateway's address.

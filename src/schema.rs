@@ -199,6 +199,38 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                     .help(description.unwrap_or_else(|| err.to_string())),
                 );
             }
+            ValidationErrorKind::Not { schema }
+                if schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| {
+                        r.len() > 1 && schema.as_object().is_some_and(|o| o.len() == 1)
+                    }) =>
+            {
+                // `not: {required: [a, b]}`: keys that exclude each other.
+                let keys: Vec<&str> = schema["required"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let shown: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                let last = keys.last().copied().unwrap_or_default();
+                let mut d = Diagnostic::error(
+                    INVALID_VALUE,
+                    format!(
+                        "`{}`: {} exclude each other",
+                        display_ptr(&ptr),
+                        shown.join(" and ")
+                    ),
+                )
+                .at(doc.label(&format!("{ptr}/{last}"), "given as well"));
+                d = d.help(match description {
+                    Some(h) => format!("give one of {}; {h}", shown.join(", ")),
+                    None => format!("give one of {}", shown.join(", ")),
+                });
+                out.push(d);
+            }
             other => {
                 let (code, label) = match other {
                     ValidationErrorKind::Minimum { .. }

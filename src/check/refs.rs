@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::{Ctx, Kind};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::model::{Environment, Inventory, Loc, Placement};
+use crate::model::{Environment, Inventory, Loc, MachineRole, Placement};
 
 /// Code: a reference to hardware that does not exist.
 pub(crate) const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
@@ -13,6 +13,8 @@ pub(crate) const UNKNOWN_HARDWARE: &str = "gcc::inventory::unknown_hardware";
 pub(crate) const UNKNOWN_HYPERVISOR: &str = "gcc::inventory::unknown_hypervisor";
 /// Code: a reference to a subnet that does not exist.
 pub(crate) const UNKNOWN_SUBNET: &str = "gcc::inventory::unknown_subnet";
+/// Code: `publish.git` names no git server of the inventory.
+pub(crate) const UNKNOWN_GIT_SERVER: &str = "gcc::env::unknown_git_server";
 /// Code: a storage class naming a NAS export that does not exist.
 pub(crate) const UNKNOWN_EXPORT: &str = "gcc::env::unknown_export";
 
@@ -124,4 +126,59 @@ pub(super) fn check(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
         .help(help);
         cx.push(d);
     }
+    git_server(cx, inv, env);
+}
+
+/// `publish.git` names a machine of the inventory with role `git` that can be reached by
+/// name (the inventory has a domain) or address.
+fn git_server(cx: &mut Ctx, inv: &Inventory, env: &Environment) {
+    let Some(git) = &env.publish.git else {
+        return;
+    };
+    let at = Loc::new(env.file, "/publish/git/machine");
+    let servers: BTreeSet<&str> = inv
+        .machines
+        .iter()
+        .filter(|m| m.roles.contains(&MachineRole::Git))
+        .map(|m| m.name.as_str())
+        .collect();
+    let (message, label, help) = match inv.machines.iter().find(|m| m.name == git.machine) {
+        None => (
+            format!(
+                "no machine named `{}` in inventory `{}`",
+                git.machine, inv.name
+            ),
+            "unknown machine",
+            did_you_mean(&git.machine, &servers, "git servers"),
+        ),
+        Some(m) if !m.roles.contains(&MachineRole::Git) => (
+            format!("machine `{}` is not a git server", m.name),
+            "not a git server",
+            format!(
+                "give it `roles: [git]` in the inventory{}",
+                if servers.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", or {}",
+                        did_you_mean(&git.machine, &servers, "git servers")
+                    )
+                }
+            ),
+        ),
+        Some(m) if inv.git_url(git).is_none() => (
+            format!(
+                "git server `{}` has no name or address to reach it by",
+                m.name
+            ),
+            "unreachable",
+            "give the inventory a `domain`, or the machine an interface with an `address`"
+                .to_string(),
+        ),
+        Some(_) => return,
+    };
+    let d = Diagnostic::error(UNKNOWN_GIT_SERVER, message)
+        .at(cx.label(&at, label))
+        .help(help);
+    cx.push(d);
 }

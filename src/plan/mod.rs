@@ -684,6 +684,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
                 .publish
                 .url
                 .clone()
+                .or_else(|| env.publish.git.as_ref().and_then(|g| inv.git_url(g)))
                 .unwrap_or_else(|| PLACEHOLDER_URL.to_string()),
             branch: crate::model::default_branch(&env.name, env.publish.branch.as_deref()),
             secret: env.publish.secret.clone(),
