@@ -117,7 +117,7 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                 let where_ = if ptr.is_empty() {
                     format!("{} file", kind.noun())
                 } else {
-                    format!("`{}`", display_ptr(&ptr))
+                    format!("`{}`", display_ptr_in(&doc.value, &ptr))
                 };
                 let help = prop_schema
                     .and_then(|s| {
@@ -144,7 +144,10 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                         kind.noun()
                     )
                 } else {
-                    format!("`{}` must be {expected}, found {found}", display_ptr(&ptr))
+                    format!(
+                        "`{}` must be {expected}, found {found}",
+                        display_ptr_in(&doc.value, &ptr)
+                    )
                 };
                 let help = if expected.contains("string")
                     && !instance.is_string()
@@ -220,7 +223,7 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                     INVALID_VALUE,
                     format!(
                         "`{}`: {} exclude each other",
-                        display_ptr(&ptr),
+                        display_ptr_in(&doc.value, &ptr),
                         shown.join(" and ")
                     ),
                 )
@@ -241,8 +244,11 @@ pub fn validate(kind: SchemaKind, doc: &Doc, skip: &BTreeSet<String>) -> Vec<Dia
                     | ValidationErrorKind::MaxItems { .. } => (OUT_OF_RANGE, "out of range"),
                     _ => (INVALID_VALUE, "here"),
                 };
-                let mut d = Diagnostic::error(code, format!("`{}`: {err}", display_ptr(&ptr)))
-                    .at(doc.label(&ptr, label));
+                let mut d = Diagnostic::error(
+                    code,
+                    format!("`{}`: {err}", display_ptr_in(&doc.value, &ptr)),
+                )
+                .at(doc.label(&ptr, label));
                 if let Some(h) = description {
                     d = d.help(h);
                 }
@@ -259,13 +265,26 @@ fn parent_schema<'a>(root: &'a Value, schema_path: &str) -> Option<&'a Value> {
     root.pointer(parent)
 }
 
-/// `/nodes/0/cpu` → `nodes[0].cpu`, as people write paths.
-pub(crate) fn display_ptr(ptr: &str) -> String {
+/// `/nodes/0/cpu` → `nodes[0].cpu`, as people write paths; a list item is named by its
+/// `name` where `doc` gives one (`nodes[k8s-wrk-01].cpu`), the way people find it.
+pub(crate) fn display_ptr_in(doc: &Value, ptr: &str) -> String {
     let mut out = String::new();
-    for seg in ptr.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
-            out.push_str(&format!("[{seg}]"));
+    let mut at = Some(doc);
+    for raw in ptr.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        let index = seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty();
+        at = at.and_then(|v| match v {
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            Value::Object(m) => m.get(&seg),
+            _ => None,
+        });
+        if index {
+            match at.and_then(|v| v.get("name")).and_then(Value::as_str) {
+                Some(name) if !name.is_empty() && !name.contains([']', '[']) => {
+                    out.push_str(&format!("[{name}]"));
+                }
+                _ => out.push_str(&format!("[{seg}]")),
+            }
         } else {
             if !out.is_empty() {
                 out.push('.');
@@ -395,12 +414,27 @@ mod tests {
     #[test]
     fn display_pointer() {
         assert_eq!(
-            display_ptr("/nodes/0/interfaces/1/mac"),
+            display_ptr_in(&Value::Null, "/nodes/0/interfaces/1/mac"),
             "nodes[0].interfaces[1].mac"
         );
         assert_eq!(
-            display_ptr("/services/nova/values/a~1b"),
+            display_ptr_in(&Value::Null, "/services/nova/values/a~1b"),
             "services.nova.values.a/b"
+        );
+        let doc = serde_json::json!({
+            "nodes": [{ "name": "k8s-ctl-01" }, { "interfaces": [{ "name": "ens6" }, {}] }]
+        });
+        assert_eq!(
+            display_ptr_in(&doc, "/nodes/0/cpu"),
+            "nodes[k8s-ctl-01].cpu"
+        );
+        assert_eq!(
+            display_ptr_in(&doc, "/nodes/1/interfaces/0/mac"),
+            "nodes[1].interfaces[ens6].mac"
+        );
+        assert_eq!(
+            display_ptr_in(&doc, "/nodes/1/interfaces/1/mac"),
+            "nodes[1].interfaces[1].mac"
         );
     }
 }
