@@ -215,3 +215,33 @@ fn bash_completes_verbs_and_their_flags() {
         assert!(o.status.success() && o.stdout.len() > 500, "{shell}");
     }
 }
+
+#[test]
+fn man_pages_for_gcc_and_each_command() {
+    let man = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gcc"))
+            .arg("man")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = man(&[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let page = text(&o.stdout);
+    assert!(page.contains(".TH gcc 1"), "{page}");
+    // Every command is listed on gcc(1).
+    for command in ["build", "diff", "rehearse", "rollback", "man"] {
+        assert!(
+            page.contains(&format!("\n.TP\ngcc\\-{command}(1)\n")),
+            "{command}"
+        );
+    }
+    let o = man(&["build"]);
+    let page = text(&o.stdout);
+    assert!(page.contains(".TH gcc-build 1"), "{page}");
+    assert!(page.contains("\\fB\\-\\-validate\\fR"), "{page}");
+    assert!(page.contains(".SH OPTIONS"), "{page}");
+    let o = man(&["nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no command `nope`"));
+}

@@ -220,6 +220,11 @@ pub enum Command {
         after_help = "Examples:\n  gcc completions bash > ~/.local/share/bash-completion/completions/gcc\n  gcc completions zsh > ~/.zfunc/_gcc\n  gcc completions fish > ~/.config/fish/completions/gcc.fish"
     )]
     Completions(CompletionsArgs),
+    /// Print a man page (roff): gcc(1), or gcc-<command>(1) for one command.
+    #[command(
+        after_help = "Examples:\n  gcc man > ~/.local/share/man/man1/gcc.1\n  gcc man build > ~/.local/share/man/man1/gcc-build.1\n  gcc man | man -l -"
+    )]
+    Man(ManArgs),
 }
 
 /// `gcc check`.
@@ -420,6 +425,13 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `gcc man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command (build, diff, ...); without it, gcc's own page.
+    pub command: Option<String>,
+}
+
 /// `gcc version`.
 #[derive(Debug, Args)]
 pub struct VersionArgs {
@@ -540,6 +552,43 @@ pub fn run(cli: &Cli) -> u8 {
             clap_complete::generate(a.shell, &mut command, "gcc", &mut script);
             out(&String::from_utf8_lossy(&script));
             EXIT_OK
+        }
+        Command::Man(a) => {
+            let top = <Cli as clap::CommandFactory>::command();
+            let (page, title) = match &a.command {
+                None => (top, "gcc".to_string()),
+                Some(name) => match top.find_subcommand(name) {
+                    Some(c) => (
+                        c.clone().bin_name(format!("gcc {name}")),
+                        format!("gcc-{name}"),
+                    ),
+                    None => {
+                        let known: Vec<String> = top
+                            .get_subcommands()
+                            .map(|c| c.get_name().to_string())
+                            .collect();
+                        err(&format!(
+                            "gcc man: no command `{name}` (commands: {})\n",
+                            known.join(", ")
+                        ));
+                        return EXIT_USAGE;
+                    }
+                },
+            };
+            let mut roff = Vec::new();
+            let man = clap_mangen::Man::new(page)
+                .title(title)
+                .source(format!("gcc {}", env!("CARGO_PKG_VERSION")));
+            match man.render(&mut roff) {
+                Ok(()) => {
+                    out(&String::from_utf8_lossy(&roff));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    err(&format!("gcc man: {e}\n"));
+                    EXIT_USAGE
+                }
+            }
         }
         Command::Version(a) => {
             let v = crate::report::version();
