@@ -329,3 +329,67 @@ fn a_rebuild_of_the_same_tree_says_unchanged() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["unchanged"], false, "{v}");
 }
+
+#[test]
+fn init_scaffolds_a_repository_that_builds_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("cloud");
+    // Relative to -C.
+    let o = gcc(dir.path(), &["init", "cloud"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let tree = common::read_tree(&repo_dir);
+    for f in [
+        "environments/aio.yaml",
+        "inventory/aio-lab.yaml",
+        "schema/environment.schema.json",
+        "schema/inventory.schema.json",
+        ".gitattributes",
+        ".gitignore",
+        ".github/workflows/gcc.yaml",
+    ] {
+        assert!(tree.contains_key(f), "{f} missing: {:?}", tree.keys());
+    }
+    // The editor link of each input resolves to a schema it wrote.
+    let env = String::from_utf8(tree["environments/aio.yaml"].clone()).unwrap();
+    assert!(env.starts_with("# yaml-language-server: $schema=../schema/environment.schema.json"));
+    let workflow: serde_json::Value =
+        serde_saphyr::from_slice(&tree[".github/workflows/gcc.yaml"]).unwrap();
+    let steps: Vec<&str> = workflow["jobs"]["build"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(steps.contains(&"gcc build --all"), "{steps:?}");
+    // The workflow's commands work in the new repository as they are.
+    assert!(
+        steps.contains(&"for tree in out/*/; do gcc validate \"$tree\"; done"),
+        "{steps:?}"
+    );
+    let o = gcc(&repo_dir, &["build", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let tree_dir = repo_dir.join("out/aio");
+    let o = gcc(&repo_dir, &["validate", tree_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // It builds as it is.
+    let o = gcc(&repo_dir, &["build", "aio"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Again: refused, nothing changed.
+    let before = common::read_tree(&repo_dir);
+    let o = gcc(dir.path(), &["init", repo_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing written"), "{}", stderr(&o));
+    assert_eq!(common::read_tree(&repo_dir), before);
+
+    // One file of its own in the way: it stays as it was, and nothing else appears.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join(".gitignore"), "mine\n").unwrap();
+    let o = gcc(dir.path(), &["init", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(".gitignore"), "{}", stderr(&o));
+    let left = common::read_tree(&other);
+    assert_eq!(left.len(), 1, "{:?}", left.keys());
+    assert_eq!(left[".gitignore"], b"mine\n");
+}

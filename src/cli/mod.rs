@@ -225,6 +225,12 @@ pub enum Command {
         after_help = "Examples:\n  gcc man > ~/.local/share/man/man1/gcc.1\n  gcc man build > ~/.local/share/man/man1/gcc-build.1\n  gcc man | man -l -"
     )]
     Man(ManArgs),
+    /// Start a new input repository: the all-in-one example, the input schemas editors
+    /// read, .gitattributes, .gitignore and a CI workflow. Writes nothing if any exists.
+    #[command(
+        after_help = "Examples:\n  gcc init my-cloud    # then: cd my-cloud && git init && gcc build aio\n  gcc init             # into the current directory"
+    )]
+    Init(InitArgs),
 }
 
 /// `gcc check`.
@@ -425,6 +431,14 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `gcc init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory (created if missing), relative to -C (default: that directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
 /// `gcc man`.
 #[derive(Debug, Args)]
 pub struct ManArgs {
@@ -553,6 +567,31 @@ pub fn run(cli: &Cli) -> u8 {
             out(&String::from_utf8_lossy(&script));
             EXIT_OK
         }
+        // Relative to -C, as every other path gcc reads.
+        Command::Init(a) => match crate::ops::init::init(&cli.root.join(&a.dir)) {
+            Ok(crate::ops::init::Init::Written(files)) => {
+                out(&format!(
+                    "wrote {} files to {}: {}\nnext: cd {} && git init && gcc build aio\n",
+                    files.len(),
+                    a.dir.display(),
+                    files.join(", "),
+                    a.dir.display()
+                ));
+                EXIT_OK
+            }
+            Ok(crate::ops::init::Init::Exists(files)) => {
+                err(&format!(
+                    "gcc init: {} already holds {}; nothing written (gcc never changes a file it did not write)\n",
+                    a.dir.display(),
+                    files.join(", ")
+                ));
+                EXIT_USAGE
+            }
+            Err(e) => {
+                err(&format!("gcc init: {e}; nothing left behind\n"));
+                EXIT_USAGE
+            }
+        },
         Command::Man(a) => {
             let top = <Cli as clap::CommandFactory>::command();
             let (page, title) = match &a.command {

@@ -3,12 +3,14 @@
 //!
 //! The side effects, one op per verb: `build` (one environment's build, its dirty gate
 //! and its publish, shared with the fleet), `fleet` (`build --all`), `deploy` (pin, pins,
-//! rollback, verify and the sides of a diff, on a deploy branch that exists), `rehearse`
+//! rollback, verify and the sides of a diff, on a deploy branch that exists), `init` (a
+//! new input repository), `rehearse`
 //! (Helm), and `outdir` (the output directory, the rules that keep gcc from replacing
 //! anything it did not write, and the atomic swap of a new tree into place). None prints.
 
 pub mod build;
 pub mod deploy;
 pub mod fleet;
+pub mod init;
 pub mod outdir;
 pub mod rehearse;
