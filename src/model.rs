@@ -345,6 +345,10 @@ pub struct Host<'a> {
     pub placement: &'a Placement,
     /// Its interfaces.
     pub interfaces: &'a [Interface],
+    /// vCPUs or cores.
+    pub cpu: Option<u64>,
+    /// Memory quantity.
+    pub memory: Option<&'a str>,
     /// A router: may hold its subnets' gateway addresses.
     pub router: bool,
     /// Where it is written.
@@ -527,6 +531,8 @@ impl Inventory {
             name: &n.name,
             placement: &n.placement,
             interfaces: &n.interfaces,
+            cpu: n.cpu,
+            memory: n.memory.as_deref(),
             router: false,
             at: &n.at,
         });
@@ -535,6 +541,8 @@ impl Inventory {
             name: &m.name,
             placement: &m.placement,
             interfaces: &m.interfaces,
+            cpu: m.cpu,
+            memory: m.memory.as_deref(),
             router: m.roles.contains(&MachineRole::Router),
             at: &m.at,
         });

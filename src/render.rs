@@ -97,7 +97,7 @@ pub(crate) fn holds_objects(path: &str) -> bool {
     path != LOCK_FILE
         && name != "kustomization.yaml"
         && name.ends_with(".yaml")
-        && !path.starts_with(&format!("{}/", crate::emit::SITE_DIR))
+        && !crate::emit::in_site(path)
 }
 
 /// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file (or
@@ -235,12 +235,8 @@ pub fn render(
     } else {
         let root = files
             .keys()
-            .filter(|p| {
-                !p.starts_with("nodes/")
-                    && !p.starts_with("bootstrap/")
-                    && !p.starts_with(&format!("{}/", crate::emit::SITE_DIR))
-            })
-            .filter(|p| p.ends_with(".yaml"))
+            .filter(|p| holds_objects(p))
+            .filter(|p| !p.starts_with("nodes/") && !p.starts_with("bootstrap/"))
             .map(|p| json!(p))
             .collect();
         kustomizations.push((String::new(), root));

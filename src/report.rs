@@ -64,11 +64,10 @@ fn held_by(plan: &Plan, p: &crate::plan::ha::Proof) -> Vec<String> {
 
 /// The lab's files in the tree (`site/`), which no kustomization applies.
 fn site_files(rendered: &Rendered) -> Vec<&str> {
-    let prefix = format!("{}/", crate::emit::SITE_DIR);
     rendered
         .files
         .keys()
-        .filter(|p| p.starts_with(&prefix))
+        .filter(|p| crate::emit::in_site(p))
         .map(String::as_str)
         .collect()
 }

@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::with_inventories;
+use common::bundled;
 use gcc::compile::compile;
 use gcc::source::MemSource;
 use serde_json::Value;
@@ -87,14 +87,6 @@ fn dhcp_files(src: &MemSource, env: &str) -> BTreeMap<String, String> {
         .filter(|(p, _)| p.starts_with("site/dhcp/"))
         .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
         .collect()
-}
-
-fn bundled(env: &str) -> MemSource {
-    let path = format!("environments/{env}.yaml");
-    with_inventories(MemSource::new().with(
-        path.clone(),
-        std::fs::read(common::repo().join(&path)).unwrap(),
-    ))
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::with_inventories;
+use common::bundled;
 use gcc::compile::compile;
 use gcc::source::MemSource;
 use serde_json::Value;
@@ -17,14 +17,6 @@ fn build(env: &str, src: MemSource) -> (BTreeMap<String, Vec<u8>>, gcc::plan::Pl
         .build
         .unwrap_or_else(|| panic!("{env}: {:?}", c.diagnostics));
     (b.rendered.files, b.plan)
-}
-
-fn bundled(env: &str) -> MemSource {
-    let path = format!("environments/{env}.yaml");
-    with_inventories(MemSource::new().with(
-        path.clone(),
-        std::fs::read(common::repo().join(&path)).unwrap(),
-    ))
 }
 
 fn vm_infra(files: &BTreeMap<String, Vec<u8>>) -> Value {

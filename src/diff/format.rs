@@ -336,20 +336,27 @@ fn markdown_object(name: &str, o: &ObjectDiff) -> String {
             "removed".to_string(),
             fence(&object_yaml(object), "yaml"),
         ),
-        Change::Changed { fields, unified } => (
-            "✏️",
-            format!(
-                "{} field{}",
-                fields.len(),
-                if fields.len() == 1 { "" } else { "s" }
-            ),
-            format!("{}\n{}", fields_table(fields), fence(unified, "diff")),
-        ),
+        Change::Changed { fields, unified } => {
+            let (what, body) = changed(fields, unified);
+            ("✏️", what, body)
+        }
     };
     format!(
         "<details><summary>{mark} <code>{}</code> ({what})</summary>\n\n<code>{}</code>\n\n{body}\n</details>\n",
         html(name),
         html(file_of(o)),
+    )
+}
+
+/// The summary word and body of a changed object or file: its fields, then the diff.
+fn changed(fields: &[FieldChange], unified: &str) -> (String, String) {
+    (
+        format!(
+            "{} field{}",
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        ),
+        format!("{}\n{}", fields_table(fields), fence(unified, "diff")),
     )
 }
 
@@ -360,15 +367,10 @@ fn markdown_file(f: &FileDiff) -> String {
         FileChange::Changed { fields, unified } if fields.is_empty() => {
             ("✏️", "changed".to_string(), fence(unified, "diff"))
         }
-        FileChange::Changed { fields, unified } => (
-            "✏️",
-            format!(
-                "{} field{}",
-                fields.len(),
-                if fields.len() == 1 { "" } else { "s" }
-            ),
-            format!("{}\n{}", fields_table(fields), fence(unified, "diff")),
-        ),
+        FileChange::Changed { fields, unified } => {
+            let (what, body) = changed(fields, unified);
+            ("✏️", what, body)
+        }
     };
     format!(
         "<details><summary>{mark} file <code>{}</code> ({what})</summary>\n\n{body}\n</details>\n",

@@ -14,7 +14,7 @@ mod flux;
 mod plain;
 mod site;
 
-pub(crate) use site::SITE_DIR;
+pub(crate) use site::in_site;
 pub use site::kea_files;
 
 use serde_json::Value;

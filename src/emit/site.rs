@@ -11,6 +11,13 @@ use crate::plan::{DhcpFamily, DhcpPlan, OvirtPlan, Plan};
 /// Where the lab's files go in the tree.
 pub(crate) const SITE_DIR: &str = "site";
 
+/// True for a path of the tree under [`SITE_DIR`]: the lab's files, which are neither
+/// Kubernetes objects nor applied by any kustomization.
+pub(crate) fn in_site(path: &str) -> bool {
+    path.strip_prefix(SITE_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
     if let Some(dhcp) = &plan.dhcp {
         dhcp_files(dhcp, out);
@@ -96,9 +103,13 @@ fn vm_infra(o: &OvirtPlan) -> Value {
             }
             m.insert(
                 "vm_rule".into(),
-                json!(if g.apart { "negative" } else { "disabled" }),
+                json!(if g.apart.is_some() {
+                    "negative"
+                } else {
+                    "disabled"
+                }),
             );
-            if g.apart {
+            if g.apart.is_some() {
                 m.insert("vm_enforcing".into(), json!(true));
             }
             Value::Object(m)

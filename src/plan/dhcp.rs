@@ -136,7 +136,10 @@ pub fn plan(inv: &Inventory) -> Option<DhcpPlan> {
     if served.is_empty() {
         return None;
     }
-    let ids = subnet_ids(served.iter().map(|s| s.name.as_str()));
+    let ids: std::collections::BTreeMap<&str, u32> =
+        subnet_ids(served.iter().map(|s| s.name.as_str()))
+            .into_iter()
+            .collect();
     let server = inv
         .machines
         .iter()
@@ -172,10 +175,7 @@ pub fn plan(inv: &Inventory) -> Option<DhcpPlan> {
                     // By address: the inventory's order of hosts is not the file's.
                     reservations.sort_by_key(|r| (r.address, r.mac));
                     DhcpSubnet {
-                        id: ids
-                            .iter()
-                            .find(|(n, _)| *n == s.name)
-                            .map_or(0, |(_, id)| *id),
+                        id: ids[s.name.as_str()],
                         name: s.name.clone(),
                         cidr: s.cidr,
                         vlan: s.vlan,

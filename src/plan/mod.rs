@@ -585,23 +585,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
 
     // Helm components: the infrastructure, then the services.
     let infra = infra::needed(cx, &services);
-    // What the build keeps on NAS exports, by purpose: the services' stores and the
-    // backups of the infrastructure charts that take a backup target.
-    let needed: BTreeSet<crate::model::ExportPurpose> = services
-        .keys()
-        .filter_map(|s| cx.catalog.services[s].nas_store.as_ref().map(|n| n.purpose))
-        .chain(
-            infra
-                .iter()
-                .filter(|c| {
-                    cx.catalog.components[*c]
-                        .planned
-                        .iter()
-                        .any(|p| p.fact == catalog::Fact::BackupTarget)
-                })
-                .map(|_| crate::model::ExportPurpose::Backups),
-        )
-        .collect();
+    let needed = storage::needed_purposes(cx, &services, &infra);
     storage::check_exports(cx, &needed);
     let nodes = infra::nodes(cx, &infra);
     let mut components: Vec<Component> = infra

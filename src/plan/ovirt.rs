@@ -70,8 +70,9 @@ pub struct AffinityGroup {
     pub vms: Vec<String>,
     /// A pin: the host its VMs must run on (positive, enforcing host rule).
     pub host: Option<String>,
-    /// Its VMs on separate hosts (negative, enforcing VM rule).
-    pub apart: bool,
+    /// The quorum whose member VMs it keeps on separate hosts (negative, enforcing VM
+    /// rule).
+    pub apart: Option<String>,
 }
 
 impl OvirtPlan {
@@ -84,10 +85,9 @@ impl OvirtPlan {
 
     /// The groups keeping the members of quorum `service` apart (one per cluster).
     pub fn apart_of<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a AffinityGroup> {
-        let prefix = format!("{service}-apart");
         self.groups
             .iter()
-            .filter(move |g| g.apart && g.name.starts_with(&prefix))
+            .filter(move |g| g.apart.as_deref() == Some(service))
     }
 }
 
@@ -112,22 +112,12 @@ pub fn plan(inv: &Inventory, profile: Profile, quorum: &[Proof]) -> Option<Ovirt
             )
         })
         .collect();
-    let cpu_memory = |name: &str| -> (Option<u64>, Option<String>) {
-        if let Some(n) = inv.nodes.iter().find(|n| n.name == name) {
-            return (n.cpu, n.memory.clone());
-        }
-        inv.machines
-            .iter()
-            .find(|m| m.name == name)
-            .map_or((None, None), |m| (m.cpu, m.memory.clone()))
-    };
     let mut vms: Vec<OvirtVm> = inv
         .hosts()
         .filter_map(|h| {
             let Placement::Vm(host) = h.placement else {
                 return None;
             };
-            let (cores, memory) = cpu_memory(h.name);
             Some(OvirtVm {
                 name: h.name.to_string(),
                 node: h.noun == "node",
@@ -137,8 +127,8 @@ pub fn plan(inv: &Inventory, profile: Profile, quorum: &[Proof]) -> Option<Ovirt
                     .copied()
                     .unwrap_or(DEFAULT_CLUSTER)
                     .to_string(),
-                cores,
-                memory: memory.as_deref().map(ovirt_memory),
+                cores: h.cpu,
+                memory: h.memory.map(ovirt_memory),
                 nics: h
                     .interfaces
                     .iter()
@@ -174,7 +164,7 @@ pub fn plan(inv: &Inventory, profile: Profile, quorum: &[Proof]) -> Option<Ovirt
             },
             vms: vec![vm.name.clone()],
             host: Some(vm.host.clone()),
-            apart: false,
+            apart: None,
         })
         .collect();
     if profile == Profile::Base {
@@ -210,7 +200,7 @@ pub fn plan(inv: &Inventory, profile: Profile, quorum: &[Proof]) -> Option<Ovirt
                     ),
                     vms: members,
                     host: None,
-                    apart: true,
+                    apart: Some(proof.service.clone()),
                 });
             }
         }

@@ -82,11 +82,7 @@ pub(super) fn nas_store(
         .min_by(|a, b| (a.0, &a.1.class).cmp(&(b.0, &b.1.class)))
         .map(|(_, c)| c);
     let added = || {
-        inv.nas.iter().find_map(|nas| {
-            let ex = nas
-                .exports
-                .iter()
-                .find(|x| x.purpose.contains(&want.purpose))?;
+        export_for(inv, want.purpose).and_then(|(nas, ex)| {
             let class = format!("{service}-{}", want.purpose.as_str());
             (!env.storage.contains_key(&class)).then(|| NasStoreChoice {
                 size: ex.capacity.clone(),
@@ -125,6 +121,28 @@ pub(super) fn export_for(inv: &Inventory, purpose: ExportPurpose) -> Option<(&Na
             .find(|x| x.purpose.contains(&purpose))
             .map(|x| (nas, x))
     })
+}
+
+/// What the build keeps on NAS exports, by purpose: the services' stores and the backups
+/// of the infrastructure charts that take a backup target.
+pub(super) fn needed_purposes(
+    cx: &Cx,
+    services: &std::collections::BTreeMap<String, catalog::Reason>,
+    infra: &BTreeSet<String>,
+) -> BTreeSet<ExportPurpose> {
+    let stores = services
+        .keys()
+        .filter_map(|s| cx.catalog.services[s].nas_store.as_ref().map(|n| n.purpose));
+    let backups = infra
+        .iter()
+        .filter(|c| {
+            cx.catalog.components[*c]
+                .planned
+                .iter()
+                .any(|p| p.fact == catalog::Fact::BackupTarget)
+        })
+        .map(|_| ExportPurpose::Backups);
+    stores.chain(backups).collect()
 }
 
 /// Checks the exports against what the build takes from them: each purpose in `needed`

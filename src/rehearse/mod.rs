@@ -159,8 +159,7 @@ impl Tree {
             diagnostics: Vec::new(),
         };
         for (path, bytes) in files {
-            if !path.ends_with(".yaml") || path.starts_with(&format!("{}/", crate::emit::SITE_DIR))
-            {
+            if !path.ends_with(".yaml") || crate::emit::in_site(path) {
                 continue;
             }
             let Ok(text) = std::str::from_utf8(bytes) else {

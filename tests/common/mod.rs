@@ -156,3 +156,12 @@ pub fn with_inventories(mut src: gcc::source::MemSource) -> gcc::source::MemSour
     }
     src
 }
+
+/// The bundled environment `env` and every bundled inventory, in memory.
+pub fn bundled(env: &str) -> gcc::source::MemSource {
+    let path = format!("environments/{env}.yaml");
+    with_inventories(
+        gcc::source::MemSource::new()
+            .with(path.clone(), std::fs::read(repo().join(&path)).unwrap()),
+    )
+}
