@@ -1,9 +1,16 @@
 //! Records what `gcc version` reports about this build: the git commit of the source (with
 //! `-dirty` when the work tree differed from it when this script last ran: it reruns when
-//! HEAD moves, not on every edit) and the compiler's version. Outside a git checkout, or
-//! without git, the commit is `unknown`.
+//! HEAD moves, not on every edit), the compiler's version, and the build fingerprint: a
+//! sha256 over the package version, the compiler's version and every file the binary is
+//! made of (`src/`, `catalog/`, `schema/output/`, `build.rs`, `Cargo.toml`, `Cargo.lock`).
+//! The fingerprint tells two builds of the same version apart even outside git or in a
+//! dirty work tree, and stays the same when only tests or documentation changed. Outside a
+//! git checkout, or without git, the commit is `unknown`.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sha2::{Digest, Sha256};
 
 fn output(cmd: &mut Command) -> Option<String> {
     let o = cmd.output().ok()?;
@@ -27,6 +34,11 @@ fn main() {
     let rustc = output(Command::new(rustc).arg("--version")).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=GCC_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=GCC_RUSTC_VERSION={rustc}");
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let source = source_digest(Path::new(&dir));
+    let build = hex::encode(Sha256::digest(format!("{version}\0{rustc}\0{source}")));
+    println!("cargo:rustc-env=GCC_SOURCE_DIGEST={source}");
+    println!("cargo:rustc-env=GCC_BUILD={build}");
     if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         println!("cargo:rerun-if-changed={git_dir}/HEAD");
         if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
@@ -35,6 +47,41 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
     output_schemas(&dir);
+}
+
+/// The files the binary is made of, relative to the package root.
+const SOURCES: &[&str] = &[
+    "src",
+    "catalog",
+    "schema/output",
+    "build.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+];
+
+/// sha256 over the sorted `path NUL sha256(file) LF` lines of every file under
+/// [`SOURCES`] (the build id's rule, applied to the source); cargo reruns this script
+/// when any of them changes.
+fn source_digest(root: &Path) -> String {
+    let mut lines = Vec::new();
+    let mut stack: Vec<PathBuf> = SOURCES.iter().map(|s| root.join(s)).collect();
+    while let Some(p) = stack.pop() {
+        println!("cargo:rerun-if-changed={}", p.display());
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            lines.push(format!("{rel}\0{}\n", hex::encode(Sha256::digest(&bytes))));
+        }
+    }
+    lines.sort();
+    hex::encode(Sha256::digest(lines.concat()))
 }
 
 /// Lists `schema/output/` (the JSON Schemas of every kind gcc writes) as

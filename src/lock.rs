@@ -18,6 +18,10 @@ use crate::plan::{Plan, RequiredSecret};
 pub(crate) const LOCK_FILE: &str = "gcc.lock.json";
 /// The version of gcc written into every lock.
 pub(crate) const GCC_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// This binary's build fingerprint (see `build.rs`): sha256 over the version, the
+/// compiler and every source file. Written into every lock, so a tree written by another
+/// build of the same version is never taken as up to date.
+pub const GCC_BUILD: &str = env!("GCC_BUILD");
 
 /// Hex sha256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
@@ -55,6 +59,9 @@ pub struct Lock {
     /// The gcc that built it.
     #[serde(default)]
     pub gcc_version: String,
+    /// That gcc's build fingerprint ([`GCC_BUILD`]); empty in locks older than it.
+    #[serde(default)]
+    pub gcc_build: String,
     /// sha256 of every input, by path (the catalog as `gcc:catalog/<file>`).
     #[serde(default)]
     pub inputs: BTreeMap<String, String>,
@@ -79,6 +86,7 @@ impl Lock {
             profile: name(serde_json::json!(plan.profile)),
             target: name(serde_json::json!(plan.target)),
             gcc_version: GCC_VERSION.to_string(),
+            gcc_build: GCC_BUILD.to_string(),
             inputs: inputs.clone(),
             secrets: plan.secrets.clone(),
         }
@@ -119,6 +127,7 @@ mod tests {
             profile: Some("base".into()),
             target: Some("flux".into()),
             gcc_version: "1".into(),
+            gcc_build: "f00d".into(),
             inputs: BTreeMap::new(),
             secrets: Vec::new(),
         };
@@ -135,6 +144,7 @@ mod tests {
                 "build_id",
                 "environment",
                 "files",
+                "gcc_build",
                 "gcc_version",
                 "inputs",
                 "profile",
@@ -152,6 +162,7 @@ mod tests {
         assert!(Lock::parse(br#"{"files": {}}"#).is_err());
         let bare = Lock::parse(br#"{"build_id": "x", "files": {}}"#).unwrap();
         assert_eq!(bare.gcc_version, "");
+        assert_eq!(bare.gcc_build, "");
         assert_eq!(bare.profile, None);
     }
 }

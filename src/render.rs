@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 pub use crate::lock::build_id;
-pub(crate) use crate::lock::{GCC_VERSION, LOCK_FILE, sha256_hex};
+pub(crate) use crate::lock::{GCC_BUILD, GCC_VERSION, LOCK_FILE, sha256_hex};
 
 use crate::emit::{Emitted, Section};
 use crate::plan::{Plan, Stage};

@@ -388,6 +388,11 @@ pub struct Version {
     pub git_commit: &'static str,
     /// The compiler that built it.
     pub rustc: &'static str,
+    /// sha256 over every source file the binary is made of (see `build.rs`).
+    pub source_digest: &'static str,
+    /// The build fingerprint every lock records: sha256 over the version, the compiler
+    /// and the source digest.
+    pub build: &'static str,
     /// The digest of the embedded catalog (sha256 over its files, as the build id is over
     /// a tree's).
     pub catalog_digest: String,
@@ -403,6 +408,8 @@ pub fn version() -> Version {
         version: crate::lock::GCC_VERSION,
         git_commit: env!("GCC_GIT_COMMIT"),
         rustc: env!("GCC_RUSTC_VERSION"),
+        source_digest: env!("GCC_SOURCE_DIGEST"),
+        build: crate::lock::GCC_BUILD,
         catalog_digest: crate::lock::build_id(files.iter().map(|(p, h)| (p.as_str(), h.as_str()))),
     }
 }

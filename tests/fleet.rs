@@ -185,6 +185,18 @@ fn unchanged_environments_are_skipped_unless_forced() {
         serde_json::json!({"aio": "skipped", "argocd": "built", "prod": "skipped"})
     );
 
+    // Another build of the same version built it (its fingerprint differs): rebuilt too.
+    let lock = root.join("out/aio/gcc.lock.json");
+    let old = fs::read_to_string(&lock).unwrap();
+    let build = format!("\"gcc_build\": \"{}\"", gcc::lock::GCC_BUILD);
+    assert!(old.contains(&build));
+    fs::write(&lock, old.replace(&build, "\"gcc_build\": \"0ther\"")).unwrap();
+    let (_, s) = statuses(root, &[]);
+    assert_eq!(
+        s,
+        serde_json::json!({"aio": "built", "argocd": "skipped", "prod": "skipped"})
+    );
+
     let (_, s) = statuses(root, &["--force", "-j", "1"]);
     assert_eq!(
         s,

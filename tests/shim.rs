@@ -166,6 +166,9 @@ fn its_own_verbs_stay_its_own() {
     assert_eq!(v["catalog_digest"].as_str().unwrap().len(), 64);
     assert!(v["rustc"].as_str().unwrap().starts_with("rustc "), "{v}");
     assert!(!v["git_commit"].as_str().unwrap().is_empty());
+    // The fingerprint every lock records (tests/fleet.rs checks the lock side).
+    assert_eq!(v["build"], gcc::lock::GCC_BUILD);
+    assert_eq!(v["source_digest"].as_str().unwrap().len(), 64);
     let o = run(shim.path(), Some(&path), &cwd, &["check", "aio"], "");
     assert!(o.status.success(), "{}", text(&o.stderr));
 }

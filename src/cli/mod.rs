@@ -637,8 +637,8 @@ pub fn run(cli: &Cli) -> u8 {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 )),
                 Format::Text => out(&format!(
-                    "gcc {} (the GitOps Cloud Compiler)\ncommit {}\n{}\ncatalog {}\n",
-                    v.version, v.git_commit, v.rustc, v.catalog_digest
+                    "gcc {} (the GitOps Cloud Compiler)\ncommit {}\n{}\nsource {}\nbuild {}\ncatalog {}\n",
+                    v.version, v.git_commit, v.rustc, v.source_digest, v.build, v.catalog_digest
                 )),
             }
             EXIT_OK

@@ -24,7 +24,7 @@ use crate::ops::build::{fleet_gate, publish_tree};
 use crate::ops::outdir::{NO_ENVIRONMENTS, Placement, read_tree, tidy, write_tree};
 use crate::origin::deploy_branch;
 use crate::publish::{Deploy, Outcome, Provenance, Published};
-use crate::render::{GCC_VERSION, LOCK_FILE};
+use crate::render::{GCC_BUILD, GCC_VERSION, LOCK_FILE};
 use crate::source::{EntryKind, Source, WorkDir};
 use crate::verify::verify_files;
 
@@ -173,10 +173,11 @@ pub(crate) fn build_all(
 }
 
 /// The build id of the tree in `out` when its lock records exactly `inputs` and this gcc
-/// version and every file matches the lock; `None` when anything differs or is missing.
+/// build (version and fingerprint: another build of the same version may write other
+/// bytes) and every file matches the lock; `None` when anything differs or is missing.
 pub(crate) fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
     let lock = crate::lock::Lock::parse(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
-    if lock.gcc_version != GCC_VERSION || &lock.inputs != inputs {
+    if lock.gcc_version != GCC_VERSION || lock.gcc_build != GCC_BUILD || &lock.inputs != inputs {
         return None;
     }
     let files = read_tree(out).ok()?;
