@@ -151,6 +151,7 @@ pub const ALL: &[Code] = &[
     code(crate::publish::NOT_A_BUILD, Stage::Publish, Class::Refused),
     code(crate::publish::NOT_FOUND, Stage::Publish, Class::Refused),
     code(crate::publish::PIN_EXISTS, Stage::Publish, Class::Refused),
+    code(crate::publish::OTHER_TIP, Stage::Publish, Class::Invalid),
     code(crate::verify::MISMATCH, Stage::Verify, Class::Invalid),
     code(crate::rehearse::BAD_TREE, Stage::Rehearse, Class::Invalid),
     code(crate::rehearse::ROUTE_NOWHERE, Stage::Rehearse, Class::Invalid),

@@ -273,6 +273,69 @@ fn publish_change_publish_pin_rollback_cycle() {
 }
 
 #[test]
+fn pins_show_a_tip_gcc_did_not_make() {
+    let site = Site::new();
+    site.gcc_code(&["build", "prod", "--commit"], 0);
+    let build = site.tip("gcc/prod");
+    // Someone commits onto the deploy branch by hand: same tree, a message of their own.
+    let other = site.git(&[
+        "commit-tree",
+        "gcc/prod^{tree}",
+        "-p",
+        "gcc/prod",
+        "-m",
+        "hotfix: nova interval 5m",
+    ]);
+    site.git(&["update-ref", "refs/heads/gcc/prod", &other]);
+
+    let o = site.gcc(&["pins", "prod"]);
+    assert_eq!(o.status.code(), Some(0));
+    let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+    assert!(
+        stderr.contains("gcc::publish::other_tip")
+            && stderr.contains(&other[..12])
+            && stderr.contains("hotfix: nova interval 5m")
+            && stderr.contains("git branch -f"),
+        "{stderr}"
+    );
+    // The table lists it first, then the build it sits on.
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("builds on gcc/prod"))
+        .skip(2)
+        .collect();
+    assert!(
+        rows[0].contains(&other[..12]) && rows[0].contains("not made by gcc: \"hotfix"),
+        "{stdout}"
+    );
+    assert!(
+        rows[1].starts_with("0 ") && rows[1].contains(&build[..12]),
+        "{stdout}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&site.gcc_code(&["pins", "prod", "--format", "json"], 0)).unwrap();
+    assert_eq!(json["other_commits"][0]["commit"], other.as_str());
+    assert_eq!(
+        json["other_commits"][0]["summary"],
+        "hotfix: nova interval 5m"
+    );
+    assert_eq!(json["builds"][0]["commit"], build.as_str());
+    assert_eq!(json["diagnostics"][0]["code"], "gcc::publish::other_tip");
+
+    // gcc publishes nothing on it; moved back to the build, all is quiet again.
+    let refused = site.gcc_code(&["build", "prod", "--commit"], 2);
+    assert!(
+        refused.contains("gcc::publish::foreign_branch"),
+        "{refused}"
+    );
+    site.git(&["branch", "-f", "gcc/prod", &build]);
+    let o = site.gcc(&["pins", "prod"]);
+    assert!(text(&o.stderr).is_empty(), "{}", text(&o.stderr));
+    assert!(!text(&o.stdout).contains("not made by gcc"));
+}
+
+#[test]
 fn pins_need_force_to_move_and_unknown_targets_are_named() {
     let site = Site::new();
     site.gcc_code(&["build", "prod", "--commit"], 0);

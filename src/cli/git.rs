@@ -15,7 +15,7 @@ use crate::ops;
 use crate::ops::build::{BuildFailure, PublishTo};
 use crate::ops::deploy::{At, Branch, DiffSide, Failure, PinTarget, Rebuild, SideFailure};
 use crate::publish::{self, Published, short, utc};
-use crate::render::GCC_VERSION;
+use crate::render::{GCC_BUILD, GCC_VERSION};
 use crate::report;
 use crate::verify::{self, MISMATCH, Verification};
 
@@ -184,21 +184,33 @@ pub(super) fn cmd_pin(ctx: &Ctx<'_>, a: &PinArgs) -> u8 {
 
 pub(super) fn cmd_pins(ctx: &Ctx<'_>, a: &PinsArgs) -> u8 {
     let env = a.env.as_str();
-    let ops::deploy::Pins {
-        branch,
-        pins,
-        builds,
-    } = match ops::deploy::pins(&at(ctx, env, &a.deploy), a.limit) {
+    let p = match ops::deploy::pins(&at(ctx, env, &a.deploy), a.limit) {
         Ok(x) => x,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
-    note_branch(ctx, &branch);
+    note_branch(ctx, &p.branch);
+    let branch = &p.branch.name;
     match ctx.format {
         Format::Json => out(&format!(
             "{}\n",
-            json!({"environment": env, "branch": branch.name, "pins": pins, "builds": builds})
+            json!({
+                "environment": env,
+                "branch": branch,
+                "pins": p.pins,
+                "builds": p.builds(),
+                "other_commits": p.others(),
+                "diagnostics": diag::report_json(&diag::Files::default(), &p.warnings)["diagnostics"],
+            })
         )),
         Format::Text => {
+            if !p.warnings.is_empty() {
+                err(&diag::render_text(
+                    &diag::Files::default(),
+                    &p.warnings,
+                    ctx.color,
+                ));
+            }
+            let mut text = String::new();
             let mut rows = vec![vec![
                 "PIN".to_string(),
                 "BUILD".into(),
@@ -206,14 +218,14 @@ pub(super) fn cmd_pins(ctx: &Ctx<'_>, a: &PinsArgs) -> u8 {
                 "TIME".into(),
                 "SOURCE".into(),
             ]];
-            for p in &pins {
-                rows.push(build_row(p.name.clone(), &p.build));
+            for pin in &p.pins {
+                rows.push(build_row(pin.name.clone(), &pin.build));
             }
-            let mut text = if pins.is_empty() {
+            text.push_str(&if p.pins.is_empty() {
                 format!("no pins for {env} (gcc pin {env} <name>)\n")
             } else {
                 table(&rows)
-            };
+            });
             text.push('\n');
             let mut rows = vec![vec![
                 "#".to_string(),
@@ -222,13 +234,26 @@ pub(super) fn cmd_pins(ctx: &Ctx<'_>, a: &PinsArgs) -> u8 {
                 "TIME".into(),
                 "SOURCE".into(),
             ]];
-            for (i, b) in builds.iter().enumerate() {
-                rows.push(build_row(i.to_string(), b));
+            let mut n = 0;
+            for e in &p.log {
+                rows.push(match e {
+                    publish::Entry::Build(b) => {
+                        n += 1;
+                        build_row((n - 1).to_string(), b)
+                    }
+                    publish::Entry::Other(o) => vec![
+                        "-".into(),
+                        "-".into(),
+                        short(&o.commit).to_string(),
+                        utc(o.time),
+                        format!("not made by gcc: \"{}\" by {}", o.summary, o.author),
+                    ],
+                });
             }
-            if builds.is_empty() {
-                text.push_str(&format!("no builds on {} yet\n", branch.name));
+            if p.log.is_empty() {
+                text.push_str(&format!("no builds on {branch} yet\n"));
             } else {
-                text.push_str(&format!("builds on {}, newest first:\n", branch.name));
+                text.push_str(&format!("builds on {branch}, newest first:\n"));
                 text.push_str(&table(&rows));
             }
             out(&text);
@@ -397,28 +422,40 @@ fn rebuild_json(r: &Rebuild) -> Value {
             source,
             build_id,
             published_by,
+            published_build,
             files,
-            ..
         } => json!({
             "ok": r.ok(),
             "source_commit": source,
             "build_id": build_id,
             "published_by": published_by,
+            "published_build": published_build,
             "rebuilt_by": GCC_VERSION,
+            "rebuilt_build": GCC_BUILD,
             "files": files,
         }),
     }
 }
 
+/// The first digits of a fingerprint, or `unknown` when none was recorded.
+fn short_or_unknown(fingerprint: &str) -> &str {
+    if fingerprint.is_empty() {
+        "unknown"
+    } else {
+        short(fingerprint)
+    }
+}
+
 fn rebuild_text(env: &str, r: &Rebuild, published_files: usize) -> String {
-    let (source, published_by, files) = match r {
+    let (source, published_by, published_build, files) = match r {
         Rebuild::Impossible(why) => return format!("error[{MISMATCH}]: cannot rebuild: {why}\n"),
         Rebuild::Rebuilt {
             source,
             published_by,
+            published_build,
             files,
             ..
-        } => (source, published_by, files),
+        } => (source, published_by, published_build, files),
     };
     let mut text = if files.is_empty() {
         format!(
@@ -433,9 +470,13 @@ fn rebuild_text(env: &str, r: &Rebuild, published_files: usize) -> String {
             tree_diff_lines(files)
         )
     };
-    if !files.is_empty() && published_by != GCC_VERSION {
+    if !files.is_empty() && (published_by != GCC_VERSION || published_build != GCC_BUILD) {
         text.push_str(&format!(
-            "  note: published by gcc {published_by}, rebuilt by gcc {GCC_VERSION}; outputs may legitimately differ\n"
+            "  note: published by gcc {published_by} (build {}), rebuilt by gcc {GCC_VERSION} \
+             (build {}); another build of gcc writes another lock, and its outputs may \
+             legitimately differ\n",
+            short_or_unknown(published_build),
+            short(GCC_BUILD)
         ));
     }
     text

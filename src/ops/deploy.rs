@@ -16,7 +16,8 @@ use crate::load::{Fatal, load};
 use crate::ops::build::open_deploy;
 use crate::origin::SourceRepo;
 use crate::publish::{
-    self, Build, Deploy, Outcome, Pin, Published, commit_files, rollback_message, short,
+    self, Build, Deploy, Entry, OtherCommit, Outcome, Pin, Published, commit_files,
+    rollback_message, short,
 };
 use crate::source::{Source, WorkDir};
 use crate::verify::{MISMATCH, TreeDiff, Verification, compare, verify_files};
@@ -93,23 +94,73 @@ pub fn pin(at: &At<'_>, name: &str, target: PinTarget<'_>, force: bool) -> Outco
     Ok((deploy.pin(name, commit, force)?, branch))
 }
 
-/// `gcc pins`: the pins and the newest builds of the branch.
+/// `gcc pins`: the pins and the newest commits of the branch.
 #[derive(Debug, Clone)]
 pub struct Pins {
     /// The branch.
     pub branch: Branch,
     /// Its pins, by name.
     pub pins: Vec<Pin>,
-    /// Its builds, newest first.
-    pub builds: Vec<Build>,
+    /// Its newest commits, first parents only: builds, and commits gcc did not make.
+    pub log: Vec<Entry>,
+    /// `gcc::publish::other_tip` when the tip is a commit gcc did not make.
+    pub warnings: Vec<Diagnostic>,
 }
 
-/// `gcc pins`, with the `limit` newest builds.
+impl Pins {
+    /// The builds of the log, newest first.
+    pub fn builds(&self) -> Vec<&Build> {
+        self.log
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Build(b) => Some(b),
+                Entry::Other(_) => None,
+            })
+            .collect()
+    }
+
+    /// The commits of the log gcc did not make, newest first.
+    pub fn others(&self) -> Vec<&OtherCommit> {
+        self.log
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Other(o) => Some(o),
+                Entry::Build(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// `gcc pins`, with the `limit` newest builds (and at most as many other commits).
 pub fn pins(at: &At<'_>, limit: usize) -> Outcome<Pins> {
     let (deploy, branch) = open(at)?;
+    let log = deploy.log(limit)?;
+    // What Flux or Argo CD deploy is then no build of gcc's, and `gcc build --commit`
+    // refuses to publish on top of it: say so above everything else.
+    let warnings = match log.first() {
+        Some(Entry::Other(o)) => vec![
+            Diagnostic::warning(
+                publish::OTHER_TIP,
+                format!(
+                    "the tip of {}, {} \"{}\" by {}, was not made by gcc; Flux or Argo CD deploy it",
+                    branch.name,
+                    short(&o.commit),
+                    o.summary,
+                    o.author
+                ),
+            )
+            .help(format!(
+                "gcc publishes nothing on top of it; move the branch back to a build \
+                 (`git branch -f {} <commit>`, a commit listed below) or remove the commit",
+                branch.name
+            )),
+        ],
+        _ => Vec::new(),
+    };
     Ok(Pins {
         pins: deploy.pins()?,
-        builds: deploy.history(limit)?,
+        log,
+        warnings,
         branch,
     })
 }
@@ -200,6 +251,9 @@ pub enum Rebuild {
         build_id: String,
         /// The gcc version that published the commit (`unknown` when unrecorded).
         published_by: String,
+        /// The build fingerprint in the published lock (empty when unrecorded): another
+        /// build of the same version writes another lock.
+        published_build: String,
         /// Files that differ, are missing or are extra.
         files: TreeDiff,
     },
@@ -297,6 +351,11 @@ fn rebuild_and_compare(
             .gcc_version
             .clone()
             .unwrap_or_else(|| "unknown".into()),
+        published_build: files
+            .get(crate::lock::LOCK_FILE)
+            .and_then(|b| crate::lock::Lock::parse(b).ok())
+            .map(|l| l.gcc_build)
+            .unwrap_or_default(),
         files: compare(&rebuilt.rendered.files, files),
     }
 }

@@ -36,26 +36,56 @@ impl Deploy {
 
     /// The builds on the branch, newest first, following first parents; at most `limit`.
     pub(crate) fn history(&self, limit: usize) -> Outcome<Vec<Build>> {
+        let mut out = Vec::new();
+        self.walk(|e| {
+            if let Entry::Build(b) = e {
+                out.push(b);
+            }
+            out.len() < limit
+        })?;
+        Ok(out)
+    }
+
+    /// The branch's commits, newest first, following first parents: gcc's builds and
+    /// the commits it did not make; at most `limit` of each.
+    pub(crate) fn log(&self, limit: usize) -> Outcome<Vec<Entry>> {
+        let (mut out, mut builds, mut others) = (Vec::new(), 0, 0);
+        self.walk(|e| {
+            let n = match e {
+                Entry::Build(_) => &mut builds,
+                Entry::Other(_) => &mut others,
+            };
+            if *n < limit {
+                *n += 1;
+                out.push(e);
+            }
+            builds < limit || others < limit
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` on the branch's first-parent commits, newest first, while it says go on.
+    fn walk(&self, mut each: impl FnMut(Entry) -> bool) -> Outcome<()> {
         let Some(tip) = self.tip()? else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let mut walk = self.repo.revwalk().map_err(git_err)?;
         walk.push(tip).map_err(git_err)?;
         walk.simplify_first_parent().map_err(git_err)?;
-        let mut out = Vec::new();
         for oid in walk {
-            if out.len() >= limit {
-                break;
-            }
             let c = self
                 .repo
                 .find_commit(oid.map_err(git_err)?)
                 .map_err(git_err)?;
-            if let Some(b) = read_build(&c) {
-                out.push(b);
+            let entry = match read_build(&c) {
+                Some(b) => Entry::Build(b),
+                None => Entry::Other(other_commit(&c)),
+            };
+            if !each(entry) {
+                break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The pins of this environment, by name.
@@ -260,5 +290,16 @@ impl Deploy {
                 .help("give more digits"),
             )),
         }
+    }
+}
+
+/// What a user needs to recognise a commit gcc did not make.
+fn other_commit(c: &git2::Commit<'_>) -> OtherCommit {
+    let a = c.author();
+    OtherCommit {
+        commit: c.id().to_string(),
+        time: c.time().seconds(),
+        summary: c.summary().ok().flatten().unwrap_or("").to_string(),
+        author: format!("{} <{}>", a.name().unwrap_or(""), a.email().unwrap_or("")),
     }
 }

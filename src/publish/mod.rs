@@ -49,6 +49,8 @@ pub(crate) const NOT_A_BUILD: &str = "gcc::publish::not_a_build";
 /// Code: the deploy branch is not gcc's to publish on (checked out, not a deploy
 /// branch, another environment's, or shared by two environments of a fleet).
 pub(crate) const FOREIGN_BRANCH: &str = "gcc::publish::foreign_branch";
+/// Code (warning): the deploy branch's tip is a commit gcc did not make.
+pub(crate) const OTHER_TIP: &str = "gcc::publish::other_tip";
 /// Code: a `--to` or `--ref` that names two different builds (a pin and a build id).
 pub(crate) const AMBIGUOUS: &str = "gcc::publish::ambiguous";
 /// Code: libgit2 failed (a corrupt repository, a permission problem).
@@ -78,6 +80,29 @@ pub struct Build {
     pub gcc_version: Option<String>,
     /// For a rollback: the commit restored.
     pub rollback_to: Option<String>,
+}
+
+/// A commit on a deploy branch that gcc did not make: its message has no `Build-Id:`
+/// trailer. Flux or Argo CD deploy it all the same when it is the tip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherCommit {
+    /// The commit.
+    pub commit: String,
+    /// Commit time, seconds since the epoch (UTC).
+    pub time: i64,
+    /// The first line of its message.
+    pub summary: String,
+    /// Its author, `name <email>`.
+    pub author: String,
+}
+
+/// One commit of a deploy branch's first-parent history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A gcc build.
+    Build(Build),
+    /// A commit gcc did not make.
+    Other(OtherCommit),
 }
 
 /// A pin: an annotated tag `gcc/<env>/<name>` on a deploy commit.
