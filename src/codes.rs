@@ -141,6 +141,7 @@ pub const ALL: &[Code] = &[
     code(crate::ops::outdir::NOT_OURS, Stage::Build, Class::Refused),
     code(crate::ops::outdir::OVERLAP, Stage::Build, Class::Refused),
     code(crate::ops::outdir::WRITE_FAILED, Stage::Build, Class::Refused),
+    code(crate::validate::SCHEMA_VIOLATION, Stage::Build, Class::Invalid),
     code(crate::publish::AMBIGUOUS, Stage::Publish, Class::Refused),
     code(crate::publish::BAD_NAME, Stage::Publish, Class::Refused),
     code(crate::publish::CONFLICT, Stage::Publish, Class::Refused),

@@ -13,7 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 use walkdir::WalkDir;
 
+use crate::diag::Diagnostic;
 use crate::render::api_group;
+
+/// Code: an object of a new tree that its schema refuses (`gcc build --validate`).
+pub(crate) const SCHEMA_VIOLATION: &str = "gcc::build::schema_violation";
 
 /// One schema violation.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -222,6 +226,31 @@ pub fn validate_tree(dir: &Path, store: &Store) -> Result<Report, String> {
         }
     }
     validate_files(&files, store)
+}
+
+/// What `gcc build --validate` runs on a new tree before it is written: how many objects
+/// were validated, or why the tree must not be written (each violation an error
+/// [`SCHEMA_VIOLATION`]; an unreadable tree or schema store a refused `render` error).
+pub(crate) fn gate(
+    files: &BTreeMap<String, Vec<u8>>,
+    store: &Store,
+) -> Result<usize, Vec<Diagnostic>> {
+    let report = validate_files(files, store)
+        .map_err(|e| vec![Diagnostic::error(crate::compile::RENDER, e)])?;
+    if report.violations.is_empty() {
+        return Ok(report.validated);
+    }
+    Err(report
+        .violations
+        .iter()
+        .map(|v| {
+            Diagnostic::error(
+                SCHEMA_VIOLATION,
+                format!("{} in {} at `{}`: {}", v.object, v.file, v.path, v.message),
+            )
+            .help("nothing was written; `gcc validate` checks a tree against the same schemas")
+        })
+        .collect())
 }
 
 /// Validates the object files of a tree held in memory (path → bytes), as

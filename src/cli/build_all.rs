@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::git::publish_line;
-use super::{BuildArgs, Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, err, out};
+use super::{BuildArgs, Ctx, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format, count, err, out};
 use crate::diag;
 use crate::ops::fleet::{self, EnvReport, FleetBuilt, FleetPublish, FleetRequest, Status, Tally};
 
@@ -77,7 +77,10 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
     let req = FleetRequest {
         root: ctx.cli.root.clone(),
         out: a.out.clone(),
-        force: a.force,
+        opts: fleet::EnvOptions {
+            force: a.force,
+            validate: super::git::validation_store(a),
+        },
         jobs: a.jobs,
         publish: a.commit.then(|| FleetPublish {
             allow_dirty: a.allow_dirty,
@@ -131,6 +134,15 @@ pub(super) fn cmd_build_all(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
                 }
             }
             out(&summary_text(&reports, tally));
+            let checked: Vec<usize> = reports.iter().filter_map(|r| r.validated).collect();
+            if !checked.is_empty() {
+                out(&format!(
+                    "validated {} objects of {} against {}: no violation\n",
+                    checked.iter().sum::<usize>(),
+                    count(checked.len(), "tree"),
+                    super::git::store_name(a)
+                ));
+            }
         }
     }
     if tally.failed > 0 {

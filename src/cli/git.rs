@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{
     BuildArgs, Ctx, DeployArgs, DiffArgs, DiffFormat, EXIT_INVALID, EXIT_OK, EXIT_USAGE, Format,
-    PinArgs, PinsArgs, RollbackArgs, VerifyArgs, count, err, out, print_invalid, print_warnings,
-    report_fatal,
+    PinArgs, PinsArgs, RollbackArgs, VerifyArgs, count, err, out, print_diagnostics, print_invalid,
+    print_warnings, report_fatal,
 };
 use crate::diag;
 use crate::diff;
@@ -57,6 +57,22 @@ fn failed(ctx: &Ctx<'_>, f: &Failure) -> u8 {
     }
 }
 
+/// The schemas `--validate` checks against: `--schemas DIR`, else those compiled in.
+pub(super) fn validation_store(a: &BuildArgs) -> Option<crate::validate::Store> {
+    a.validate.then(|| match &a.schemas {
+        Some(d) => crate::validate::Store::Dir(d.clone()),
+        None => crate::validate::Store::Embedded,
+    })
+}
+
+/// What `--validate` checked against, for the summary.
+pub(super) fn store_name(a: &BuildArgs) -> String {
+    match &a.schemas {
+        Some(d) => format!("the schemas in {}", d.display()),
+        None => "gcc's schemas".into(),
+    }
+}
+
 pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
     // clap requires an environment unless --all, which the caller handles.
     let env = a.env.as_deref().unwrap_or_default();
@@ -65,29 +81,20 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
         repo: a.repo.clone(),
         branch: a.branch.clone(),
     });
+    let store = validation_store(a);
     let req = ops::build::BuildRequest {
         root: &ctx.cli.root,
         env,
         out: a.out.as_deref(),
         source_ref: a.source_ref.as_deref(),
         publish: publish.as_ref(),
-        validate: a.validate,
+        validate: store.as_ref(),
     };
     let built = match ops::build::build(&req) {
         Ok(b) => b,
         Err(BuildFailure::Refused(d)) => return ctx.fail(&d, EXIT_USAGE),
-        Err(BuildFailure::Violations(report)) => {
-            for v in &report.violations {
-                err(&format!(
-                    "{}: {} at `{}`: {}\n",
-                    v.file, v.object, v.path, v.message
-                ));
-            }
-            err(&format!(
-                "error: {} objects of the new tree fail their schemas; nothing was written\n",
-                report.violations.len()
-            ));
-            return EXIT_INVALID;
+        Err(BuildFailure::Violations(diags)) => {
+            return print_diagnostics(&diags, ctx.format, ctx.color);
         }
         Err(BuildFailure::Invalid(compiled)) => {
             return print_invalid(&compiled, ctx.format, ctx.color);
@@ -122,7 +129,8 @@ pub(super) fn cmd_build(ctx: &Ctx<'_>, a: &BuildArgs) -> u8 {
             ));
             if let Some(n) = built.validated {
                 out(&format!(
-                    "validated {n} objects against gcc's schemas: no violation\n"
+                    "validated {n} objects against {}: no violation\n",
+                    store_name(a)
                 ));
             }
             if let Some(p) = &built.published {

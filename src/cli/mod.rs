@@ -133,7 +133,7 @@ pub enum Command {
     /// the old tree stays untouched if anything fails. Prints the build id, object
     /// counts, the HA proof and the Secrets the cluster must provide.
     #[command(
-        after_help = "Examples:\n  gcc build prod                   write out/prod/ and print the summary\n  gcc build prod --out deploy/prod   another output directory\n  gcc build prod --commit          and publish it on the deploy branch gcc/prod\n  gcc build --all                  every environment, in parallel"
+        after_help = "Examples:\n  gcc build prod                   write out/prod/ and print the summary\n  gcc build prod --out deploy/prod   another output directory\n  gcc build prod --commit          and publish it on the deploy branch gcc/prod\n  gcc build --all                  every environment, in parallel\n  gcc build --all --validate       ... each tree checked against gcc's schemas first"
     )]
     Build(BuildArgs),
     /// Pin a published build: an annotated tag gcc/<ENV>/<NAME> on its deploy commit.
@@ -267,10 +267,15 @@ pub struct BuildArgs {
     /// directory that holds one <ENV>/ per environment (default: out).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Validate every object against the schemas compiled into gcc before the tree is
-    /// written (as `gcc validate` does); a violation writes nothing (exit 1).
-    #[arg(long, conflicts_with = "all")]
+    /// Validate every object against the schemas compiled into gcc (or --schemas) before
+    /// the tree is written, as `gcc validate` does; a violation writes nothing (exit 1).
+    /// With --all, up-to-date trees are validated too.
+    #[arg(long)]
     pub validate: bool,
+    /// With --validate: a schema directory laid out like kubeconform's instead of the
+    /// schemas compiled into gcc (see `gcc validate --help`).
+    #[arg(long, value_name = "DIR", requires = "validate")]
+    pub schemas: Option<PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -725,6 +730,16 @@ fn print_warnings(compiled: &Compiled, color: bool) {
     ));
 }
 
+/// Prints diagnostics that refer to no input file; returns the exit code.
+fn print_diagnostics(diags: &[Diagnostic], format: Format, color: bool) -> u8 {
+    let files = Files::default();
+    match format {
+        Format::Json => out(&format!("{}\n", diag::report_json(&files, diags))),
+        Format::Text => err(&diag::render_text(&files, diags, color)),
+    }
+    invalid_exit(diags)
+}
+
 /// Prints the diagnostics of inputs that did not compile; returns the exit code.
 fn print_invalid(compiled: &Compiled, format: Format, color: bool) -> u8 {
     match format {
@@ -848,14 +863,7 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 fn report_fatal(d: &Diagnostic, format: Format, color: bool) -> u8 {
-    let files = Files::default();
-    match format {
-        Format::Json => out(&format!(
-            "{}\n",
-            diag::report_json(&files, std::slice::from_ref(d))
-        )),
-        Format::Text => err(&diag::render_text(&files, std::slice::from_ref(d), color)),
-    }
+    print_diagnostics(std::slice::from_ref(d), format, color);
     EXIT_USAGE
 }
 

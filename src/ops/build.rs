@@ -45,8 +45,8 @@ pub struct BuildRequest<'a> {
     pub source_ref: Option<&'a str>,
     /// Also publish.
     pub publish: Option<&'a PublishTo>,
-    /// Validate every object against the embedded output schemas before writing.
-    pub validate: bool,
+    /// Validate every object against these schemas before writing.
+    pub validate: Option<&'a crate::validate::Store>,
 }
 
 /// Why a build wrote nothing.
@@ -56,8 +56,9 @@ pub enum BuildFailure {
     Invalid(Box<Compiled>),
     /// Refused or failed before or while writing (exit 2).
     Refused(Box<Diagnostic>),
-    /// `--validate`: objects of the new tree that their schemas refuse (nothing written).
-    Violations(Box<crate::validate::Report>),
+    /// `--validate`: objects of the new tree that their schemas refuse, or a schema store
+    /// that cannot be read (nothing written).
+    Violations(Vec<Diagnostic>),
 }
 
 /// A build written (and published).
@@ -275,16 +276,12 @@ pub fn build(req: &BuildRequest<'_>) -> Result<Built, BuildFailure> {
         return Err(BuildFailure::Invalid(Box::new(compiled)));
     };
     let inputs = input_digests(&compiled.loaded);
-    let validated = if req.validate {
-        let store = crate::validate::Store::Embedded;
-        let report = crate::validate::validate_files(&build.rendered.files, &store)
-            .map_err(|e| refused(Box::new(Diagnostic::error(crate::compile::RENDER, e))))?;
-        if !report.violations.is_empty() {
-            return Err(BuildFailure::Violations(Box::new(report)));
-        }
-        Some(report.validated)
-    } else {
-        None
+    let validated = match req.validate {
+        Some(store) => Some(
+            crate::validate::gate(&build.rendered.files, store)
+                .map_err(BuildFailure::Violations)?,
+        ),
+        None => None,
     };
     let target = match req.publish {
         Some(to) => {

@@ -7,7 +7,7 @@
 //!
 //! One environment's failure never stops the others. An environment is skipped (unless
 //! forced) when its output's `gcc.lock.json` records the same input digests and gcc
-//! version as now, and the tree still matches that lock byte for byte: an edited or
+//! build (version and fingerprint) as now, and the tree still matches that lock byte for byte: an edited or
 //! half-deleted output is rebuilt, never trusted.
 
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ pub(crate) const ENVIRONMENTS_DIR: &str = "environments";
 pub enum Status {
     /// Compiled and written.
     Built,
-    /// Inputs and gcc version unchanged since the build in the output directory.
+    /// Inputs and gcc build unchanged since the build in the output directory.
     Skipped,
     /// The inputs have errors; the output directory was not touched.
     Invalid,
@@ -64,6 +64,18 @@ pub struct EnvReport {
     pub inputs: BTreeMap<String, String>,
     /// Its deploy branch: `publish.branch`, else `gcc/<env>`.
     pub branch: String,
+    /// With `--validate`: how many objects of its tree were validated, without violation.
+    pub validated: Option<usize>,
+}
+
+/// How each environment of a fleet is built.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EnvOptions {
+    /// Rebuild even when up to date.
+    pub force: bool,
+    /// Validate every tree, built or up to date, against these schemas; a violation
+    /// makes the environment invalid and writes nothing.
+    pub validate: Option<crate::validate::Store>,
 }
 
 impl EnvReport {
@@ -79,6 +91,7 @@ impl EnvReport {
             files: Files::default(),
             inputs: BTreeMap::new(),
             branch: deploy_branch(None, None, env),
+            validated: None,
         }
     }
 }
@@ -97,13 +110,13 @@ pub fn environments(source: &dyn Source) -> io::Result<Vec<String>> {
 }
 
 /// Builds one environment of the tree at `root` into `out`, unless it is up to date
-/// there and `force` is off. `placement` says where outputs may not go; the
+/// there and `opts.force` is off. `placement` says where outputs may not go; the
 /// environment's own inputs are added to it before anything is written.
 pub(crate) fn build_env(
     root: &Path,
     env: &str,
     out: &Path,
-    force: bool,
+    opts: &EnvOptions,
     placement: &Placement,
 ) -> EnvReport {
     let mut report = EnvReport::failed(env, out, Vec::new());
@@ -124,13 +137,16 @@ pub(crate) fn build_env(
         report.diagnostics.push(*d);
         return report;
     }
-    if !force && let Some(id) = up_to_date(out, &report.inputs) {
+    if !opts.force
+        && let Some((id, files)) = up_to_date(out, &report.inputs)
+    {
         if let Err(e) = tidy(out) {
             report.diagnostics.push(e.diagnostic(out));
             return report;
         }
         report.status = Status::Skipped;
         report.build_id = Some(id);
+        validate_into(&mut report, &files, opts);
         return report;
     }
     let mut compiled = compile_loaded(loaded);
@@ -138,18 +154,52 @@ pub(crate) fn build_env(
     match compiled.build {
         None if crate::codes::refused(&report.diagnostics) => {}
         None => report.status = Status::Invalid,
-        Some(build) => match write_tree(out, &build.rendered.files) {
-            Ok(_) => {
-                report.status = Status::Built;
-                report.build_id = Some(build.rendered.build_id);
+        Some(build) => {
+            report.status = Status::Built;
+            if validate_into(&mut report, &build.rendered.files, opts) {
+                match write_tree(out, &build.rendered.files) {
+                    Ok(_) => report.build_id = Some(build.rendered.build_id),
+                    Err(e) => {
+                        report.status = Status::Failed;
+                        report.diagnostics.push(e.diagnostic(out));
+                    }
+                }
             }
-            Err(e) => report.diagnostics.push(e.diagnostic(out)),
-        },
+        }
     }
     if !report.diagnostics.is_empty() {
         report.files = compiled.loaded.files;
     }
     report
+}
+
+/// With `opts.validate`, validates `files` (the tree about to be written, or the one
+/// kept) into `report`: the count, or the violations, which make the environment invalid
+/// (a schema store that cannot be read makes it failed). Whether the tree may stand.
+fn validate_into(
+    report: &mut EnvReport,
+    files: &BTreeMap<String, Vec<u8>>,
+    opts: &EnvOptions,
+) -> bool {
+    let Some(store) = &opts.validate else {
+        return true;
+    };
+    match crate::validate::gate(files, store) {
+        Ok(n) => {
+            report.validated = Some(n);
+            true
+        }
+        Err(diags) => {
+            report.status = if crate::codes::refused(&diags) {
+                Status::Failed
+            } else {
+                Status::Invalid
+            };
+            report.build_id = None;
+            report.diagnostics.extend(diags);
+            false
+        }
+    }
 }
 
 /// Builds `envs` of the tree at `root` in parallel on the current rayon pool, each into
@@ -159,30 +209,34 @@ pub(crate) fn build_all(
     root: &Path,
     envs: &[String],
     out_for: impl Fn(&str) -> PathBuf + Sync,
-    force: bool,
+    opts: &EnvOptions,
     placement: &Placement,
     on_done: impl Fn(&EnvReport) + Sync,
 ) -> Vec<EnvReport> {
     envs.par_iter()
         .map(|env| {
-            let report = build_env(root, env, &out_for(env), force, placement);
+            let report = build_env(root, env, &out_for(env), opts, placement);
             on_done(&report);
             report
         })
         .collect()
 }
 
-/// The build id of the tree in `out` when its lock records exactly `inputs` and this gcc
-/// build (version and fingerprint: another build of the same version may write other
-/// bytes) and every file matches the lock; `None` when anything differs or is missing.
-pub(crate) fn up_to_date(out: &Path, inputs: &BTreeMap<String, String>) -> Option<String> {
+/// The build id and files of the tree in `out` when its lock records exactly `inputs`
+/// and this gcc build (version and fingerprint: another build of the same version may
+/// write other bytes) and every file matches the lock; `None` when anything differs or
+/// is missing.
+pub(crate) fn up_to_date(
+    out: &Path,
+    inputs: &BTreeMap<String, String>,
+) -> Option<(String, BTreeMap<String, Vec<u8>>)> {
     let lock = crate::lock::Lock::parse(&std::fs::read(out.join(LOCK_FILE)).ok()?).ok()?;
     if lock.gcc_version != GCC_VERSION || lock.gcc_build != GCC_BUILD || &lock.inputs != inputs {
         return None;
     }
     let files = read_tree(out).ok()?;
     let v = verify_files(&files, None);
-    v.ok().then_some(v.computed_build_id)
+    v.ok().then_some((v.computed_build_id, files))
 }
 
 /// Counts by status, for the closing line.
@@ -221,6 +275,7 @@ pub fn report_json(r: &EnvReport) -> serde_json::Value {
         "status": r.status,
         "out": r.out.display().to_string(),
         "build_id": r.build_id,
+        "validated": r.validated,
         "diagnostics": diag::report_json(&r.files, &r.diagnostics)["diagnostics"],
     })
 }
@@ -232,8 +287,8 @@ pub(crate) struct FleetRequest {
     pub root: PathBuf,
     /// The directory holding one `<env>/` per environment (default: `out` under the root).
     pub out: Option<PathBuf>,
-    /// Rebuild up-to-date environments too.
-    pub force: bool,
+    /// How each environment is built (`--force`, `--validate`).
+    pub opts: EnvOptions,
     /// Worker threads (default: one per core).
     pub jobs: Option<usize>,
     /// Publish after building (`--commit`).
@@ -347,7 +402,7 @@ pub fn run(p: Prepared, on_done: impl Fn(&EnvReport) + Sync) -> Outcome<FleetBui
             root,
             &p.todo,
             |env| p.base.join(env),
-            p.req.force,
+            &p.req.opts,
             &p.placement,
             on_done,
         )
