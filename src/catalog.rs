@@ -100,6 +100,13 @@ pub struct ApiDeployment {
     pub chart_pdb: Option<ChartPdb>,
 }
 
+impl ApiDeployment {
+    /// The values path of its replica count (`pod.replicas.osapi`).
+    pub(crate) fn replicas_path(&self) -> String {
+        format!("pod.replicas.{}", self.replicas)
+    }
+}
+
 /// One of a chart's templates that gcc renders in its place: the chart's switch for it
 /// off, gcc's copy (the same objects plus what the chart's cannot render) in the chart's
 /// `extraObjects`, which the chart passes through Helm's `tpl`. Both controllers render
@@ -440,6 +447,14 @@ pub enum Fact {
     /// The NAS export for backups, as `nfs://<address>:<path>` (not written when the
     /// inventory has none).
     BackupTarget,
+}
+
+impl Fact {
+    /// Whether the value counts the members of a quorum (a number, or OVN central's
+    /// addresses): fewer than the profile's quorum loses it with one machine.
+    pub(crate) fn counts_quorum(self) -> bool {
+        matches!(self, Fact::Quorum | Fact::OvnCentral)
+    }
 }
 
 /// How strongly pods of one kind keep apart across machines.

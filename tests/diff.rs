@@ -626,3 +626,189 @@ fn moving_a_public_name_or_the_gateways_address_is_flagged() {
         risks(&d)
     );
 }
+
+/// Builds `env_name` of the example (its environment file edited by `edit`) in memory.
+fn build_example_env(env_name: &str, label: &str, edit: impl Fn(String) -> String) -> Side {
+    let env = edit(example(&format!("environments/{env_name}.yaml")));
+    let src = common::with_inventories(
+        MemSource::new().with(format!("environments/{env_name}.yaml"), env),
+    );
+    let c = compile(&src, env_name).unwrap();
+    let b = c
+        .build
+        .unwrap_or_else(|| panic!("{label}: {:?}", c.diagnostics));
+    Side {
+        label: label.into(),
+        files: b.rendered.files,
+    }
+}
+
+#[test]
+fn ovn_central_below_three_members_is_a_quorum_risk_on_both_targets() {
+    // OVN central's members are the addresses the plan writes into kube-ovn's
+    // MASTER_NODES (the chart runs one central per address): a string, not a "replicas".
+    for (env, file, object, path) in [
+        (
+            "prod",
+            "1-infrastructure/kube-system/helmrelease-kube-ovn.yaml",
+            "HelmRelease kube-system/kube-ovn",
+            "spec.values.MASTER_NODES",
+        ),
+        (
+            "argocd",
+            "argocd/application-kube-ovn.yaml",
+            "Application argocd/kube-ovn",
+            "spec.source.helm.valuesObject.MASTER_NODES",
+        ),
+    ] {
+        let example = build_example_env(env, "example", |s| s);
+        let mut edited = example.clone();
+        let s = text(&edited.files[file]);
+        let s = replace(
+            &s,
+            "10.20.0.31,10.20.0.32,10.20.0.33",
+            "10.20.0.31,10.20.0.32",
+        );
+        edited.files.insert(file.into(), s.into_bytes());
+        let d = diff(env, &example, &edited);
+        let found = risks(&d);
+        for code in ["quorum_below_3", "replicas_lowered"] {
+            assert!(
+                found.contains(&(code.into(), object.into(), path.into())),
+                "{env}: {code} missing: {found:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lowering_an_autoscalers_ceiling_is_flagged() {
+    let d = diff_env(
+        "nova-max-6",
+        replace(
+            &example(ENV),
+            "autoscale: { min: 3, max: 9 }",
+            "autoscale: { min: 3, max: 6 }",
+        ),
+    );
+    let found = risks(&d);
+    assert!(
+        found.contains(&(
+            "hpa_max_lowered".into(),
+            "HorizontalPodAutoscaler openstack/nova-api-osapi".into(),
+            "spec.maxReplicas".into()
+        )),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(c, _, _)| c == "replicas_lowered"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_chart_moved_to_another_release_while_its_images_stay_is_skew() {
+    // Pinning nova's chart of the 2025.1 set while its images stay 2024.1's.
+    let pinned = |s: String| {
+        replace(
+            &s,
+            "  nova:\n",
+            "  nova:\n    version: \"2025.1.19+ed289c1cd\"\n",
+        )
+    };
+    for (env, object, path) in [
+        (
+            "prod",
+            "HelmRelease openstack/nova",
+            "spec.chart.spec.version",
+        ),
+        (
+            "argocd",
+            "Application argocd/nova",
+            "spec.source.targetRevision",
+        ),
+    ] {
+        let d = diff(
+            env,
+            &build_example_env(env, "example", |s| s),
+            &build_example_env(env, "nova-chart-pinned", pinned),
+        );
+        let skew: Vec<_> = d
+            .risks
+            .iter()
+            .filter(|r| r.code == "release_skew")
+            .collect();
+        assert_eq!(skew.len(), 1, "{env}: {:?}", risks(&d));
+        assert_eq!(d.name(skew[0].object.as_ref().unwrap()), object);
+        assert_eq!(skew[0].path.as_deref(), Some(path));
+        assert_eq!(
+            skew[0].reason,
+            "nova's chart 2025.1.19+ed289c1cd comes with 2025.1 images, but its images are \
+             2024.1's; the catalog pairs 2024.1 images with chart 2024.2.555+13651f45-628a320c"
+        );
+    }
+    // Images moved to 2025.1 under the 2024.1 chart: out of step the other way round.
+    let images_only = |s: String| replace(&s, "  nova:\n", "  nova:\n    release: \"2025.1\"\n");
+    let d = diff(
+        "prod",
+        &example_side(),
+        &build_example_env("prod", "nova-images-2025.1", images_only),
+    );
+    assert!(
+        d.risks.iter().any(|r| r.code == "release_skew"),
+        "{:?}",
+        d.risks
+    );
+    // Both moved together, as the catalog's 2025.1 set pairs them: no skew.
+    let both = |s: String| pinned(images_only(s));
+    let d = diff(
+        "prod",
+        &example_side(),
+        &build_example_env("prod", "nova-2025.1", both),
+    );
+    assert!(
+        !d.risks.iter().any(|r| r.code == "release_skew"),
+        "{:?}",
+        d.risks
+    );
+    // Nothing the bundled examples build is out of step (every release compared as added).
+    for env in ["prod", "argocd", "aio"] {
+        let empty = Side {
+            label: "nothing".into(),
+            files: BTreeMap::new(),
+        };
+        let d = diff(env, &empty, &build_example_env(env, "example", |s| s));
+        assert!(d.summary.added > 20, "{env}");
+        assert!(
+            !d.risks.iter().any(|r| r.code == "release_skew"),
+            "{env}: {:?}",
+            d.risks
+        );
+    }
+}
+
+#[test]
+fn the_same_secret_rewiring_is_flagged_on_both_targets() {
+    let rewired = |s: String| {
+        replace(
+            &s,
+            "  nova:\n",
+            "  nova:\n    secrets:\n      - { path: conf.nova.keystone_authtoken.memcache_secret_key, secret: nova-memcache, key: key }\n",
+        )
+    };
+    for (env, object) in [
+        ("prod", "HelmRelease openstack/nova"),
+        ("argocd", "Application argocd/nova"),
+    ] {
+        let d = diff(
+            env,
+            &build_example_env(env, "example", |s| s),
+            &build_example_env(env, "rewired", rewired),
+        );
+        let flagged: Vec<_> = risks(&d)
+            .into_iter()
+            .filter(|(c, o, _)| c == "secret_ref_changed" && o == object)
+            .collect();
+        assert!(!flagged.is_empty(), "{env}: {:?}", risks(&d));
+    }
+}

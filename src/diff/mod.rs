@@ -7,6 +7,7 @@
 //! the result as text, markdown or JSON.
 
 mod format;
+mod meaning;
 mod risk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -425,7 +426,7 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
         .cloned()
         .collect();
     let (from_info, to_info) = (info(from, &lf), info(to, &lt));
-    let risks = risk::assess(&diffs, &to_info, &from_info, bytes_differ);
+    let risks = risk::assess(&diffs, &to_info, &from_info, &to.files, bytes_differ);
     Diff {
         environment: env.to_string(),
         from: from_info,

@@ -1,19 +1,25 @@
 //! Risk flags: the changes a reviewer must not miss, each with a stable code and a
-//! one-line reason. Rules look at field paths and object kinds only, so they apply the
-//! same to Flux and Argo CD trees and to hand-edited ones.
+//! one-line reason. Rules judge what the plan says a number means ([`meaning`]: replicas,
+//! quorum members, autoscaler bounds), versions by semver, and object kinds, so they
+//! apply the same to Flux and Argo CD trees; a field the plan did not write (a hand edit)
+//! is judged by its name.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::Catalog;
 use crate::model::Profile;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::meaning::{self, Meaning};
 use super::{Change, FieldChange, ObjectDiff, ObjectKey, SideInfo};
 
 /// One risky change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Risk {
-    /// Stable code: `replicas_lowered`, `hpa_min_lowered`, `pdb_lowered`,
+    /// Stable code: `replicas_lowered`, `hpa_min_lowered`, `hpa_max_lowered`, `pdb_lowered`,
     /// `quorum_below_3`, `anti_affinity_weakened`, `chart_downgraded`,
-    /// `image_downgraded`, `storage_changed`, `data_loss`, `secret_ref_changed`,
+    /// `image_downgraded`, `release_skew`, `storage_changed`, `data_loss`, `secret_ref_changed`,
     /// `public_endpoint_changed`, `nondeterministic_build`.
     pub code: &'static str,
     /// The object concerned (`None` for tree-wide findings).
@@ -36,22 +42,21 @@ const DATA_KINDS: [&str; 8] = [
     "PersistentVolumeClaim",
 ];
 
-/// Components that keep a quorum and must stay at 3 or more in `base`.
-const QUORUM_RELEASES: [&str; 4] = ["memcached", "kube-ovn", "ovn", "rabbitmq"];
-
 /// The order risks are listed in: data and availability first.
-const ORDER: [&str; 12] = [
+const ORDER: [&str; 14] = [
     "nondeterministic_build",
     "data_loss",
     "quorum_below_3",
     "anti_affinity_weakened",
     "replicas_lowered",
     "hpa_min_lowered",
+    "hpa_max_lowered",
     "pdb_lowered",
     "storage_changed",
     "public_endpoint_changed",
     "chart_downgraded",
     "image_downgraded",
+    "release_skew",
     "secret_ref_changed",
 ];
 
@@ -139,15 +144,17 @@ fn contains_key(v: &Value, key: &str) -> bool {
     }
 }
 
-/// Assesses every differing object; `to`/`from` give the profiles, `bytes_differ`
-/// whether any non-lock file changed.
+/// Assesses every differing object; `to`/`from` give the profiles, `to_files` the new
+/// tree (for what a release holds beyond its changed fields), `bytes_differ` whether any
+/// non-lock file changed.
 pub(crate) fn assess(
     objects: &[ObjectDiff],
     to: &SideInfo,
     from: &SideInfo,
+    to_files: &BTreeMap<String, Vec<u8>>,
     bytes_differ: bool,
 ) -> Vec<Risk> {
-    let mut risks = Vec::new();
+    let mut risks = release_skew(objects, to_files);
     if bytes_differ && from.build_id.is_some() && from.build_id == to.build_id {
         risks.push(Risk {
             code: "nondeterministic_build",
@@ -226,6 +233,101 @@ pub(crate) fn assess(
     risks
 }
 
+/// The OpenStack release an image tag names (`2024.1-latest` → `2024.1`), if any.
+fn tag_release<'a>(catalog: &Catalog, tag: &'a str) -> Option<&'a str> {
+    tag.split_once('-')
+        .map(|(head, _)| head)
+        .filter(|head| catalog.releases.contains_key(*head))
+}
+
+/// Changed releases of OpenStack services whose chart and images no chart set of the
+/// catalog pairs: their images name one OpenStack release, and the chart version, which
+/// the catalog knows, comes in its sets only with images of another (nova's chart moved
+/// to 2025.1's set while its images stay 2024.1). Where the catalog knows no chart for
+/// the images' release, or not the chart, nothing is judged.
+fn release_skew(objects: &[ObjectDiff], to_files: &BTreeMap<String, Vec<u8>>) -> Vec<Risk> {
+    let changed: BTreeMap<&str, &ObjectKey> = objects
+        .iter()
+        .filter(|o| !matches!(o.change, Change::Removed { .. }))
+        .filter(|o| matches!(o.key.kind.as_str(), "HelmRelease" | "Application"))
+        .filter_map(|o| Some((o.file_to.as_deref()?, &o.key)))
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    let catalog = Catalog::get();
+    // (chart version, image release) as each chart set pairs them, per service.
+    let paired = |service: &str| -> BTreeSet<(&str, &str)> {
+        catalog
+            .chart_sets
+            .iter()
+            .filter_map(|set| Some((set.charts.get(service)?, set.images.get(service)?)))
+            .flat_map(|(chart, images)| {
+                images
+                    .iter()
+                    .filter_map(|i| tag_release(catalog, i.split_once(':')?.1))
+                    .map(move |r| (chart.as_str(), r))
+            })
+            .collect()
+    };
+    let (releases, _) = crate::rehearse::Tree::new(to_files).releases();
+    let mut risks = Vec::new();
+    for r in releases {
+        let Some(key) = changed.get(r.file.as_str()) else {
+            continue;
+        };
+        let image_releases: BTreeSet<&str> = r
+            .values
+            .pointer("/images/tags")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|tags| tags.values())
+            .filter_map(Value::as_str)
+            .filter_map(|image| tag_release(catalog, image_tag(image)?.1))
+            .collect();
+        let [release] = image_releases.into_iter().collect::<Vec<_>>()[..] else {
+            continue;
+        };
+        let pairs = paired(&r.name);
+        let with_chart: BTreeSet<&str> = pairs
+            .iter()
+            .filter(|(c, _)| *c == r.version)
+            .map(|(_, rel)| *rel)
+            .collect();
+        // Judged only where the catalog knows both: the chart, and a chart for the images.
+        let Some(paired_chart) = pairs
+            .iter()
+            .filter(|(_, rel)| *rel == release)
+            .map(|(c, _)| *c)
+            .next_back()
+        else {
+            continue;
+        };
+        if with_chart.is_empty() || with_chart.contains(release) {
+            continue;
+        }
+        risks.push(Risk {
+            code: "release_skew",
+            object: Some((*key).clone()),
+            path: Some(
+                match r.controller {
+                    crate::rehearse::Controller::Flux => "spec.chart.spec.version",
+                    crate::rehearse::Controller::ArgoCd => "spec.source.targetRevision",
+                }
+                .into(),
+            ),
+            reason: format!(
+                "{}'s chart {} comes with {} images, but its images are {release}'s; the \
+                 catalog pairs {release} images with chart {paired_chart}",
+                r.name,
+                r.version,
+                with_chart.into_iter().collect::<Vec<_>>().join(" or ")
+            ),
+        });
+    }
+    risks
+}
+
 fn field_risks(
     key: &ObjectKey,
     f: &FieldChange,
@@ -235,22 +337,53 @@ fn field_risks(
     let path = f.path.as_str();
     let (old, new) = (f.old.as_ref(), f.new.as_ref());
     let last = last_segment(path);
-    let lowered = matches!((number(old), number(new)), (Some(a), Some(b)) if b < a);
-    let raised = matches!((number(old), number(new)), (Some(a), Some(b)) if b > a);
-    let what = format!("{} → {}", show(old), show(new));
 
-    // Replicas, HPA minimum, PDB.
-    if key.kind == "HorizontalPodAutoscaler" && path == "spec.minReplicas" && lowered {
-        flag(
+    // Replicas, quorum members and autoscaler bounds, by what the plan says the number
+    // means; a number the plan did not write (a hand edit, a chart gcc does not know) is
+    // judged by its name.
+    let meaning = meaning::meaning(key, path);
+    let (a, b) = match meaning {
+        Some(_) => (meaning::count(old), meaning::count(new)),
+        None => (number(old), number(new)),
+    };
+    let lowered = matches!((a, b), (Some(a), Some(b)) if b < a);
+    let raised = matches!((a, b), (Some(a), Some(b)) if b > a);
+    let what = format!("{} → {}", show(old), show(new));
+    match meaning {
+        Some(Meaning::HpaMin) if lowered => flag(
             "hpa_min_lowered",
             Some(path),
             format!("HPA minimum lowered: {what}"),
-        );
-    } else if (last == "replicas" || has_segment(path, "replicas")) && lowered {
-        flag(
+        ),
+        Some(Meaning::HpaMax) if lowered => flag(
+            "hpa_max_lowered",
+            Some(path),
+            format!("HPA maximum lowered: {what}; fewer pods to take a peak"),
+        ),
+        Some(Meaning::Replicas | Meaning::Quorum) if lowered => flag(
             "replicas_lowered",
             Some(path),
             format!("replicas lowered: {what}"),
+        ),
+        None if (last == "replicas" || has_segment(path, "replicas")) && lowered => flag(
+            "replicas_lowered",
+            Some(path),
+            format!("replicas lowered: {what}"),
+        ),
+        _ => {}
+    }
+    if base
+        && meaning == Some(Meaning::Quorum)
+        && let Some(n) = b.filter(|n| *n < Profile::BASE_QUORUM as f64)
+    {
+        flag(
+            "quorum_below_3",
+            Some(path),
+            format!(
+                "{} keeps {n} quorum members: a quorum needs {} to survive the loss of one machine",
+                key.name,
+                Profile::BASE_QUORUM
+            ),
         );
     }
     if (key.kind == "PodDisruptionBudget" || has_segment(path, "podDisruptionBudget"))
@@ -261,27 +394,6 @@ fn field_risks(
             Some(path),
             format!("disruption budget loosened: {last} {what}"),
         );
-    }
-    // Quorum services in base.
-    let quorum_object = matches!(key.kind.as_str(), "MariaDB" | "RabbitmqCluster")
-        || (matches!(key.kind.as_str(), "HelmRelease" | "Application")
-            && QUORUM_RELEASES.contains(&key.name.as_str()));
-    if base
-        && quorum_object
-        && has_segment(path, "replicas")
-        && let Some(n) = number(new).filter(|n| *n < Profile::BASE_QUORUM as f64)
-    {
-        {
-            flag(
-                "quorum_below_3",
-                Some(path),
-                format!(
-                    "{} runs {n} replicas: a quorum needs {} to survive the loss of one machine",
-                    key.name,
-                    Profile::BASE_QUORUM
-                ),
-            );
-        }
     }
     if base
         && old.is_some()

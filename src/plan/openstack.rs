@@ -391,11 +391,7 @@ fn profile_layer(v: &mut Map<String, Value>, entry: &catalog::ServiceEntry, svc:
         }
         // Start at the autoscaler's floor, with the chart's resource requests on: an
         // HPA's Utilization target is computed against them.
-        values::set(
-            v,
-            &format!("pod.replicas.{}", a.replicas),
-            json!(api_floor(svc)),
-        );
+        values::set(v, &a.replicas_path(), json!(api_floor(svc)));
     }
     if !entry.api.is_empty() {
         values::set(v, "pod.resources.enabled", json!(true));
