@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use common::{git, repo, text};
 use gcc::compile::compile;
-use gcc::diff::{Change, Diff, MARKDOWN_LIMIT, Side, diff, markdown};
+use gcc::diff::{
+    Change, Diff, MARKDOWN_MAX_BYTES, MarkdownOptions, Side, diff, markdown, markdown_with,
+};
 use gcc::source::MemSource;
 
 const ENV: &str = "environments/prod.yaml";
@@ -391,6 +393,22 @@ fn a_quorum_below_three_and_weaker_anti_affinity_are_flagged_in_base() {
     assert_eq!(d.risks[0].code, "nondeterministic_build");
 }
 
+/// A tree of `n` Deployments running `replicas` each.
+fn deployments(label: &str, n: usize, replicas: usize) -> Side {
+    let files = (0..n)
+        .map(|i| {
+            let yaml = format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api-{i:03}\n  namespace: openstack\nspec:\n  replicas: {replicas}\n"
+            );
+            (format!("openstack/deployment-api-{i:03}.yaml"), yaml.into_bytes())
+        })
+        .collect();
+    Side {
+        label: label.into(),
+        files,
+    }
+}
+
 #[test]
 fn markdown_is_cut_to_fit_a_comment() {
     // Every object removed: far more than one comment holds.
@@ -400,13 +418,95 @@ fn markdown_is_cut_to_fit_a_comment() {
     };
     let d = diff("prod", &example_side(), &empty);
     let md = markdown(&d);
-    assert!(md.len() <= MARKDOWN_LIMIT + 1_000, "{}", md.len());
+    assert!(md.len() <= MARKDOWN_MAX_BYTES, "{}", md.len());
     assert!(
-        md.contains("more changed objects or files are not shown"),
+        md.contains("changed objects or files. Run `gcc diff prod` locally"),
         "{}",
         &md[md.len() - 300..]
     );
     assert!(md.contains("| added | removed |"));
+
+    // 500 changed objects, each a risk: the limit holds for the whole comment, risks
+    // included, and the closing line says what was cut.
+    let d = diff(
+        "prod",
+        &deployments("old", 500, 3),
+        &deployments("new", 500, 2),
+    );
+    assert_eq!((d.summary.changed, d.risks.len()), (500, 500));
+    for max in [MARKDOWN_MAX_BYTES, 20_000, 4_000] {
+        let opts = MarkdownOptions {
+            title: Some("Deploy plan for <prod>".into()),
+            comment_id: Some("prod".into()),
+            max_bytes: max,
+        };
+        let md = markdown_with(&d, &opts);
+        assert!(md.len() <= max, "{max}: {}", md.len());
+        assert!(
+            md.starts_with("<!-- gcc-diff:prod -->\n### Deploy plan for &lt;prod&gt;\n"),
+            "{}",
+            &md[..200]
+        );
+        let shown_risks = md.matches("- ⚠️ **replicas_lowered**").count();
+        let shown_objects = md.matches("<details>").count();
+        assert!(shown_risks > 0, "{max}");
+        let note = md.lines().last().unwrap();
+        assert!(note.contains(&format!("within {max} bytes")), "{note}");
+        if shown_risks < 500 {
+            assert!(
+                note.contains(&format!("{} of 500 risks", 500 - shown_risks)),
+                "{note}"
+            );
+        }
+        assert!(
+            note.contains(&format!("{} of 500 changed objects", 500 - shown_objects)),
+            "{note}"
+        );
+    }
+    // A comment that fits is whole, with no closing line.
+    let small = diff("prod", &deployments("old", 3, 3), &deployments("new", 3, 2));
+    let md = markdown(&small);
+    assert_eq!(md.matches("<details>").count(), 3);
+    assert!(!md.contains("Not shown"));
+}
+
+#[test]
+fn markdown_keeps_backticks_and_angle_brackets_as_written() {
+    // An Argo CD placeholder in a risk's reason is text, not a link or a tag; in a field
+    // table it is code, as written.
+    let rewired = |s: String| {
+        replace(
+            &s,
+            "  nova:\n",
+            "  nova:\n    secrets:\n      - { path: conf.nova.keystone_authtoken.memcache_secret_key, secret: nova-memcache, key: key }\n",
+        )
+    };
+    let d = diff(
+        "argocd",
+        &build_example_env("argocd", "example", |s| s),
+        &build_example_env("argocd", "rewired", rewired),
+    );
+    let md = markdown(&d);
+    let placeholder = "path:secret/data/gcc/argocd/openstack/nova-memcache#key";
+    let risk = md
+        .lines()
+        .find(|l| l.starts_with("- ⚠️ **secret_ref_changed**"))
+        .unwrap();
+    assert!(risk.contains(&format!("&lt;{placeholder}&gt;")), "{risk}");
+    assert!(!risk.contains(&format!("<{placeholder}>")), "{risk}");
+    assert!(
+        md.contains(&format!("`\"<{placeholder}>\"`")),
+        "no code span with the placeholder"
+    );
+    // Backticks inside a value stay, in a longer code span.
+    let mut a = deployments("a", 1, 3);
+    let mut b = deployments("b", 1, 3);
+    for (side, v) in [(&mut a, "plain"), (&mut b, "with `ticks` | pipe")] {
+        let f = side.files.values_mut().next().unwrap();
+        f.extend_from_slice(format!("  note: \"{v}\"\n").as_bytes());
+    }
+    let md = markdown(&diff("prod", &a, &b));
+    assert!(md.contains("| ``\"with `ticks` \\| pipe\"`` |"), "{md}");
 }
 
 #[test]
@@ -810,5 +910,53 @@ fn the_same_secret_rewiring_is_flagged_on_both_targets() {
             .filter(|(c, o, _)| c == "secret_ref_changed" && o == object)
             .collect();
         assert!(!flagged.is_empty(), "{env}: {:?}", risks(&d));
+    }
+}
+
+#[test]
+fn a_pr_comment_has_its_marker_title_and_size_from_the_command_line() {
+    let (_keep, root) = site();
+    let env = std::fs::read_to_string(root.join(ENV)).unwrap();
+    std::fs::write(root.join(ENV), replace(&env, "  masakari: {}\n", "")).unwrap();
+    git(&root, &["commit", "-qam", "no masakari"]);
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["diff", "prod", "--from", "src:HEAD~1", "--to", "src:HEAD"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let (code, md, err) = run(
+        &root,
+        &args(&[
+            "--format",
+            "markdown",
+            "--comment-id",
+            "prod.plan",
+            "--title",
+            "Plan for prod",
+            "--max-bytes",
+            "3000",
+        ]),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        md.starts_with("<!-- gcc-diff:prod.plan -->\n### Plan for prod\n"),
+        "{md}"
+    );
+    // The output is the comment plus the newline `out` ends it with, at most.
+    assert!(md.len() <= 3000, "{}", md.len());
+    assert!(
+        md.contains("Not shown, to keep this comment within 3000 bytes"),
+        "{md}"
+    );
+    // Markdown-only options without markdown, a marker that would break its comment,
+    // a limit too small to hold a heading: usage errors.
+    for extra in [
+        &["--title", "x"][..],
+        &["--format", "markdown", "--comment-id", "a--b"],
+        &["--format", "markdown", "--comment-id", "a>b"],
+        &["--format", "markdown", "--max-bytes", "100"],
+    ] {
+        let (code, _, err) = run(&root, &args(extra));
+        assert_eq!(code, Some(2), "{extra:?}: {err}");
     }
 }

@@ -517,6 +517,15 @@ fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side,
 /// `gcc diff`; `paint` colours the text format.
 pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
     let env = opts.env.as_str();
+    let markdown_only = opts.title.is_some()
+        || opts.comment_id.is_some()
+        || opts.max_bytes != diff::MARKDOWN_MAX_BYTES;
+    if markdown_only && opts.format != DiffFormat::Markdown {
+        err(
+            "error: --title, --comment-id and --max-bytes shape a markdown comment: add --format markdown\n",
+        );
+        return EXIT_USAGE;
+    }
     let at = at(ctx, env, &opts.deploy);
     let from = match &opts.from {
         Some(spec) => ops::deploy::diff_side(&at, spec),
@@ -533,7 +542,14 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
     let d = diff::diff(env, &from, &to);
     match opts.format {
         DiffFormat::Text => out(&diff::text(&d, paint)),
-        DiffFormat::Markdown => out(&diff::markdown(&d)),
+        DiffFormat::Markdown => out(&diff::markdown_with(
+            &d,
+            &diff::MarkdownOptions {
+                title: opts.title.clone(),
+                comment_id: opts.comment_id.clone(),
+                max_bytes: opts.max_bytes,
+            },
+        )),
         DiffFormat::Json => out(&format!("{}\n", diff::json(&d))),
     }
     if opts.exit_code && !d.identical {

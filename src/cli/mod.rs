@@ -171,7 +171,7 @@ pub enum Command {
     /// `work` (the working directory). For a pull request:
     /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
     #[command(
-        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin"
+        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown --comment-id prod --max-bytes 60000   one comment, updated per push"
     )]
     Diff(DiffArgs),
     /// Render every release with real Helm against its pinned chart, and check the result.
@@ -391,9 +391,31 @@ pub struct DiffArgs {
     /// Exit 1 when anything differs (0 when identical, 2 on error).
     #[arg(long)]
     pub exit_code: bool,
+    /// With --format markdown: the comment's heading (default: `gcc diff <ENV>`).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// With --format markdown: a hidden marker `<!-- gcc-diff:<ID> -->` on the first line,
+    /// so a CI step can find and update its comment instead of adding one per push
+    /// (letters, digits, `.`, `_`, `-`).
+    #[arg(long, value_name = "ID", value_parser = comment_id)]
+    pub comment_id: Option<String>,
+    /// With --format markdown: the most bytes the whole comment may take (risks
+    /// included); what does not fit is counted in a closing line.
+    #[arg(long, value_name = "N", default_value_t = crate::diff::MARKDOWN_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub max_bytes: usize,
     /// Where the deploy branch is.
     #[command(flatten)]
     pub deploy: DeployArgs,
+}
+
+/// Parses `--comment-id`.
+fn comment_id(s: &str) -> Result<String, String> {
+    if crate::diff::valid_comment_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err("use letters, digits, `.`, `_` and `-` (no `--`), at most 100".into())
+    }
 }
 
 /// `gcc versions`.

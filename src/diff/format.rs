@@ -8,9 +8,47 @@ use super::{Change, Diff, FieldChange, FileChange, FileDiff, ObjectDiff};
 use crate::publish::short;
 use crate::render::to_yaml;
 
-/// Markdown output stops adding object details past this many characters (a GitHub
-/// comment holds 65,536).
-pub const MARKDOWN_LIMIT: usize = 60_000;
+/// The default size limit of markdown output, in bytes: a GitHub comment holds 65,536
+/// characters, and no character is less than a byte.
+pub const MARKDOWN_MAX_BYTES: usize = 65_536;
+
+/// How a markdown diff is framed for a pull-request comment.
+#[derive(Debug, Clone)]
+pub struct MarkdownOptions {
+    /// The heading (default: `gcc diff `<env>``).
+    pub title: Option<String>,
+    /// An id for a hidden marker (`<!-- gcc-diff:<id> -->`) on the first line, by which a
+    /// CI step finds the comment to update instead of adding one per push.
+    pub comment_id: Option<String>,
+    /// The most bytes the whole comment may take, risk list and notes included.
+    pub max_bytes: usize,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> Self {
+        MarkdownOptions {
+            title: None,
+            comment_id: None,
+            max_bytes: MARKDOWN_MAX_BYTES,
+        }
+    }
+}
+
+/// The hidden marker of a comment id.
+pub fn comment_marker(id: &str) -> String {
+    format!("<!-- gcc-diff:{id} -->")
+}
+
+/// Whether `id` can go in a comment marker (letters, digits, `.`, `_`, `-`; an HTML
+/// comment must not hold `--` or `>`).
+pub fn valid_comment_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && !id.contains("--")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 /// Added or removed objects longer than this many lines are cut in text output.
 const COLLAPSE_LINES: usize = 40;
@@ -222,9 +260,40 @@ fn text_object(name: &str, o: &ObjectDiff, p: &Paint) -> String {
     s
 }
 
-/// Escapes text for a markdown table cell or inline code.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('`', "'").replace('\n', " ")
+/// Inline code holding `s` exactly (backticks and angle brackets included): delimited by
+/// more backticks than its longest run, padded where it starts or ends with one; newlines
+/// as spaces.
+fn code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// Plain text that markdown shows as written: HTML's `<`, `>`, `&` as entities (an Argo CD
+/// placeholder `<path:...>` would otherwise be a link or a tag), and markdown's own
+/// punctuation backslash-escaped; newlines as spaces.
+fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn fence(body: &str, lang: &str) -> String {
@@ -240,34 +309,62 @@ fn fence(body: &str, lang: &str) -> String {
     )
 }
 
+/// [`code`] in a table cell: `|` escaped, which GitHub's tables require even inside code
+/// and show as `|`.
+fn cell_code(s: &str) -> String {
+    code(&s.replace('|', "\\|"))
+}
+
 fn fields_table(fields: &[FieldChange]) -> String {
     let mut s = String::from("| field | from | to |\n|---|---|---|\n");
     for f in fields {
         s.push_str(&format!(
-            "| `{}` | `{}` | `{}` |\n",
-            cell(&f.path),
-            cell(&value(f.old.as_ref())),
-            cell(&value(f.new.as_ref()))
+            "| {} | {} | {} |\n",
+            cell_code(&f.path),
+            cell_code(&value(f.old.as_ref())),
+            cell_code(&value(f.new.as_ref()))
         ));
     }
     s
 }
 
-/// Markdown for a pull-request comment: title, summary table, risks, one `<details>` per
-/// object; past [`MARKDOWN_LIMIT`] characters the remaining objects are only counted.
+/// Markdown for a pull-request comment with the default options.
 pub fn markdown(d: &Diff) -> String {
-    let mut s = format!(
-        "### gcc diff `{}`: {} → {}\n\n",
-        d.environment,
-        cell(&side(&d.from.label, d.from.build_id.as_ref())),
-        cell(&side(&d.to.label, d.to.build_id.as_ref()))
+    markdown_with(d, &MarkdownOptions::default())
+}
+
+/// Markdown for a pull-request comment: marker, title, summary table, inputs, notes,
+/// risks, then one `<details>` per object or file. The whole of it stays within
+/// `opts.max_bytes`: risks, then objects, are shown while they fit, and a closing line
+/// says what was cut.
+pub fn markdown_with(d: &Diff, opts: &MarkdownOptions) -> String {
+    let mut head = String::new();
+    if let Some(id) = &opts.comment_id {
+        head.push_str(&comment_marker(id));
+        head.push('\n');
+    }
+    let sides = format!(
+        "{} → {}",
+        plain(&side(&d.from.label, d.from.build_id.as_ref())),
+        plain(&side(&d.to.label, d.to.build_id.as_ref()))
     );
+    match &opts.title {
+        Some(t) => head.push_str(&format!(
+            "### {}\n\n{} {sides}\n\n",
+            plain(t),
+            code(&d.environment)
+        )),
+        None => head.push_str(&format!(
+            "### gcc diff {}: {sides}\n\n",
+            code(&d.environment)
+        )),
+    }
     if d.identical {
-        s.push_str("No change: every object and every file is identical.\n");
-        return s;
+        head.push_str("No change: every object and every file is identical.\n");
+        return fit(head, opts.max_bytes);
     }
     let sm = d.summary;
-    s.push_str(&format!(
+    head.push_str(&format!(
         "| added | removed | changed | unchanged | risks |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n\n",
         sm.added,
         sm.removed,
@@ -276,50 +373,109 @@ pub fn markdown(d: &Diff) -> String {
         d.risks.len()
     ));
     if !d.inputs_changed.is_empty() {
-        let list: Vec<String> = d
-            .inputs_changed
-            .iter()
-            .map(|i| format!("`{}`", cell(i)))
-            .collect();
-        s.push_str(&format!("Inputs changed: {}\n\n", list.join(", ")));
+        let list: Vec<String> = d.inputs_changed.iter().map(|i| code(i)).collect();
+        head.push_str(&format!("Inputs changed: {}\n\n", list.join(", ")));
     }
     for n in &d.notes {
-        s.push_str(&format!("> **Note:** {}\n\n", cell(n)));
+        head.push_str(&format!("> **Note:** {}\n\n", plain(n)));
     }
-    if !d.risks.is_empty() {
-        s.push_str("**Risks**\n\n");
-        for r in &d.risks {
+    let risks: Vec<String> = d
+        .risks
+        .iter()
+        .map(|r| {
             let at = match (&r.object, &r.path) {
-                (Some(o), Some(p)) => format!(" `{}` `{}`", cell(&d.name(o)), cell(p)),
-                (Some(o), None) => format!(" `{}`", cell(&d.name(o))),
+                (Some(o), Some(p)) => format!(" {} {}", code(&d.name(o)), code(p)),
+                (Some(o), None) => format!(" {}", code(&d.name(o))),
                 _ => String::new(),
             };
-            s.push_str(&format!("- ⚠️ **{}**{at}: {}\n", r.code, cell(&r.reason)));
-        }
-        s.push('\n');
-    }
-    let mut shown = 0;
-    let blocks = d
+            format!("- ⚠️ **{}**{at}: {}\n", r.code, plain(&r.reason))
+        })
+        .collect();
+    let blocks: Vec<String> = d
         .objects
         .iter()
         .map(|o| markdown_object(&d.name(&o.key), o))
-        .chain(d.files.iter().map(markdown_file));
-    for block in blocks {
-        if s.len() + block.len() > MARKDOWN_LIMIT {
+        .chain(d.files.iter().map(markdown_file))
+        .collect();
+
+    // What is left for risks and objects once the closing line has its room.
+    let closing = |risks_cut: usize, blocks_cut: usize| {
+        cut_note(
+            d,
+            opts.max_bytes,
+            risks_cut,
+            risks.len(),
+            blocks_cut,
+            blocks.len(),
+        )
+    };
+    let reserve = closing(risks.len(), blocks.len()).len();
+    let mut s = head;
+    let budget = opts.max_bytes.saturating_sub(reserve);
+    let mut shown_risks = 0;
+    if !risks.is_empty() {
+        s.push_str("**Risks**\n\n");
+        for r in &risks {
+            if s.len() + r.len() + 1 > budget {
+                break;
+            }
+            s.push_str(r);
+            shown_risks += 1;
+        }
+        s.push('\n');
+    }
+    let mut shown_blocks = 0;
+    for b in &blocks {
+        if s.len() + b.len() > budget {
             break;
         }
-        s.push_str(&block);
-        shown += 1;
+        s.push_str(b);
+        shown_blocks += 1;
     }
-    let total = d.objects.len() + d.files.len();
-    if shown < total {
-        s.push_str(&format!(
-            "\n_{} more changed objects or files are not shown, to keep this comment under {} characters; \
-             run `gcc diff {}` locally or use `--format json` for all of them._\n",
-            total - shown,
-            MARKDOWN_LIMIT,
-            d.environment
-        ));
+    s.push_str(&closing(
+        risks.len() - shown_risks,
+        blocks.len() - shown_blocks,
+    ));
+    fit(s, opts.max_bytes)
+}
+
+/// The closing line saying what was cut (empty when nothing was).
+fn cut_note(
+    d: &Diff,
+    max_bytes: usize,
+    risks_cut: usize,
+    risks: usize,
+    blocks_cut: usize,
+    blocks: usize,
+) -> String {
+    if risks_cut == 0 && blocks_cut == 0 {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if risks_cut > 0 {
+        parts.push(format!("{risks_cut} of {risks} risks"));
+    }
+    if blocks_cut > 0 {
+        parts.push(format!("{blocks_cut} of {blocks} changed objects or files"));
+    }
+    format!(
+        "\n_Not shown, to keep this comment within {max_bytes} bytes: {}. Run {} locally, or \
+         use {} for all of it._\n",
+        parts.join(" and "),
+        code(&format!("gcc diff {}", d.environment)),
+        code("--format json")
+    )
+}
+
+/// `s` cut at a character boundary to at most `max` bytes (a last resort, when even the
+/// heading does not fit).
+fn fit(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
     }
     s
 }

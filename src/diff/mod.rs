@@ -18,7 +18,10 @@ use serde_json::Value;
 use crate::lock::Lock;
 use crate::render::{LOCK_FILE, api_group, holds_objects, to_yaml};
 
-pub use format::{MARKDOWN_LIMIT, json, markdown, text};
+pub use format::{
+    MARKDOWN_MAX_BYTES, MarkdownOptions, comment_marker, json, markdown, markdown_with, text,
+    valid_comment_id,
+};
 pub(crate) use risk::Risk;
 
 /// One side of a diff: a label for people and the whole output tree.
