@@ -960,3 +960,107 @@ fn a_pr_comment_has_its_marker_title_and_size_from_the_command_line() {
         assert_eq!(code, Some(2), "{extra:?}: {err}");
     }
 }
+
+#[test]
+fn all_diffs_every_environment_either_side_holds_with_one_summary() {
+    let (_keep, root) = site();
+    let env = std::fs::read_to_string(root.join(ENV)).unwrap();
+    std::fs::write(root.join(ENV), replace(&env, "  masakari: {}\n", "")).unwrap();
+    std::fs::copy(
+        root.join("environments/aio.yaml"),
+        root.join("environments/lab2.yaml"),
+    )
+    .unwrap();
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "no masakari; a second lab"]);
+    let pr = ["diff", "--all", "--from", "src:HEAD~1", "--to", "src:HEAD"];
+    let with = |extra: &[&'static str]| [&pr[..], extra].concat();
+
+    let (code, json, err) = run(&root, &with(&["--format", "json"]));
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let status: Vec<(&str, &str)> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["environment"].as_str().unwrap(),
+                e["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("aio", "identical"),
+            ("lab2", "differs"),
+            ("prod", "differs")
+        ]
+    );
+    // The new environment is compared with nothing: all of it is added.
+    let lab2 = &v["environments"][1]["diff"];
+    assert_eq!(lab2["summary"]["removed"], 0);
+    assert!(lab2["summary"]["added"].as_u64().unwrap() > 50, "{lab2}");
+    assert!(
+        lab2["from"]["label"]
+            .as_str()
+            .unwrap()
+            .contains("no environment lab2")
+    );
+    assert_eq!(v["summary"]["differ"], 2);
+    assert_eq!(v["summary"]["failed"], 0);
+    let prod_risks = v["environments"][2]["diff"]["risks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(prod_risks > 0);
+
+    let (code, text_out, _) = run(&root, &with(&["--exit-code"]));
+    assert_eq!(code, Some(1));
+    let last = text_out.lines().last().unwrap();
+    assert!(
+        last.starts_with("3 environments: 2 differ, 1 identical, 0 failed; "),
+        "{last}"
+    );
+    for section in ["== aio", "== lab2", "== prod"] {
+        assert!(text_out.lines().any(|l| l == section), "{section}");
+    }
+
+    let (code, md, err) = run(
+        &root,
+        &with(&[
+            "--format",
+            "markdown",
+            "--comment-id",
+            "fleet",
+            "--max-bytes",
+            "20000",
+        ]),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(md.len() <= 20_000, "{}", md.len());
+    assert!(md.starts_with("<!-- gcc-diff:fleet -->\n### gcc diff: every environment\n"));
+    for row in ["| `aio` | 0 | 0 | 0 | 0 |", "| `lab2` |", "| `prod` |"] {
+        assert!(md.contains(row), "{row} missing");
+    }
+    // Every environment gets its part of the budget, the last one included.
+    assert!(md.contains("### prod\n"), "prod's section was crowded out");
+
+    // Nothing published yet: every environment is compared with nothing.
+    let (code, json, err) = run(&root, &["diff", "--all", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for e in v["environments"].as_array().unwrap() {
+        assert_eq!(e["status"], "differs", "{e}");
+        assert!(
+            e["diff"]["from"]["label"]
+                .as_str()
+                .unwrap()
+                .ends_with("(not published)")
+        );
+    }
+    // --all takes no environment, and no single branch.
+    assert_eq!(run(&root, &["diff", "--all", "prod"]).0, Some(2));
+    assert_eq!(run(&root, &["diff", "--all", "--branch", "x"]).0, Some(2));
+}

@@ -516,7 +516,6 @@ fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side,
 
 /// `gcc diff`; `paint` colours the text format.
 pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
-    let env = opts.env.as_str();
     let markdown_only = opts.title.is_some()
         || opts.comment_id.is_some()
         || opts.max_bytes != diff::MARKDOWN_MAX_BYTES;
@@ -526,6 +525,11 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
         );
         return EXIT_USAGE;
     }
+    if opts.all {
+        return cmd_diff_all(ctx, opts, paint);
+    }
+    // clap requires an environment unless --all.
+    let env = opts.env.as_deref().unwrap_or_default();
     let at = at(ctx, env, &opts.deploy);
     let from = match &opts.from {
         Some(spec) => ops::deploy::diff_side(&at, spec),
@@ -542,17 +546,113 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
     let d = diff::diff(env, &from, &to);
     match opts.format {
         DiffFormat::Text => out(&diff::text(&d, paint)),
-        DiffFormat::Markdown => out(&diff::markdown_with(
-            &d,
-            &diff::MarkdownOptions {
-                title: opts.title.clone(),
-                comment_id: opts.comment_id.clone(),
-                max_bytes: opts.max_bytes,
-            },
-        )),
+        DiffFormat::Markdown => out(&diff::markdown_with(&d, &markdown_options(opts))),
         DiffFormat::Json => out(&format!("{}\n", diff::json(&d))),
     }
     if opts.exit_code && !d.identical {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
+    }
+}
+
+fn markdown_options(opts: &DiffArgs) -> diff::MarkdownOptions {
+    diff::MarkdownOptions {
+        title: opts.title.clone(),
+        comment_id: opts.comment_id.clone(),
+        max_bytes: opts.max_bytes,
+    }
+}
+
+/// `gcc diff --all`: each environment diffed; one that cannot be is reported on stderr
+/// and counted failed (exit 2), the others still shown.
+fn cmd_diff_all(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
+    let envs = match ops::deploy::diff_all(
+        &ctx.cli.root,
+        opts.deploy.repo.as_deref(),
+        opts.from.as_deref(),
+        &opts.to,
+    ) {
+        Ok(e) => e,
+        Err(d) => return ctx.fail(&d, EXIT_USAGE),
+    };
+    // Sides report on stderr as text, whatever the format: stdout holds one document.
+    let quiet = Ctx {
+        format: Format::Text,
+        ..*ctx
+    };
+    let diffs: Vec<(String, Option<diff::Diff>)> = envs
+        .into_iter()
+        .map(|e| {
+            let d = match e.sides {
+                Ok((f, t)) => side(&quiet, Ok(f))
+                    .and_then(|f| Ok((f, side(&quiet, Ok(t))?)))
+                    .ok()
+                    .map(|(f, t)| diff::diff(&e.env, &f, &t)),
+                Err(failure) => {
+                    err(&format!("== {}\n", e.env));
+                    let _ = side(&quiet, Err(failure));
+                    None
+                }
+            };
+            (e.env, d)
+        })
+        .collect();
+    let failed = diffs.iter().filter(|(_, d)| d.is_none()).count();
+    let differ = diffs
+        .iter()
+        .filter(|(_, d)| d.as_ref().is_some_and(|d| !d.identical))
+        .count();
+    let risks: usize = diffs
+        .iter()
+        .filter_map(|(_, d)| d.as_ref())
+        .map(|d| d.risks.len())
+        .sum();
+    let summary = format!(
+        "{}: {differ} differ, {} identical, {failed} failed; {}\n",
+        count(diffs.len(), "environment"),
+        diffs.len() - differ - failed,
+        count(risks, "risk")
+    );
+    match opts.format {
+        DiffFormat::Text => {
+            let mut s = String::new();
+            for (env, d) in &diffs {
+                if let Some(d) = d {
+                    s.push_str(&format!("== {env}\n{}\n", diff::text(d, paint)));
+                }
+            }
+            s.push_str(&summary);
+            out(&s);
+        }
+        DiffFormat::Markdown => {
+            let shown: Vec<&diff::Diff> = diffs.iter().filter_map(|(_, d)| d.as_ref()).collect();
+            out(&diff::markdown_all(
+                &shown,
+                &summary,
+                &markdown_options(opts),
+            ));
+        }
+        DiffFormat::Json => {
+            let envs: Vec<Value> = diffs
+                .iter()
+                .map(|(env, d)| match d {
+                    Some(d) => json!({"environment": env, "status": if d.identical { "identical" } else { "differs" }, "diff": diff::json(d)}),
+                    None => json!({"environment": env, "status": "failed", "diff": null}),
+                })
+                .collect();
+            out(&format!(
+                "{}\n",
+                json!({
+                    "environments": envs,
+                    "summary": {"environments": diffs.len(), "differ": differ, "identical": diffs.len() - differ - failed, "failed": failed, "risks": risks},
+                })
+            ));
+        }
+    }
+    if failed > 0 {
+        EXIT_USAGE
+    } else if opts.exit_code && differ > 0 {
         EXIT_INVALID
     } else {
         EXIT_OK

@@ -171,7 +171,7 @@ pub enum Command {
     /// `work` (the working directory). For a pull request:
     /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
     #[command(
-        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown --comment-id prod --max-bytes 60000   one comment, updated per push"
+        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin\n  gcc diff --all --from src:origin/main --to src:HEAD   every environment, one summary\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown --comment-id prod --max-bytes 60000   one comment, updated per push"
     )]
     Diff(DiffArgs),
     /// Render every release with real Helm against its pinned chart, and check the result.
@@ -378,7 +378,13 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// Environment name.
-    pub env: String,
+    #[arg(required_unless_present = "all")]
+    pub env: Option<String>,
+    /// Diff every environment either side holds, one section each, and one summary line;
+    /// one that is new or removed shows everything it adds or removes, one never
+    /// published is compared with nothing.
+    #[arg(long, conflicts_with_all = ["env", "branch"])]
+    pub all: bool,
     /// The old side (default: the deploy branch tip).
     #[arg(long, value_name = "REF")]
     pub from: Option<String>,

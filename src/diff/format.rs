@@ -439,6 +439,55 @@ pub fn markdown_with(d: &Diff, opts: &MarkdownOptions) -> String {
     fit(s, opts.max_bytes)
 }
 
+/// One comment for `gcc diff --all`: marker, title, a table of the environments, then
+/// each environment's section as [`markdown_with`] writes it (headed by its name), and
+/// `summary` last. The byte budget is shared: each section gets an equal part of what is
+/// left when it starts, so a large first diff cannot crowd out the others.
+pub fn markdown_all(diffs: &[&Diff], summary: &str, opts: &MarkdownOptions) -> String {
+    let mut s = String::new();
+    if let Some(id) = &opts.comment_id {
+        s.push_str(&comment_marker(id));
+        s.push('\n');
+    }
+    let title = opts
+        .title
+        .as_deref()
+        .unwrap_or("gcc diff: every environment");
+    s.push_str(&format!(
+        "### {}\n\n| environment | added | removed | changed | risks |\n|---|---:|---:|---:|---:|\n",
+        plain(title)
+    ));
+    for d in diffs {
+        let sm = d.summary;
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            cell_code(&d.environment),
+            sm.added,
+            sm.removed,
+            sm.changed,
+            d.risks.len()
+        ));
+    }
+    s.push('\n');
+    let closing = format!("\n{}", plain(summary));
+    for (i, d) in diffs.iter().enumerate() {
+        let left = opts.max_bytes.saturating_sub(s.len() + closing.len());
+        let share = left / (diffs.len() - i);
+        let section = markdown_with(
+            d,
+            &MarkdownOptions {
+                title: Some(d.environment.clone()),
+                comment_id: None,
+                max_bytes: share.saturating_sub(1),
+            },
+        );
+        s.push_str(&section);
+        s.push('\n');
+    }
+    s.push_str(&closing);
+    fit(s, opts.max_bytes)
+}
+
 /// The closing line saying what was cut (empty when nothing was).
 fn cut_note(
     d: &Diff,

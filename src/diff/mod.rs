@@ -19,8 +19,8 @@ use crate::lock::Lock;
 use crate::render::{LOCK_FILE, api_group, holds_objects, to_yaml};
 
 pub use format::{
-    MARKDOWN_MAX_BYTES, MarkdownOptions, comment_marker, json, markdown, markdown_with, text,
-    valid_comment_id,
+    MARKDOWN_MAX_BYTES, MarkdownOptions, comment_marker, json, markdown, markdown_all,
+    markdown_with, text, valid_comment_id,
 };
 pub(crate) use risk::Risk;
 

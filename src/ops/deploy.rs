@@ -430,6 +430,88 @@ pub(crate) fn diff_side(at: &At<'_>, spec: &str) -> Result<DiffSide, SideFailure
     })
 }
 
+/// One environment of `gcc diff --all`: both sides, or why one could not be had.
+#[derive(Debug)]
+pub(crate) struct EnvSides {
+    /// The environment.
+    pub env: String,
+    /// Its two sides.
+    pub sides: Result<(DiffSide, DiffSide), SideFailure>,
+}
+
+/// The environments a side of `gcc diff` holds: those of the inputs at a `src:` revision,
+/// else those of the working directory (a published side is per environment).
+fn side_environments(root: &Path, spec: Option<&str>) -> Outcome<Vec<String>> {
+    let listed = match spec.and_then(|s| s.strip_prefix("src:")) {
+        Some(rev) => {
+            let (tree, _) = SourceRepo::discover(root).and_then(|repo| repo.at(rev))?;
+            crate::ops::fleet::environments(&tree)
+        }
+        None => crate::ops::fleet::environments(&WorkDir::new(root)),
+    };
+    listed.map_err(|e| {
+        Box::new(Diagnostic::error(
+            crate::load::IO,
+            format!("cannot list the environments: {e}"),
+        ))
+    })
+}
+
+/// `gcc diff --all`: every environment either side holds, in name order, each side as
+/// `gcc diff <env>` takes it. An environment one side lacks (new, or removed), or never
+/// published when the old side is the deploy branch tip, is an empty side there, so its
+/// diff shows everything it adds or removes.
+pub(crate) fn diff_all(
+    root: &Path,
+    repo: Option<&Path>,
+    from: Option<&str>,
+    to: &str,
+) -> Outcome<Vec<EnvSides>> {
+    let from_envs = side_environments(root, from)?;
+    let to_envs = side_environments(root, Some(to))?;
+    let all: std::collections::BTreeSet<&String> = from_envs.iter().chain(&to_envs).collect();
+    let empty = |label: String| DiffSide {
+        side: diff::Side {
+            label,
+            files: BTreeMap::new(),
+        },
+        compiled: None,
+        branch: None,
+    };
+    Ok(all
+        .into_iter()
+        .map(|env| {
+            let at = At {
+                root,
+                env,
+                repo,
+                branch: None,
+            };
+            let side = |spec: Option<&str>, listed: &[String]| {
+                let label = spec.unwrap_or("tip");
+                if !listed.contains(env) {
+                    return Ok(empty(format!("{label} (no environment {env})")));
+                }
+                match spec {
+                    Some(spec) => diff_side(&at, spec),
+                    None => {
+                        let (deploy, branch) = open(&at)?;
+                        match deploy.tip()? {
+                            Some(_) => diff_tip(&at),
+                            None => Ok(empty(format!("{} (not published)", branch.name))),
+                        }
+                    }
+                }
+            };
+            let sides = side(from, &from_envs).and_then(|f| Ok((f, side(Some(to), &to_envs)?)));
+            EnvSides {
+                env: env.clone(),
+                sides,
+            }
+        })
+        .collect())
+}
+
 /// The default old side of `gcc diff`: the deploy branch tip.
 pub(crate) fn diff_tip(at: &At<'_>) -> Result<DiffSide, SideFailure> {
     let (deploy, branch) = open(at)?;
