@@ -29,34 +29,10 @@ pub const FILES: [(&str, &str); 7] = [
     (".github/workflows/gcc.yaml", WORKFLOW),
 ];
 
-/// Checks every environment on each push and pull request, and comments the diff of a
-/// pull request's builds.
-const WORKFLOW: &str = "\
-# Written by gcc init. Needs the repository variable GCC_GIT: the git URL gcc is
-# installed from (cargo install --git).
-name: gcc
-on:
-  push:
-  pull_request:
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-        with: { fetch-depth: 0 }
-      - run: cargo install --locked --git \"${{ vars.GCC_GIT }}\" gcc
-      - run: gcc build --all
-      - run: for tree in out/*/; do gcc validate \"$tree\"; done
-      - if: github.event_name == 'pull_request'
-        run: |
-          for env in environments/*.yaml; do
-            env=$(basename \"$env\" .yaml)
-            gcc diff \"$env\" --from \"src:origin/${{ github.base_ref }}\" --to src:HEAD --format markdown
-          done > diff.md
-      - if: github.event_name == 'pull_request'
-        run: gh pr comment ${{ github.event.number }} --body-file diff.md
-        env: { GH_TOKEN: \"${{ github.token }}\" }
-";
+/// Builds and validates every environment on each push, and keeps one comment with the
+/// diff of every environment on a pull request (README, "In CI"; tests/workflow.rs runs
+/// its steps).
+const WORKFLOW: &str = include_str!("../../examples/ci/gcc.yaml");
 
 /// What `init` did, or why it did nothing.
 #[derive(Debug)]
