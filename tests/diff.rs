@@ -1064,3 +1064,167 @@ fn all_diffs_every_environment_either_side_holds_with_one_summary() {
     assert_eq!(run(&root, &["diff", "--all", "prod"]).0, Some(2));
     assert_eq!(run(&root, &["diff", "--all", "--branch", "x"]).0, Some(2));
 }
+
+/// A chart directory holding keystone's pinned chart and a "next version" of it whose
+/// API pods get more memory and whose db-sync script changed.
+fn charts_with_a_keystone_bump() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = repo().join("../shared/charts");
+    let pinned = "keystone@2024.2.386+13651f45-628a320c";
+    for (name, bump) in [(pinned, false), ("keystone@2024.2.387+test", true)] {
+        for (rel, bytes) in common::read_tree(&shared.join(pinned)) {
+            let mut text = String::from_utf8(bytes).unwrap();
+            if bump && rel == "keystone/values.yaml" {
+                text = replace(&text, "memory: \"1024Mi\"", "memory: \"2048Mi\"");
+            }
+            if bump && rel == "keystone/templates/bin/_db-sync.sh.tpl" {
+                text.push_str("# db-sync of 2024.2.387\n");
+            }
+            let path = dir.path().join(name).join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn a_chart_bump_diffs_what_the_chart_renders() {
+    let charts = charts_with_a_keystone_bump();
+    let stage = gcc::ops::rehearse::Stage {
+        charts: charts.path().to_path_buf(),
+        helm: "helm".into(),
+        schemas: None,
+    };
+    let bump = |s: String| {
+        replace(
+            &s,
+            "  keystone: {}\n",
+            "  keystone: { version: \"2024.2.387+test\" }\n",
+        )
+    };
+    let (from, to) = (
+        build_example_env("prod", "example", |s| s),
+        build_example_env("prod", "keystone-bumped", bump),
+    );
+    let mut d = diff("prod", &from, &to);
+    // The tree shows one line: the chart's version.
+    assert_eq!(
+        fields(&d, "HelmRelease openstack/keystone"),
+        [(
+            "spec.chart.spec.version".to_string(),
+            "\"2024.2.386+13651f45-628a320c\"".to_string(),
+            "\"2024.2.387+test\"".to_string()
+        )]
+    );
+    gcc::ops::rehearse::render_diff(&mut d, &from, &to, &stage);
+    assert_eq!(d.rendered.len(), 1);
+    let inner = d.rendered[0].diff.as_ref().expect("rendered");
+    // What really changes: the API pods' memory limit, and the script in the ConfigMap
+    // (whose hash the pods carry, so they are replaced too).
+    let api = fields(inner, "Deployment openstack/keystone-api");
+    assert!(
+        api.iter()
+            .any(|(p, a, b)| p.ends_with("resources.limits.memory")
+                && a == "\"1024Mi\""
+                && b == "\"2048Mi\""),
+        "{api:?}"
+    );
+    let bin = fields(inner, "ConfigMap openstack/keystone-bin");
+    assert!(
+        bin.iter()
+            .any(|(p, _, b)| p == "data[\"db-sync.sh\"]" && b.contains("db-sync of 2024.2.387")),
+        "{bin:?}"
+    );
+    // The risk list says which pods are replaced, naming the release.
+    assert!(
+        d.risks.iter().any(|r| r.code == "pods_replaced"
+            && r.object
+                .as_ref()
+                .is_some_and(|o| d.name(o) == "Deployment openstack/keystone-api")
+            && r.reason
+                .starts_with("rendered by HelmRelease openstack/keystone: its pods are replaced")),
+        "{:?}",
+        risks(&d)
+    );
+    golden_markdown("keystone-chart-bump-rendered.md", &d);
+
+    // Without the chart, the release is diffed as a tree object and marked not rendered.
+    let empty = tempfile::tempdir().unwrap();
+    let mut d = diff("prod", &from, &to);
+    let stage = gcc::ops::rehearse::Stage {
+        charts: empty.path().to_path_buf(),
+        ..stage
+    };
+    gcc::ops::rehearse::render_diff(&mut d, &from, &to, &stage);
+    assert!(d.rendered[0].diff.is_none());
+    assert!(
+        d.rendered[0]
+            .not_rendered
+            .as_deref()
+            .unwrap()
+            .contains("keystone 2024.2.386"),
+        "{:?}",
+        d.rendered[0].not_rendered
+    );
+    assert!(markdown(&d).contains("not rendered"));
+}
+
+#[test]
+fn rendered_from_the_command_line() {
+    let (_keep, root) = site();
+    let env = std::fs::read_to_string(root.join(ENV)).unwrap();
+    std::fs::write(
+        root.join(ENV),
+        replace(
+            &env,
+            "  keystone: {}\n",
+            "  keystone: { version: \"2024.2.387+test\" }\n",
+        ),
+    )
+    .unwrap();
+    git(&root, &["commit", "-qam", "keystone's next chart"]);
+    let charts = charts_with_a_keystone_bump();
+    let (code, json, err) = run(
+        &root,
+        &[
+            "diff",
+            "prod",
+            "--from",
+            "src:HEAD~1",
+            "--to",
+            "src:HEAD",
+            "--rendered",
+            "--charts",
+            charts.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["rendered"][0]["release"]["name"], "keystone");
+    assert!(
+        v["rendered"][0]["diff"]["summary"]["changed"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    // No chart directory: refused before anything is rendered.
+    let (code, _, err) = run(
+        &root,
+        &[
+            "diff",
+            "prod",
+            "--from",
+            "src:HEAD~1",
+            "--to",
+            "src:HEAD",
+            "--rendered",
+            "--charts",
+            "/nonexistent",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no chart directory"), "{err}");
+}

@@ -543,7 +543,14 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let d = diff::diff(env, &from, &to);
+    let mut d = diff::diff(env, &from, &to);
+    if opts.rendered {
+        let stage = match super::rehearse::stage(ctx, opts.charts.as_deref(), &opts.helm, None) {
+            Ok((stage, _)) => stage,
+            Err(code) => return code,
+        };
+        ops::rehearse::render_diff(&mut d, &from, &to, &stage);
+    }
     match opts.format {
         DiffFormat::Text => out(&diff::text(&d, paint)),
         DiffFormat::Markdown => out(&diff::markdown_with(&d, &markdown_options(opts))),
@@ -576,6 +583,14 @@ fn cmd_diff_all(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
         Ok(e) => e,
         Err(d) => return ctx.fail(&d, EXIT_USAGE),
     };
+    let stage = if opts.rendered {
+        match super::rehearse::stage(ctx, opts.charts.as_deref(), &opts.helm, None) {
+            Ok((stage, _)) => Some(stage),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     // Sides report on stderr as text, whatever the format: stdout holds one document.
     let quiet = Ctx {
         format: Format::Text,
@@ -588,7 +603,13 @@ fn cmd_diff_all(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
                 Ok((f, t)) => side(&quiet, Ok(f))
                     .and_then(|f| Ok((f, side(&quiet, Ok(t))?)))
                     .ok()
-                    .map(|(f, t)| diff::diff(&e.env, &f, &t)),
+                    .map(|(f, t)| {
+                        let mut d = diff::diff(&e.env, &f, &t);
+                        if let Some(stage) = &stage {
+                            ops::rehearse::render_diff(&mut d, &f, &t, stage);
+                        }
+                        d
+                    }),
                 Err(failure) => {
                     err(&format!("== {}\n", e.env));
                     let _ = side(&quiet, Err(failure));

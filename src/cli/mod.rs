@@ -171,7 +171,7 @@ pub enum Command {
     /// `work` (the working directory). For a pull request:
     /// `gcc diff prod --from src:origin/main --to src:HEAD --format markdown`.
     #[command(
-        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin\n  gcc diff --all --from src:origin/main --to src:HEAD   every environment, one summary\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown --comment-id prod --max-bytes 60000   one comment, updated per push"
+        after_help = "Examples:\n  gcc diff prod                    the deploy branch tip -> the working directory\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown   a PR comment\n  gcc diff prod --from good --exit-code   exit 1 when anything differs from the pin\n  gcc diff --all --from src:origin/main --to src:HEAD   every environment, one summary\n  gcc diff prod --from src:origin/main --to src:HEAD --rendered --charts ../charts   what the charts render\n  gcc diff prod --from src:origin/main --to src:HEAD --format markdown --comment-id prod --max-bytes 60000   one comment, updated per push"
     )]
     Diff(DiffArgs),
     /// Render every release with real Helm against its pinned chart, and check the result.
@@ -397,6 +397,19 @@ pub struct DiffArgs {
     /// Exit 1 when anything differs (0 when identical, 2 on error).
     #[arg(long)]
     pub exit_code: bool,
+    /// Also render every differing HelmRelease or Application on both sides with Helm
+    /// (as `gcc rehearse` does) and diff what they render to: Deployments, ConfigMaps,
+    /// Jobs, with the same field paths and risk rules. A release whose chart is not in
+    /// the chart directory is marked not rendered.
+    #[arg(long)]
+    pub rendered: bool,
+    /// With --rendered: the chart directory (default: charts/ under the root), as for
+    /// `gcc rehearse`.
+    #[arg(long, value_name = "DIR", requires = "rendered")]
+    pub charts: Option<PathBuf>,
+    /// With --rendered: the Helm binary.
+    #[arg(long, value_name = "PATH", default_value = "helm")]
+    pub helm: PathBuf,
     /// With --format markdown: the comment's heading (default: `gcc diff <ENV>`).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,

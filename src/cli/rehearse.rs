@@ -1,6 +1,6 @@
 //! `gcc rehearse`: parse, call [`crate::ops::rehearse`], print.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
@@ -37,14 +37,18 @@ pub struct RehearseArgs {
     pub format: Format,
 }
 
-pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
+/// The chart directory (`charts`, default charts/ under the root) and Helm, checked: the
+/// stage and Helm's version, or the exit code of a refusal already printed.
+pub(super) fn stage(
+    ctx: &Ctx<'_>,
+    charts: Option<&Path>,
+    helm: &Path,
+    schemas: Option<&Path>,
+) -> Result<(Stage, String), u8> {
     let stage = Stage {
-        charts: args
-            .charts
-            .clone()
-            .unwrap_or_else(|| ctx.cli.root.join("charts")),
-        helm: args.helm.clone(),
-        schemas: args.schemas.clone(),
+        charts: charts.map_or_else(|| ctx.cli.root.join("charts"), Path::to_path_buf),
+        helm: helm.to_path_buf(),
+        schemas: schemas.map(Path::to_path_buf),
     };
     if !stage.charts.is_dir() {
         let d = Diagnostic::error(
@@ -52,15 +56,27 @@ pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
             format!("no chart directory {}", stage.charts.display()),
         )
         .help("pass --charts DIR: a directory of `helm pull` .tgz files or <chart>@<version>/<chart>/ folders");
-        return ctx.fail(&d, EXIT_USAGE);
+        return Err(ctx.fail(&d, EXIT_USAGE));
     }
-    let helm = match helm_version(&stage) {
-        Ok(v) => v,
+    match helm_version(&stage) {
+        Ok(v) => Ok((stage, v)),
         Err(e) => {
             let d = Diagnostic::error(crate::rehearse::HELM_FAILED, e)
                 .help("install Helm v4 (../shared/charts/README.md says how on a fresh machine) or pass --helm PATH");
-            return ctx.fail(&d, EXIT_USAGE);
+            Err(ctx.fail(&d, EXIT_USAGE))
         }
+    }
+}
+
+pub(super) fn cmd_rehearse(ctx: &Ctx<'_>, args: &RehearseArgs) -> u8 {
+    let (stage, helm) = match stage(
+        ctx,
+        args.charts.as_deref(),
+        &args.helm,
+        args.schemas.as_deref(),
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let (what, files, claimed) = match (&args.env, &args.tree) {
         (_, Some(dir)) => match read_tree(dir) {

@@ -4,7 +4,7 @@
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use super::{Change, Diff, FieldChange, FileChange, FileDiff, ObjectDiff};
+use super::{Change, Diff, FieldChange, FileChange, FileDiff, ObjectDiff, RenderedRelease};
 use crate::publish::short;
 use crate::render::to_yaml;
 
@@ -163,6 +163,26 @@ pub fn text(d: &Diff, color: bool) -> String {
     for f in &d.files {
         s.push('\n');
         s.push_str(&text_file(f, &p));
+    }
+    for r in &d.rendered {
+        let name = d.name(&r.release);
+        s.push('\n');
+        match (&r.diff, &r.not_rendered) {
+            (Some(inner), _) => {
+                s.push_str(&p.bold(&format!(
+                    "rendered by Helm, {name}: {}",
+                    summary_line(inner)
+                )));
+                s.push('\n');
+                for o in &inner.objects {
+                    s.push_str(&text_object(&inner.name(&o.key), o, &p));
+                }
+            }
+            (None, why) => s.push_str(&format!(
+                "{name}: not rendered ({})\n",
+                why.as_deref().unwrap_or_default()
+            )),
+        }
     }
     s
 }
@@ -396,6 +416,7 @@ pub fn markdown_with(d: &Diff, opts: &MarkdownOptions) -> String {
         .iter()
         .map(|o| markdown_object(&d.name(&o.key), o))
         .chain(d.files.iter().map(markdown_file))
+        .chain(d.rendered.iter().map(|r| markdown_rendered(d, r)))
         .collect();
 
     // What is left for risks and objects once the closing line has its room.
@@ -527,6 +548,31 @@ fn fit(mut s: String, max: usize) -> String {
         s.truncate(at);
     }
     s
+}
+
+/// A rendered release: its objects' blocks inside one collapsible block, or why it was not
+/// rendered.
+fn markdown_rendered(d: &Diff, r: &RenderedRelease) -> String {
+    let name = d.name(&r.release);
+    match (&r.diff, &r.not_rendered) {
+        (Some(inner), _) => {
+            let body: String = inner
+                .objects
+                .iter()
+                .map(|o| markdown_object(&inner.name(&o.key), o))
+                .collect();
+            format!(
+                "<details><summary>🔧 rendered by Helm: <code>{}</code> ({})</summary>\n\n{body}\n</details>\n",
+                html(&name),
+                html(&summary_line(inner))
+            )
+        }
+        (None, why) => format!(
+            "- {} not rendered: {}\n",
+            code(&name),
+            plain(why.as_deref().unwrap_or_default())
+        ),
+    }
 }
 
 fn markdown_object(name: &str, o: &ObjectDiff) -> String {

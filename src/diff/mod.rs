@@ -209,6 +209,78 @@ pub struct Diff {
     /// Kinds that occur in more than one API group in these trees (`User`: MariaDB and
     /// RabbitMQ); people see them qualified with their group.
     pub ambiguous_kinds: BTreeSet<String>,
+    /// With `--rendered`: each differing release, rendered by Helm on both sides.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rendered: Vec<RenderedRelease>,
+}
+
+/// One differing HelmRelease or Application and what it renders to on each side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderedRelease {
+    /// The release object.
+    pub release: ObjectKey,
+    /// The rendered objects compared (objects, fields, risks as for the tree), when both
+    /// sides rendered (a side without the release renders nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Box<Diff>>,
+    /// Why it was not rendered (a chart not in the chart directory, Helm's error); the
+    /// release is then diffed as a tree object only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rendered: Option<String>,
+}
+
+/// The objects one side of a release renders to, compared: `from`/`to` are the rendered
+/// objects (empty for a side without the release), `outer` the tree diff they belong
+/// to, whose profile the risk rules use.
+pub(crate) fn rendered_diff(
+    release: &ObjectKey,
+    from: &[Value],
+    to: &[Value],
+    outer: &Diff,
+) -> Diff {
+    let files = |objects: &[Value]| -> BTreeMap<String, Vec<u8>> {
+        objects
+            .iter()
+            .map(|o| {
+                let s = |ptr: &str| o.pointer(ptr).and_then(Value::as_str).unwrap_or_default();
+                let path = format!(
+                    "{}/{}_{}.yaml",
+                    s("/metadata/namespace"),
+                    s("/kind").to_ascii_lowercase(),
+                    s("/metadata/name")
+                );
+                (path, to_yaml(o).unwrap_or_default().into_bytes())
+            })
+            .collect()
+    };
+    let side = |info: &SideInfo, objects: &[Value]| Side {
+        label: format!("{} rendered", info.label),
+        files: files(objects),
+    };
+    let (a, b) = (side(&outer.from, from), side(&outer.to, to));
+    let mut d = diff(&format!("{} {release}", outer.environment), &a, &b);
+    d.from.profile = outer.from.profile.clone();
+    d.to.profile = outer.to.profile.clone();
+    d.risks = risk::assess(&d.objects, &d.to, &d.from, &b.files, false);
+    d
+}
+
+impl Diff {
+    /// Adds the rendered releases, and their risks to the tree's (each naming the release
+    /// in its reason), in the order of importance.
+    pub(crate) fn add_rendered(&mut self, rendered: Vec<RenderedRelease>) {
+        for r in &rendered {
+            if let Some(inner) = &r.diff {
+                for risk in &inner.risks {
+                    let mut risk = risk.clone();
+                    risk.reason = format!("rendered by {}: {}", self.name(&r.release), risk.reason);
+                    self.risks.push(risk);
+                }
+            }
+        }
+        risk::sort(&mut self.risks);
+        self.rendered = rendered;
+    }
 }
 
 impl Diff {
@@ -442,6 +514,7 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
         objects: diffs,
         files: other_files(&from.files, &to.files),
         ambiguous_kinds,
+        rendered: Vec::new(),
     }
 }
 

@@ -18,6 +18,7 @@ use super::{Change, FieldChange, ObjectDiff, ObjectKey, SideInfo};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Risk {
     /// Stable code: `replicas_lowered`, `hpa_min_lowered`, `hpa_max_lowered`, `pdb_lowered`,
+    /// `pods_replaced`,
     /// `quorum_below_3`, `anti_affinity_weakened`, `chart_downgraded`,
     /// `image_downgraded`, `release_skew`, `storage_changed`, `data_loss`, `secret_ref_changed`,
     /// `public_endpoint_changed`, `nondeterministic_build`.
@@ -43,7 +44,7 @@ const DATA_KINDS: [&str; 8] = [
 ];
 
 /// The order risks are listed in: data and availability first.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "nondeterministic_build",
     "data_loss",
     "quorum_below_3",
@@ -52,6 +53,7 @@ const ORDER: [&str; 14] = [
     "hpa_min_lowered",
     "hpa_max_lowered",
     "pdb_lowered",
+    "pods_replaced",
     "storage_changed",
     "public_endpoint_changed",
     "chart_downgraded",
@@ -218,19 +220,52 @@ pub(crate) fn assess(
                         "PersistentVolumeClaim changed".into(),
                     );
                 }
+                // A changed pod template replaces every pod of the workload.
+                // Named by what changed in the containers first, a template hash last.
+                let mut pod: Vec<&FieldChange> = fields
+                    .iter()
+                    .filter(|f| f.path.starts_with("spec.template."))
+                    .collect();
+                pod.sort_by_key(|f| f.path.starts_with("spec.template.metadata."));
+                if matches!(
+                    key.kind.as_str(),
+                    "Deployment" | "StatefulSet" | "DaemonSet"
+                ) && let Some(first) = pod.first()
+                {
+                    let more = match pod.len() {
+                        1 => String::new(),
+                        2 => " and 1 more pod field".to_string(),
+                        n => format!(" and {} more pod fields", n - 1),
+                    };
+                    flag(
+                        "pods_replaced",
+                        Some(first.path.as_str()),
+                        format!(
+                            "its pods are replaced: {} {} → {}{more}",
+                            last_segment(&first.path),
+                            show(first.old.as_ref()),
+                            show(first.new.as_ref())
+                        ),
+                    );
+                }
                 for f in fields {
                     field_risks(key, f, base, &mut flag);
                 }
             }
         }
     }
+    sort(&mut risks);
+    risks
+}
+
+/// Sorts risks by importance (stable: equal codes keep their order).
+pub(crate) fn sort(risks: &mut [Risk]) {
     risks.sort_by_key(|r| {
         ORDER
             .iter()
             .position(|c| *c == r.code)
             .unwrap_or(ORDER.len())
     });
-    risks
 }
 
 /// The OpenStack release an image tag names (`2024.1-latest` → `2024.1`), if any.

@@ -216,3 +216,98 @@ pub(crate) fn helm_version(stage: &Stage) -> Result<String, String> {
         .map(|v| v.trim().to_string())
         .map_err(|e| format!("cannot run Helm ({}): {}", stage.helm.display(), e.trim()))
 }
+
+/// `gcc diff --rendered`: every HelmRelease or Application that differs in `d`, rendered
+/// on both sides (in parallel) as `gcc rehearse` renders it, its objects diffed into
+/// `d.rendered`, their risks added to `d`'s. A side without the release renders nothing;
+/// a release whose chart is not in the chart directory, or that Helm cannot render, is
+/// marked not rendered and stays diffed as a tree object.
+pub fn render_diff(
+    d: &mut crate::diff::Diff,
+    from: &crate::diff::Side,
+    to: &crate::diff::Side,
+    stage: &Stage,
+) {
+    let by_file = |files: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Release> {
+        Tree::new(files)
+            .releases()
+            .0
+            .into_iter()
+            .map(|r| (r.file.clone(), r))
+            .collect()
+    };
+    let (a, b) = (by_file(&from.files), by_file(&to.files));
+    let jobs: Vec<_> = d
+        .objects
+        .iter()
+        .filter(|o| matches!(o.key.kind.as_str(), "HelmRelease" | "Application"))
+        .map(|o| {
+            fn pick<'a>(
+                m: &'a BTreeMap<String, Release>,
+                f: &Option<String>,
+            ) -> Option<&'a Release> {
+                f.as_ref().and_then(|f| m.get(f))
+            }
+            (&o.key, pick(&a, &o.file_from), pick(&b, &o.file_to))
+        })
+        .filter(|(_, x, y)| x.is_some() || y.is_some())
+        .collect();
+    let outer = &*d;
+    let rendered: Vec<crate::diff::RenderedRelease> = jobs
+        .par_iter()
+        .map(|(key, x, y)| {
+            let sides =
+                rendered_objects(stage, *x).and_then(|f| Ok((f, rendered_objects(stage, *y)?)));
+            match sides {
+                Ok((f, t)) => crate::diff::RenderedRelease {
+                    release: (*key).clone(),
+                    diff: Some(Box::new(crate::diff::rendered_diff(key, &f, &t, outer))),
+                    not_rendered: None,
+                },
+                Err(why) => crate::diff::RenderedRelease {
+                    release: (*key).clone(),
+                    diff: None,
+                    not_rendered: Some(why),
+                },
+            }
+        })
+        .collect();
+    d.add_rendered(rendered);
+}
+
+/// The objects `release` renders to (none without a release), each naming its namespace.
+fn rendered_objects(stage: &Stage, release: Option<&Release>) -> Result<Vec<Value>, String> {
+    let Some(r) = release else {
+        return Ok(Vec::new());
+    };
+    match render(stage, r) {
+        Rendering::NoChart(why) => Err(format!(
+            "chart {} {} not rendered: {why}",
+            r.chart, r.version
+        )),
+        Rendering::Failed(e) => Err(format!(
+            "helm template of chart {} {} failed: {}",
+            r.chart,
+            r.version,
+            e.lines().next().unwrap_or_default()
+        )),
+        Rendering::Rendered { manifests, .. } => {
+            let objects = crate::rehearse::parse_stream(
+                &manifests,
+                &r.namespace,
+                crate::rehearse::Owner::Gcc,
+                &r.patches,
+            )?;
+            Ok(objects
+                .into_iter()
+                .map(|o| {
+                    let mut body = o.body;
+                    if !o.key.namespace.is_empty() {
+                        body["metadata"]["namespace"] = Value::String(o.key.namespace.clone());
+                    }
+                    body
+                })
+                .collect())
+        }
+    }
+}

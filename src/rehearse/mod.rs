@@ -25,7 +25,7 @@ use crate::yaml::{self, Doc, escape_ptr};
 pub(crate) use checks::Findings;
 pub use checks::{Claimed, Status, check, schema_violation};
 pub use objects::Object;
-pub(crate) use objects::{Key, Patch, parse_stream};
+pub(crate) use objects::{Key, Owner, Patch, parse_stream};
 
 /// A pod would wait for ever: kubernetes-entrypoint waits for something nothing renders.
 pub(crate) const WAITS_FOREVER: &str = "gcc::rehearse::waits_forever";
