@@ -1149,6 +1149,33 @@ fn a_chart_bump_diffs_what_the_chart_renders() {
     );
     golden_markdown("keystone-chart-bump-rendered.md", &d);
 
+    // Keystone's images moved to 2025.1: in the Deployment, the container's image.
+    let images = |s: String| {
+        replace(
+            &s,
+            "  keystone: {}\n",
+            "  keystone: { release: \"2025.1\" }\n",
+        )
+    };
+    let to = build_example_env("prod", "keystone-2025.1", images);
+    let mut d = diff("prod", &from, &to);
+    gcc::ops::rehearse::render_diff(&mut d, &from, &to, &stage);
+    let inner = d.rendered[0].diff.as_ref().expect("rendered");
+    let api = fields(inner, "Deployment openstack/keystone-api");
+    assert!(
+        api.iter()
+            .any(|(p, a, b)| p == "spec.template.spec.containers[0].image"
+                && a.contains("keystone:2024.1")
+                && b.contains("keystone:2025.1")),
+        "{api:?}"
+    );
+    assert!(
+        d.risks.iter().any(|r| r.code == "pods_replaced"
+            && r.reason.contains("its pods are replaced: image")),
+        "{:?}",
+        risks(&d)
+    );
+
     // Without the chart, the release is diffed as a tree object and marked not rendered.
     let empty = tempfile::tempdir().unwrap();
     let mut d = diff("prod", &from, &to);
