@@ -175,6 +175,7 @@ pub fn text(d: &Diff, color: bool) -> String {
                 )));
                 s.push('\n');
                 for o in &inner.objects {
+                    s.push('\n');
                     s.push_str(&text_object(&inner.name(&o.key), o, &p));
                 }
             }
