@@ -975,6 +975,8 @@ fn all_diffs_every_environment_either_side_holds_with_one_summary() {
     git(&root, &["commit", "-qm", "no masakari; a second lab"]);
     let pr = ["diff", "--all", "--from", "src:HEAD~1", "--to", "src:HEAD"];
     let with = |extra: &[&'static str]| [&pr[..], extra].concat();
+    let pr_with =
+        |extra: &[&str]| -> Vec<String> { pr.iter().chain(extra).map(|s| s.to_string()).collect() };
 
     let (code, json, err) = run(&root, &with(&["--format", "json"]));
     assert_eq!(code, Some(0), "{err}");
@@ -1060,6 +1062,23 @@ fn all_diffs_every_environment_either_side_holds_with_one_summary() {
                 .ends_with("(not published)")
         );
     }
+    // --rendered applies to every environment: without the charts, each differing release
+    // is marked not rendered (and still diffed as a tree object).
+    let no_charts = tempfile::tempdir().unwrap();
+    let args = pr_with(&[
+        "--rendered",
+        "--charts",
+        no_charts.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let (code, json, err) = run(&root, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(0), "{err}{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let lab2 = &v["environments"][1]["diff"];
+    let rendered = lab2["rendered"].as_array().unwrap();
+    assert!(rendered.len() > 5, "{}", rendered.len());
+    assert!(rendered.iter().all(|r| r["not_rendered"].is_string()));
     // --all takes no environment, and no single branch.
     assert_eq!(run(&root, &["diff", "--all", "prod"]).0, Some(2));
     assert_eq!(run(&root, &["diff", "--all", "--branch", "x"]).0, Some(2));
