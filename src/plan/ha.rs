@@ -19,7 +19,8 @@ pub(crate) enum Eligible {
     Worker,
     /// `openstack-control` (memcached's node selector).
     Control,
-    /// `control-plane` (kube-ovn's OVN central, one member per control-plane node).
+    /// `control-plane` (kube-ovn's OVN central and Kubernetes' etcd, one member per
+    /// control-plane node).
     ControlPlane,
 }
 
@@ -57,7 +58,8 @@ pub struct Member {
 /// The proof for one quorum service.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Proof {
-    /// Service name (`mariadb`, `rabbitmq`, `memcached`, `ovn-central`, `postgres`).
+    /// Service name (`mariadb`, `rabbitmq`, `memcached`, `ovn-central`, `etcd`,
+    /// `postgres`).
     pub service: String,
     /// Members.
     pub replicas: usize,

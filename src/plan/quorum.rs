@@ -26,6 +26,9 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> Vec<ha::Proof> {
     }
     wanted.push(("memcached", Eligible::Control, false));
     wanted.push(("ovn-central", Eligible::ControlPlane, true));
+    // Kubernetes itself: etcd runs on every control-plane node (kubeadm's stacked etcd),
+    // so in `base` three control-plane nodes on three machines.
+    wanted.push(("etcd", Eligible::ControlPlane, true));
     let profile_at = cx.env_at("/profile");
     for (svc, eligible, per_node) in wanted {
         let result = if !inv.nodes.iter().any(|n| eligible.admits(n)) {
