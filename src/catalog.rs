@@ -810,14 +810,19 @@ impl Catalog {
             .filter(|(n, _)| *n == name)
             .map(|(_, tag)| tag)
             .collect();
-        let names_a_release = |tag: &str| {
-            tag.split_once('-')
-                .is_some_and(|(head, _)| self.releases.contains_key(head) || head == "master")
-        };
+        let names_a_release =
+            |tag: &str| self.tag_release(tag).is_some() || tag.starts_with("master-");
         tags.iter()
             .find(|t| t.starts_with(&prefix))
             .or_else(|| tags.iter().find(|t| !names_a_release(t)))
             .copied()
+    }
+
+    /// The OpenStack release an image tag names (`2024.1-latest` → `2024.1`), if any.
+    pub(crate) fn tag_release<'a>(&self, tag: &'a str) -> Option<&'a str> {
+        tag.split_once('-')
+            .map(|(head, _)| head)
+            .filter(|head| self.releases.contains_key(*head))
     }
 
     /// The name of an OpenStack release (`2024.1` → `Caracal`), if known.

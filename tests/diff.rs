@@ -1231,9 +1231,8 @@ fn rendered_from_the_command_line() {
     .unwrap();
     git(&root, &["commit", "-qam", "keystone's next chart"]);
     let charts = charts_with_a_keystone_bump();
-    let (code, json, err) = run(
-        &root,
-        &[
+    let rendered = |charts: &str, extra: &[&str]| {
+        let mut args = vec![
             "diff",
             "prod",
             "--from",
@@ -1242,11 +1241,12 @@ fn rendered_from_the_command_line() {
             "src:HEAD",
             "--rendered",
             "--charts",
-            charts.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
+        ];
+        args.push(charts);
+        args.extend_from_slice(extra);
+        run(&root, &args)
+    };
+    let (code, json, err) = rendered(charts.path().to_str().unwrap(), &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["rendered"][0]["release"]["name"], "keystone");
@@ -1257,20 +1257,7 @@ fn rendered_from_the_command_line() {
             >= 2
     );
     // No chart directory: refused before anything is rendered.
-    let (code, _, err) = run(
-        &root,
-        &[
-            "diff",
-            "prod",
-            "--from",
-            "src:HEAD~1",
-            "--to",
-            "src:HEAD",
-            "--rendered",
-            "--charts",
-            "/nonexistent",
-        ],
-    );
+    let (code, _, err) = rendered("/nonexistent", &[]);
     assert_eq!(code, Some(2));
     assert!(err.contains("no chart directory"), "{err}");
 }

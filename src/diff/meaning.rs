@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::ObjectKey;
 use crate::catalog::Catalog;
+use crate::rehearse::Controller;
 
 /// What a changed number means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,23 +22,12 @@ pub(crate) enum Meaning {
     HpaMax,
 }
 
-/// Where each target puts a release's values.
-const VALUES_ROOTS: [(&str, &str, &str); 2] = [
-    ("helm.toolkit.fluxcd.io", "HelmRelease", "spec.values."),
-    (
-        "argoproj.io",
-        "Application",
-        "spec.source.helm.valuesObject.",
-    ),
-];
-
 /// The Helm values path of a release's field (`spec.values.pod.replicas.api` →
-/// `pod.replicas.api`); `None` for other objects and fields.
+/// `pod.replicas.api`), where the release's controller keeps its values; `None` for other
+/// objects and fields.
 fn values_path<'a>(key: &ObjectKey, path: &'a str) -> Option<&'a str> {
-    VALUES_ROOTS
-        .iter()
-        .find(|(g, k, _)| key.group == *g && key.kind == *k)
-        .and_then(|(_, _, root)| path.strip_prefix(root))
+    let root = Controller::of(&key.group, &key.kind)?.values_field();
+    path.strip_prefix(root)?.strip_prefix('.')
 }
 
 /// What the number at `path` of object `key` means, if the plan put it there.
@@ -92,9 +82,13 @@ mod tests {
 
     #[test]
     fn meanings_come_from_the_catalog_for_both_targets() {
-        for (group, kind, root) in VALUES_ROOTS {
+        for (group, kind) in [
+            ("helm.toolkit.fluxcd.io", "HelmRelease"),
+            ("argoproj.io", "Application"),
+        ] {
+            let root = Controller::of(group, kind).unwrap().values_field();
             let ovn = key(group, kind, "kube-ovn");
-            let at = |p: &str| format!("{root}{p}");
+            let at = |p: &str| format!("{root}.{p}");
             assert_eq!(meaning(&ovn, &at("MASTER_NODES")), Some(Meaning::Quorum));
             assert_eq!(meaning(&ovn, &at("ipv4.POD_CIDR")), None);
             let memcached = key(group, kind, "memcached");

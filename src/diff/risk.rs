@@ -268,13 +268,6 @@ pub(crate) fn sort(risks: &mut [Risk]) {
     });
 }
 
-/// The OpenStack release an image tag names (`2024.1-latest` → `2024.1`), if any.
-fn tag_release<'a>(catalog: &Catalog, tag: &'a str) -> Option<&'a str> {
-    tag.split_once('-')
-        .map(|(head, _)| head)
-        .filter(|head| catalog.releases.contains_key(*head))
-}
-
 /// Changed releases of OpenStack services whose chart and images no chart set of the
 /// catalog pairs: their images name one OpenStack release, and the chart version, which
 /// the catalog knows, comes in its sets only with images of another (nova's chart moved
@@ -300,7 +293,7 @@ fn release_skew(objects: &[ObjectDiff], to_files: &BTreeMap<String, Vec<u8>>) ->
             .flat_map(|(chart, images)| {
                 images
                     .iter()
-                    .filter_map(|i| tag_release(catalog, i.split_once(':')?.1))
+                    .filter_map(|i| catalog.tag_release(i.split_once(':')?.1))
                     .map(move |r| (chart.as_str(), r))
             })
             .collect()
@@ -318,7 +311,7 @@ fn release_skew(objects: &[ObjectDiff], to_files: &BTreeMap<String, Vec<u8>>) ->
             .into_iter()
             .flat_map(|tags| tags.values())
             .filter_map(Value::as_str)
-            .filter_map(|image| tag_release(catalog, image_tag(image)?.1))
+            .filter_map(|image| catalog.tag_release(image_tag(image)?.1))
             .collect();
         let [release] = image_releases.into_iter().collect::<Vec<_>>()[..] else {
             continue;
@@ -344,13 +337,7 @@ fn release_skew(objects: &[ObjectDiff], to_files: &BTreeMap<String, Vec<u8>>) ->
         risks.push(Risk {
             code: "release_skew",
             object: Some((*key).clone()),
-            path: Some(
-                match r.controller {
-                    crate::rehearse::Controller::Flux => "spec.chart.spec.version",
-                    crate::rehearse::Controller::ArgoCd => "spec.source.targetRevision",
-                }
-                .into(),
-            ),
+            path: Some(r.controller.version_field().into()),
             reason: format!(
                 "{}'s chart {} comes with {} images, but its images are {release}'s; the \
                  catalog pairs {release} images with chart {paired_chart}",
@@ -446,8 +433,10 @@ fn field_risks(
     }
     // Versions.
     if let (Some(Value::String(a)), Some(Value::String(b))) = (old, new) {
-        let chart_path = path == "spec.chart.spec.version"
+        let chart_path = crate::rehearse::Controller::of(&key.group, &key.kind)
+            .is_some_and(|c| path == c.version_field())
             || (key.kind == "OCIRepository" && path == "spec.ref.tag")
+            // An Application of several sources (`spec.sources[i].targetRevision`).
             || (key.group == "argoproj.io" && last == "targetRevision");
         if chart_path && downgraded(a, b) {
             flag(

@@ -87,6 +87,39 @@ pub enum Controller {
     ArgoCd,
 }
 
+impl Controller {
+    /// The controller of a release object of API group `group` and `kind`.
+    pub(crate) fn of(group: &str, kind: &str) -> Option<Controller> {
+        match (group, kind) {
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => Some(Controller::Flux),
+            ("argoproj.io", "Application") => Some(Controller::ArgoCd),
+            _ => None,
+        }
+    }
+
+    /// Where the release object holds its inline values (dotted).
+    pub(crate) fn values_field(self) -> &'static str {
+        match self {
+            Controller::Flux => "spec.values",
+            Controller::ArgoCd => "spec.source.helm.valuesObject",
+        }
+    }
+
+    /// Where the release object holds its chart version (dotted; Flux: a HelmRepository
+    /// chart's).
+    pub(crate) fn version_field(self) -> &'static str {
+        match self {
+            Controller::Flux => "spec.chart.spec.version",
+            Controller::ArgoCd => "spec.source.targetRevision",
+        }
+    }
+}
+
+/// A dotted field as a JSON pointer.
+fn ptr(field: &str) -> String {
+    format!("/{}", field.replace('.', "/"))
+}
+
 /// One values path gcc sets, and where in the release's file it is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetPath {
@@ -294,8 +327,9 @@ fn release(
                     ptr: format!("/spec/valuesFrom/{i}/targetPath"),
                 });
             }
-            let inline = v.pointer("/spec/values").cloned().unwrap_or(Value::Null);
-            leaves(&inline, &mut Vec::new(), "/spec/values", &mut set);
+            let values_ptr = ptr(Controller::Flux.values_field());
+            let inline = v.pointer(&values_ptr).cloned().unwrap_or(Value::Null);
+            leaves(&inline, &mut Vec::new(), &values_ptr, &mut set);
             merge(&mut values, inline);
             patches = post_render_patches(v)?;
             waits_before_hooks = v.pointer("/spec/install/disableWait") != Some(&Value::Bool(true));
@@ -312,7 +346,7 @@ fn release(
                 }
                 None => (
                     need("/spec/chart/spec/chart")?,
-                    need("/spec/chart/spec/version")?,
+                    need(&ptr(Controller::Flux.version_field()))?,
                 ),
             };
             (name, namespace, chart, version, values)
@@ -321,9 +355,9 @@ fn release(
             let name = str_at(v, "/spec/source/helm/releaseName")
                 .map(str::to_string)
                 .map_or_else(|| need("/metadata/name"), Ok)?;
-            let base = "/spec/source/helm/valuesObject";
-            let mut values = v.pointer(base).cloned().unwrap_or(Value::Null);
-            leaves(&values, &mut Vec::new(), base, &mut set);
+            let base = ptr(Controller::ArgoCd.values_field());
+            let mut values = v.pointer(&base).cloned().unwrap_or(Value::Null);
+            leaves(&values, &mut Vec::new(), &base, &mut set);
             // The root Application runs argocd-vault-plugin over this tree: the child
             // Application reaches the cluster, and Helm, with its placeholders resolved.
             resolve_vault_placeholders(&mut values);
@@ -331,7 +365,7 @@ fn release(
                 name,
                 need("/spec/destination/namespace")?,
                 need("/spec/source/chart")?,
-                need("/spec/source/targetRevision")?,
+                need(&ptr(Controller::ArgoCd.version_field()))?,
                 values,
             )
         }
