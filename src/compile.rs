@@ -66,6 +66,8 @@ pub struct Vetted {
     pub plan: Option<Plan>,
     /// Every error and warning, sorted.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where the quorum members go, also when the HA proof refuses.
+    pub placement: Option<crate::plan::Placement>,
 }
 
 /// Checks and plans inputs already loaded (check → plan), as [`compile_loaded`] does
@@ -73,14 +75,14 @@ pub struct Vetted {
 pub fn vet(loaded: &Loaded) -> Vetted {
     let checked = check(loaded);
     let mut diagnostics = checked.diagnostics;
-    let (model, plan) = match checked.model {
-        None => (None, None),
+    let (model, plan, placement) = match checked.model {
+        None => (None, None, None),
         Some(model) => {
             let planned = plan(loaded, &model);
             diagnostics.extend(planned.diagnostics);
             match planned.plan {
-                Some(p) => (Some(model), Some(p)),
-                None => (None, None),
+                Some(p) => (Some(model), Some(p), planned.placement),
+                None => (None, None, planned.placement),
             }
         }
     };
@@ -89,6 +91,7 @@ pub fn vet(loaded: &Loaded) -> Vetted {
         model,
         plan,
         diagnostics,
+        placement,
     }
 }
 

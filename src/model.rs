@@ -111,6 +111,20 @@ pub enum Role {
     Storage,
 }
 
+impl Role {
+    /// The name inputs give it (`control-plane`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ControlPlane => "control-plane",
+            Role::Worker => "worker",
+            Role::OpenstackControl => "openstack-control",
+            Role::Compute => "compute",
+            Role::Network => "network",
+            Role::Storage => "storage",
+        }
+    }
+}
+
 /// What a subnet carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -101,7 +101,7 @@ pub(crate) fn holds_objects(path: &str) -> bool {
 }
 
 /// Checks a relative output path: `/`-separated safe segments, a `.yaml`/`.json` file (or
-/// a `.sh` script: `bootstrap/install.sh`).
+/// a `.sh` script: `bootstrap/install.sh`; or an `.svg` picture: `site/placement.svg`).
 pub fn validate_output_path(path: &str) -> Result<(), String> {
     let segments: Vec<&str> = path.split('/').collect();
     let Some((file, dirs)) = segments.split_last() else {
@@ -111,7 +111,8 @@ pub fn validate_output_path(path: &str) -> Result<(), String> {
         .strip_suffix(".yaml")
         .or_else(|| file.strip_suffix(".json"))
         .or_else(|| file.strip_suffix(".sh"))
-        .ok_or_else(|| format!("output file `{path}` is not .yaml, .json or .sh"))?;
+        .or_else(|| file.strip_suffix(".svg"))
+        .ok_or_else(|| format!("output file `{path}` is not .yaml, .json, .sh or .svg"))?;
     if path.starts_with('/') || path.contains('\\') {
         return Err(format!("output path `{path}` is absolute"));
     }

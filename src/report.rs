@@ -34,6 +34,7 @@ pub(crate) fn summary_json(
         "placement": plan.quorum.iter().map(|p| (p.service.clone(), held_by(plan, p)))
             .collect::<std::collections::BTreeMap<_, _>>(),
         "site": site_files(rendered),
+        "picture": format!("{out_dir}/{}", crate::graph::TREE_PATH),
         "secrets": plan.secrets,
         "bootstrap": plan.bootstrap,
         "first_steps": first_steps(plan, rendered),
@@ -63,11 +64,20 @@ fn held_by(plan: &Plan, p: &crate::plan::ha::Proof) -> Vec<String> {
 }
 
 /// The lab's files in the tree (`site/`), which no kustomization applies.
+/// The line pointing at the placement picture in the tree.
+fn picture(out_dir: &str) -> String {
+    format!(
+        "  picture: {out_dir}/{} (racks, machines, VMs and the members on them)\n",
+        crate::graph::TREE_PATH
+    )
+}
+
+/// The lab's files in the tree (not the picture, which is for people).
 fn site_files(rendered: &Rendered) -> Vec<&str> {
     rendered
         .files
         .keys()
-        .filter(|p| crate::emit::in_site(p))
+        .filter(|p| crate::emit::in_site(p) && p.as_str() != crate::graph::TREE_PATH)
         .map(String::as_str)
         .collect()
 }
@@ -188,6 +198,7 @@ pub(crate) fn summary_text(
     match plan.profile {
         Profile::Base => {
             s += "HA proof (profile base): each quorum member on its own machine; losing any one machine leaves a majority\n";
+            s += &picture(out_dir);
             for p in &plan.quorum {
                 let hosts: Vec<String> = p
                     .members
@@ -215,6 +226,7 @@ pub(crate) fn summary_text(
         }
         Profile::Aio => {
             s += "profile aio: one replica everywhere; no HPA, no PDB, no anti-affinity, MariaDB replication off\n";
+            s += &picture(out_dir);
             for p in &plan.quorum {
                 let m = &p.members[0];
                 s += &format!(

@@ -191,6 +191,19 @@ pub enum Command {
         after_help = "Examples:\n  gcc versions prod\n  gcc versions prod --format markdown   for a wiki page or a PR"
     )]
     Versions(VersionsArgs),
+    /// Draw where the quorum members run: racks, machines, oVirt hosts, VMs and nodes.
+    ///
+    /// Each member of MariaDB, RabbitMQ, PostgreSQL, memcached, OVN central and etcd is
+    /// marked on the node the HA proof puts it, and under each machine what its loss
+    /// leaves of every quorum. When the proof fails (profile base), the picture is still
+    /// drawn: the machine whose loss breaks a quorum is red, with the members it shares,
+    /// and gcc exits 1. SVG is drawn by gcc (no Graphviz needed; `gcc build` writes the
+    /// same picture to site/placement.svg); dot is for Graphviz; json for tools.
+    #[command(after_help = "Examples:
+  gcc graph prod > placement.svg
+  gcc graph prod --format dot | dot -Tpng -o placement.png
+  gcc graph prod --format json | jq .quorums")]
+    Graph(GraphArgs),
     /// Validate every object of a rendered tree against JSON Schemas.
     ///
     /// Without --schemas, against the schemas compiled into gcc (every kind it writes, at
@@ -447,6 +460,27 @@ pub struct VersionsArgs {
     pub format: TableFormat,
 }
 
+/// `gcc graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Environment name: environments/<ENV>.yaml.
+    pub env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+    pub format: GraphFormat,
+}
+
+/// What `gcc graph` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// SVG, drawn by gcc.
+    Svg,
+    /// Graphviz dot.
+    Dot,
+    /// The placement as JSON.
+    Json,
+}
+
 /// `gcc validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -597,6 +631,7 @@ pub fn run(cli: &Cli) -> u8 {
         }
         Command::Rehearse(a) => rehearse::cmd_rehearse(&ctx(a.format), a),
         Command::Versions(a) => cmd_versions(&ctx(Format::Text), a),
+        Command::Graph(a) => cmd_graph(&ctx(Format::Text), a),
         Command::Validate(a) => cmd_validate(a),
         Command::Schema(a) => {
             let kind = match a.kind {
@@ -825,6 +860,35 @@ fn cmd_versions(ctx: &Ctx<'_>, a: &VersionsArgs) -> u8 {
         TableFormat::Json => out(&format!("{}\n", serde_json::json!(rows))),
     }
     EXIT_OK
+}
+
+/// `gcc graph`: the picture on stdout, diagnostics on stderr; exit 1 (picture drawn) when
+/// the HA proof or anything else refuses the environment.
+fn cmd_graph(ctx: &Ctx<'_>, a: &GraphArgs) -> u8 {
+    let source = WorkDir::new(&ctx.cli.root);
+    let loaded = match load(&source, &a.env) {
+        Ok(l) => l,
+        Err(Fatal(d)) => return report_fatal(&d, Format::Text, ctx.color),
+    };
+    let vetted = crate::compile::vet(&loaded);
+    err(&diag::render_text(
+        &loaded.files,
+        &vetted.diagnostics,
+        ctx.color,
+    ));
+    if let Some(p) = &vetted.placement {
+        let format = match a.format {
+            GraphFormat::Svg => crate::graph::Format::Svg,
+            GraphFormat::Dot => crate::graph::Format::Dot,
+            GraphFormat::Json => crate::graph::Format::Json,
+        };
+        out(&crate::graph::draw(p, format));
+    }
+    if vetted.plan.is_some() {
+        EXIT_OK
+    } else {
+        invalid_exit(&vetted.diagnostics)
+    }
 }
 
 fn cmd_validate(a: &ValidateArgs) -> u8 {

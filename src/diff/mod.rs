@@ -310,7 +310,17 @@ struct Parsed {
 
 /// The files that hold no object and differ, by path.
 fn other_files(from: &BTreeMap<String, Vec<u8>>, to: &BTreeMap<String, Vec<u8>>) -> Vec<FileDiff> {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let shown = |path: &str, b: &[u8]| -> String {
+        // A picture's bytes say nothing to a reviewer: name it instead of printing it.
+        if path.ends_with(".svg") {
+            format!(
+                "(a picture, {} bytes: open it, or run `gcc graph`)\n",
+                b.len()
+            )
+        } else {
+            String::from_utf8_lossy(b).into_owned()
+        }
+    };
     let other = |p: &&String| {
         let name = p.rsplit('/').next().unwrap_or(p);
         p.as_str() != LOCK_FILE && name != "kustomization.yaml" && !holds_objects(p)
@@ -320,10 +330,18 @@ fn other_files(from: &BTreeMap<String, Vec<u8>>, to: &BTreeMap<String, Vec<u8>>)
         .into_iter()
         .filter_map(|path| {
             let change = match (from.get(path), to.get(path)) {
-                (None, Some(b)) => FileChange::Added { text: text(b) },
-                (Some(a), None) => FileChange::Removed { text: text(a) },
+                (None, Some(b)) => FileChange::Added {
+                    text: shown(path, b),
+                },
+                (Some(a), None) => FileChange::Removed {
+                    text: shown(path, a),
+                },
+                (Some(a), Some(b)) if a != b && path.ends_with(".svg") => FileChange::Changed {
+                    fields: Vec::new(),
+                    unified: format!("-{}+{}", shown(path, a), shown(path, b)),
+                },
                 (Some(a), Some(b)) if a != b => {
-                    let (ta, tb) = (text(a), text(b));
+                    let (ta, tb) = (shown(path, a), shown(path, b));
                     let mut fields = Vec::new();
                     if let (Ok(ja), Ok(jb)) = (
                         serde_json::from_slice::<Value>(a),

@@ -1,7 +1,8 @@
 //! The lab's own configuration, outside any kustomization: `site/dhcp/` holds Kea's
 //! `kea-dhcp4.json` and `kea-dhcp6.json`, translated from the plan's [`DhcpPlan`];
 //! `site/ovirt/` the variables of the `ovirt.ovirt.vm_infra` role (VMs and affinity
-//! groups, from the plan's [`OvirtPlan`]) and the playbook that applies them.
+//! groups, from the plan's [`OvirtPlan`]) and the playbook that applies them;
+//! `site/placement.svg` the picture of where the quorum members run ([`crate::graph`]).
 
 use serde_json::{Map, Value, json};
 
@@ -19,6 +20,10 @@ pub(crate) fn in_site(path: &str) -> bool {
 }
 
 pub(super) fn emit(plan: &Plan, out: &mut Emitted) {
+    out.files.push((
+        crate::graph::TREE_PATH.to_string(),
+        crate::graph::draw(&plan.placement, crate::graph::Format::Svg),
+    ));
     if let Some(dhcp) = &plan.dhcp {
         dhcp_files(dhcp, out);
     }

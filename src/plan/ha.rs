@@ -82,6 +82,20 @@ pub(crate) struct Refusal<'a> {
     pub eligible: Eligible,
     /// Machine → its eligible nodes.
     pub machines: BTreeMap<String, Vec<&'a Node>>,
+    /// One member per eligible node (OVN central, etcd) rather than `replicas` members.
+    pub one_per_node: bool,
+}
+
+impl Refusal<'_> {
+    /// The machine whose eligible nodes would share it: the one with the most (ties: the
+    /// first by name), when it has more than one.
+    pub(crate) fn shared(&self) -> Option<&str> {
+        self.machines
+            .iter()
+            .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+            .filter(|(_, ns)| ns.len() > 1)
+            .map(|(hw, _)| hw.as_str())
+    }
 }
 
 /// Places `replicas` members of `service` on distinct machines among `eligible`
@@ -142,6 +156,7 @@ pub(crate) fn prove<'a>(
             replicas,
             eligible,
             machines,
+            one_per_node,
         });
     }
     Ok(Proof {

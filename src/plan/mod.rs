@@ -14,6 +14,7 @@ pub(crate) mod ha;
 mod infra;
 mod openstack;
 pub(crate) mod ovirt;
+pub mod placement;
 mod provider;
 mod quorum;
 mod storage;
@@ -23,6 +24,7 @@ mod waves;
 pub use dhcp::{DhcpFamily, DhcpPlan, DhcpSubnet, Reservation, plan as dhcp_plan};
 pub use edge::{EdgePlan, PublicEndpoint, TlsPlan};
 pub use ovirt::{AffinityGroup, OvirtNic, OvirtPlan, OvirtVm};
+pub use placement::Placement;
 pub use waves::Stage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -452,6 +454,8 @@ pub struct Plan {
     pub ovn_ini: Vec<OvnIniPlan>,
     /// The HA proof (or, in `aio`, where the single members run).
     pub quorum: Vec<ha::Proof>,
+    /// The same, drawn on the inventory: racks, machines, VMs and their members.
+    pub placement: Placement,
     /// Namespaces gcc creates.
     pub namespaces: BTreeSet<String>,
     /// Where the cluster pulls the published tree from.
@@ -513,6 +517,9 @@ pub struct Planned {
     pub plan: Option<Plan>,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where the quorum members go, also when the HA proof refuses (then it shows the
+    /// shared machine); `None` when planning stopped before placing them.
+    pub placement: Option<Placement>,
 }
 
 struct Cx<'a> {
@@ -520,6 +527,7 @@ struct Cx<'a> {
     model: &'a Model,
     catalog: &'static Catalog,
     diags: Vec<Diagnostic>,
+    placement: Option<Placement>,
 }
 
 impl Cx<'_> {
@@ -541,12 +549,17 @@ pub fn plan(loaded: &Loaded, model: &Model) -> Planned {
         model,
         catalog: Catalog::get(),
         diags: Vec::new(),
+        placement: None,
     };
     let plan = build(&mut cx);
     let mut diagnostics = cx.diags;
     crate::diag::sort(&mut diagnostics);
     let plan = plan.filter(|_| crate::diag::error_count(&diagnostics) == 0);
-    Planned { plan, diagnostics }
+    Planned {
+        plan,
+        diagnostics,
+        placement: cx.placement,
+    }
 }
 
 /// What the services use, which decides the data services and quorums the build runs.
@@ -580,7 +593,8 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let inv = &cx.model.inventory;
     let services = services(cx)?;
     let uses = Uses::of(cx.catalog, &services);
-    let quorum = quorum::place(cx, &uses);
+    let (quorum, placement) = quorum::place(cx, &uses);
+    cx.placement = Some(placement.clone());
     let replicas = env.profile.quorum();
 
     // Helm components: the infrastructure, then the services.
@@ -659,6 +673,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         secrets,
         ovn_ini: add.ovn_ini,
         quorum,
+        placement,
         namespaces,
         bootstrap: infra::bootstrap(cx, &infra),
         dhcp: dhcp::plan(inv),

@@ -3,13 +3,14 @@
 //! the shared machine; in `aio`, the one node each runs on.
 
 use super::ha::{self, Eligible};
+use super::placement::{self, Placement};
 use super::{Cx, HA_UNPROVABLE, UNPLACEABLE, Uses};
 use crate::diag::Diagnostic;
 use crate::model::{Loc, Profile};
 
 /// Places every quorum service the build uses, pushing a refusal for each that cannot be
-/// placed.
-pub(super) fn place(cx: &mut Cx, uses: &Uses) -> Vec<ha::Proof> {
+/// placed; with the placement picture, refused quorums included.
+pub(super) fn place(cx: &mut Cx, uses: &Uses) -> (Vec<ha::Proof>, Placement) {
     let env = &cx.model.env;
     let inv = &cx.model.inventory;
     let base = env.profile == Profile::Base;
@@ -30,6 +31,7 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> Vec<ha::Proof> {
     // so in `base` three control-plane nodes on three machines.
     wanted.push(("etcd", Eligible::ControlPlane, true));
     let profile_at = cx.env_at("/profile");
+    let mut refusals = Vec::new();
     for (svc, eligible, per_node) in wanted {
         let result = if !inv.nodes.iter().any(|n| eligible.admits(n)) {
             Err(None)
@@ -43,6 +45,7 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> Vec<ha::Proof> {
             Err(Some(refusal)) => {
                 let d = refuse(cx, &refusal, &profile_at);
                 cx.diags.push(d);
+                refusals.push(refusal);
             }
             Err(None) => {
                 let d = Diagnostic::error(
@@ -59,7 +62,8 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> Vec<ha::Proof> {
             }
         }
     }
-    quorum
+    let placement = placement::of(&env.name, inv, env.profile, &quorum, &refusals);
+    (quorum, placement)
 }
 
 fn refuse(cx: &Cx, r: &ha::Refusal, profile_at: &Loc) -> Diagnostic {
@@ -72,12 +76,9 @@ fn refuse(cx: &Cx, r: &ha::Refusal, profile_at: &Loc) -> Diagnostic {
             format!("{hw} ({})", names.join(", "))
         })
         .collect();
-    let shared = r
-        .machines
-        .iter()
-        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)));
+    let shared = r.shared().map(|hw| (hw, &r.machines[hw]));
     let msg = match shared {
-        Some((hw, ns)) if ns.len() > 1 => format!(
+        Some((hw, _)) => format!(
             "{} cannot survive the loss of {hw}: its {} members need {} machines, but the {} nodes run on {}: {}",
             r.service,
             r.replicas,
@@ -106,7 +107,7 @@ fn refuse(cx: &Cx, r: &ha::Refusal, profile_at: &Loc) -> Diagnostic {
         r.eligible.describe()
     ));
     match shared {
-        Some((hw, ns)) if ns.len() > 1 => {
+        Some((hw, ns)) => {
             if let Some((last, rest)) = ns.split_last() {
                 d = d.at(cx.label(&last.placement_at(), format!("also on {hw}")));
                 for n in rest {
