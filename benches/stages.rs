@@ -64,6 +64,14 @@ mod prod {
         b.bench(|| gcc::plan::plan(black_box(&loaded), black_box(&model)));
     }
 
+    /// The plan with provenance recorded, as `gcc explain` runs it (a build never does).
+    #[divan::bench]
+    fn plan_traced(b: Bencher) {
+        let loaded = gcc::load::load(&repo(), "prod").unwrap();
+        let model = gcc::check::check(&loaded).model.unwrap();
+        b.bench(|| gcc::plan::plan_traced(black_box(&loaded), black_box(&model)));
+    }
+
     #[divan::bench]
     fn emit(b: Bencher) {
         let loaded = gcc::load::load(&repo(), "prod").unwrap();

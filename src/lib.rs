@@ -11,6 +11,7 @@ pub mod compile;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod explain;
 pub mod graph;
 
 pub mod load;

@@ -491,7 +491,8 @@ fn rebuild_text(env: &str, r: &Rebuild, published_files: usize) -> String {
 }
 
 /// Prints what a side of a diff brings (warnings, a branch note) or why there is none.
-fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side, u8> {
+/// A side of a diff, its warnings printed; with its compile when it was built from inputs.
+fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<DiffSide, u8> {
     match got {
         Ok(s) => {
             if let Some(c) = &s.compiled
@@ -502,7 +503,7 @@ fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side,
             if let Some(b) = &s.branch {
                 note_branch(ctx, b);
             }
-            Ok(s.side)
+            Ok(s)
         }
         Err(SideFailure::Fatal(d)) => Err(report_fatal(&d, ctx.format, ctx.color)),
         // An input that does not compile is an error here: exit 1 means "differs".
@@ -512,6 +513,17 @@ fn side(ctx: &Ctx<'_>, got: Result<DiffSide, SideFailure>) -> Result<diff::Side,
         }
         Err(SideFailure::Refused(d)) => Err(ctx.fail(&d, EXIT_USAGE)),
     }
+}
+
+/// The diff of two sides, each changed Helm value naming the input line that set it.
+fn compare(env: &str, from: &DiffSide, to: &DiffSide) -> diff::Diff {
+    let mut d = diff::diff(env, &from.side, &to.side);
+    crate::explain::annotate(
+        &mut d,
+        from.compiled.as_deref().map(|c| &c.loaded),
+        to.compiled.as_deref().map(|c| &c.loaded),
+    );
+    d
 }
 
 /// `gcc diff`; `paint` colours the text format.
@@ -543,7 +555,8 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let mut d = diff::diff(env, &from, &to);
+    let mut d = compare(env, &from, &to);
+    let (from, to) = (from.side, to.side);
     if opts.rendered {
         let stage = match super::rehearse::stage(ctx, opts.charts.as_deref(), &opts.helm, None) {
             Ok((stage, _)) => stage,
@@ -604,9 +617,9 @@ fn cmd_diff_all(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
                     .and_then(|f| Ok((f, side(&quiet, Ok(t))?)))
                     .ok()
                     .map(|(f, t)| {
-                        let mut d = diff::diff(&e.env, &f, &t);
+                        let mut d = compare(&e.env, &f, &t);
                         if let Some(stage) = &stage {
-                            ops::rehearse::render_diff(&mut d, &f, &t, stage);
+                            ops::rehearse::render_diff(&mut d, &f.side, &t.side, stage);
                         }
                         d
                     }),

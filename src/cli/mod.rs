@@ -204,6 +204,20 @@ pub enum Command {
   gcc graph prod --format dot | dot -Tpng -o placement.png
   gcc graph prod --format json | jq .quorums")]
     Graph(GraphArgs),
+    /// Say where each value of an emitted object comes from, layer by layer.
+    ///
+    /// The object is `kind/namespace/name` (`kind/name` when cluster-scoped) or its file in
+    /// the tree; the field a dotted path (or a prefix of one). For a release's Helm values
+    /// each field names the layer that set it and every layer it overrode: the catalog
+    /// (file and line), a profile rule, the inventory, the environment's `values`
+    /// (file:line:col) or a plan decision with its inputs. Without a field, one line per
+    /// leaf of the object.
+    #[command(after_help = "Examples:
+  gcc explain prod HelmRelease/openstack/nova spec.values.pod.replicas.api
+  gcc explain prod HelmRelease/openstack/nova spec.values.conf.nova.DEFAULT
+  gcc explain prod 5-services/openstack/helmrelease-keystone.yaml
+  gcc explain prod HelmRelease/openstack/nova --format json")]
+    Explain(ExplainArgs),
     /// Validate every object of a rendered tree against JSON Schemas.
     ///
     /// Without --schemas, against the schemas compiled into gcc (every kind it writes, at
@@ -460,6 +474,20 @@ pub struct VersionsArgs {
     pub format: TableFormat,
 }
 
+/// `gcc explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Environment name: environments/<ENV>.yaml.
+    pub env: String,
+    /// The object: kind/namespace/name, kind/name, or its file in the tree.
+    pub object: String,
+    /// A field of it, as a dotted path (or a prefix of one).
+    pub field: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 /// `gcc graph`.
 #[derive(Debug, Args)]
 pub struct GraphArgs {
@@ -632,6 +660,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Rehearse(a) => rehearse::cmd_rehearse(&ctx(a.format), a),
         Command::Versions(a) => cmd_versions(&ctx(Format::Text), a),
         Command::Graph(a) => cmd_graph(&ctx(Format::Text), a),
+        Command::Explain(a) => cmd_explain(&ctx(a.format), a),
         Command::Validate(a) => cmd_validate(a),
         Command::Schema(a) => {
             let kind = match a.kind {
@@ -888,6 +917,36 @@ fn cmd_graph(ctx: &Ctx<'_>, a: &GraphArgs) -> u8 {
         EXIT_OK
     } else {
         invalid_exit(&vetted.diagnostics)
+    }
+}
+
+/// `gcc explain`: the explanation on stdout; an environment that does not build gets its
+/// diagnostics (exit 1), an unknown object or field exit 2.
+fn cmd_explain(ctx: &Ctx<'_>, a: &ExplainArgs) -> u8 {
+    let source = WorkDir::new(&ctx.cli.root);
+    let result = match crate::explain::explain(&source, &a.env, &a.object, a.field.as_deref()) {
+        Ok(r) => r,
+        Err(Fatal(d)) => return report_fatal(&d, ctx.format, ctx.color),
+    };
+    match result {
+        Ok(e) => {
+            match ctx.format {
+                Format::Json => out(&format!("{}\n", serde_json::json!(e))),
+                Format::Text => out(&crate::explain::text(&e, a.field.is_some())),
+            }
+            EXIT_OK
+        }
+        Err(crate::explain::Refusal::Invalid(diags, loaded)) => {
+            match ctx.format {
+                Format::Json => out(&format!("{}\n", diag::report_json(&loaded.files, &diags))),
+                Format::Text => err(&diag::render_text(&loaded.files, &diags, ctx.color)),
+            }
+            invalid_exit(&diags)
+        }
+        Err(crate::explain::Refusal::NotFound(msg)) => {
+            err(&format!("error: {msg}\n"));
+            EXIT_USAGE
+        }
     }
 }
 

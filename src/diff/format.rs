@@ -209,8 +209,13 @@ fn whole(text: &str, sign: char, color: AnsiColor, p: &Paint, what: &str) -> Str
 fn changes(fields: &[FieldChange], unified: &str, p: &Paint) -> String {
     let mut s = String::new();
     for f in fields {
+        let origin = f
+            .origin
+            .as_ref()
+            .map(|o| format!("  ← {o}"))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "    {}: {} → {}\n",
+            "    {}: {} → {}{origin}\n",
             f.path,
             value(f.old.as_ref()),
             value(f.new.as_ref())
@@ -337,10 +342,21 @@ fn cell_code(s: &str) -> String {
 }
 
 fn fields_table(fields: &[FieldChange]) -> String {
-    let mut s = String::from("| field | from | to |\n|---|---|---|\n");
+    // The column naming the input line shows only when some field has one.
+    let origins = fields.iter().any(|f| f.origin.is_some());
+    let mut s = if origins {
+        String::from("| field | from | to | set at |\n|---|---|---|---|\n")
+    } else {
+        String::from("| field | from | to |\n|---|---|---|\n")
+    };
     for f in fields {
+        let origin = match (&f.origin, origins) {
+            (_, false) => String::new(),
+            (Some(o), true) => format!(" {} |", cell_code(o)),
+            (None, true) => " |".to_string(),
+        };
         s.push_str(&format!(
-            "| {} | {} | {} |\n",
+            "| {} | {} | {} |{origin}\n",
             cell_code(&f.path),
             cell_code(&value(f.old.as_ref())),
             cell_code(&value(f.new.as_ref()))

@@ -95,6 +95,10 @@ pub struct FieldChange {
     pub old: Option<Value>,
     /// Value after (`None`: the field is gone).
     pub new: Option<Value>,
+    /// The input line that set the new value (the old one, for a removed field), when that
+    /// side was compiled from inputs: `environments/prod.yaml:19:35 (environment)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// How one object differs.
@@ -366,6 +370,13 @@ fn other_files(from: &BTreeMap<String, Vec<u8>>, to: &BTreeMap<String, Vec<u8>>)
         .collect()
 }
 
+/// The objects of a tree gcc rendered, by key, with their files.
+pub(crate) fn tree_objects(
+    files: &BTreeMap<String, Vec<u8>>,
+) -> BTreeMap<ObjectKey, (String, Value)> {
+    objects("tree", files).objects
+}
+
 /// The objects of a tree: every YAML file except kustomizations and the lock.
 fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
     let mut out = Parsed {
@@ -565,6 +576,34 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
+/// The map keys of a [`FieldChange`] path (`a.b["c.d"]`), up to its first list index:
+/// a merge replaces a list whole, so the list is where a value was set.
+pub(crate) fn keys_of(path: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            // `["key"]` (a JSON string) or `[i]` (a list index: stop).
+            let Some(Ok(key)) = serde_json::Deserializer::from_str(inner)
+                .into_iter::<String>()
+                .next()
+            else {
+                break;
+            };
+            let used = Value::String(key.clone()).to_string().len();
+            keys.push(key);
+            rest = inner.get(used..).unwrap_or_default();
+            rest = rest.strip_prefix(']').unwrap_or(rest);
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            keys.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    keys
+}
+
 /// Collects the changed leaves between `a` and `b`, maps by key, lists by index.
 fn field_changes(path: &mut String, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
     if a == b {
@@ -591,6 +630,7 @@ fn field_changes(path: &mut String, a: &Value, b: &Value, out: &mut Vec<FieldCha
             path: path.clone(),
             old: Some(a.clone()),
             new: Some(b.clone()),
+            origin: None,
         }),
     }
 }
@@ -608,6 +648,7 @@ fn child_changes(
             path: path.clone(),
             old: x.cloned(),
             new: y.cloned(),
+            origin: None,
         }),
     }
 }
@@ -700,6 +741,23 @@ mod tests {
                 ("metadata.labels.old".into(), Some(json!(1)), None),
             ]
         );
+    }
+
+    #[test]
+    fn field_paths_back_to_keys() {
+        assert_eq!(
+            keys_of("spec.values.pod.replicas.api"),
+            ["spec", "values", "pod", "replicas", "api"]
+        );
+        assert_eq!(
+            keys_of(r#"metadata.labels["app.kubernetes.io/name"]"#),
+            ["metadata", "labels", "app.kubernetes.io/name"]
+        );
+        assert_eq!(
+            keys_of("spec.values.list[2].name"),
+            ["spec", "values", "list"]
+        );
+        assert_eq!(keys_of(r#"a["b\"c"].d"#), ["a", "b\"c", "d"]);
     }
 
     #[test]

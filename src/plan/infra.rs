@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, json};
 
+use super::trace::{Layer, Origin};
 use super::{
     BootstrapPlan, Component, Cx, ImageFrom, MACHINE_LABEL, NodePlan, PlannedImage, RACK_LABEL,
     Tier, WORKER_LABEL, Why, anti_affinity, values,
 };
 use crate::catalog::{Fact, Reason};
-use crate::model::{Node, Profile, Provider, Role, SubnetPurpose, Target};
+use crate::model::{Loc, Node, Profile, Provider, Role, SubnetPurpose, Target};
 
 /// The infrastructure components the build installs, by name.
 pub(super) fn needed(cx: &Cx, services: &BTreeMap<String, Reason>) -> BTreeSet<String> {
@@ -131,12 +132,21 @@ pub(super) fn nodes(cx: &Cx, infra: &BTreeSet<String>) -> Vec<NodePlan> {
 
 /// The Helm component of infrastructure `name`: the catalog's values, then what the plan
 /// computes for it (the catalog's `planned` facts, its anti-affinity in `base`).
-pub(super) fn component(cx: &Cx, name: &str, replicas: usize) -> Component {
+pub(super) fn component(cx: &mut Cx, name: &str, replicas: usize) -> Component {
     let c = &cx.catalog.components[name];
     let profile = cx.model.env.profile;
+    let mut rec = cx.recorder();
     let mut values = c.values.clone();
+    let component_ptr = format!("/components/{}", crate::yaml::escape_ptr(name));
+    rec.wrote(&values, || {
+        Origin::new(Layer::Catalog, format!("catalog: {name}'s values")).catalog(
+            INFRASTRUCTURE_FILE,
+            format!("{component_ptr}/values"),
+            true,
+        )
+    });
     let mut layer = Map::new();
-    for p in &c.planned {
+    for (i, p) in c.planned.iter().enumerate() {
         if p.profile.is_some_and(|only| only != profile) {
             continue;
         }
@@ -163,12 +173,28 @@ pub(super) fn component(cx: &Cx, name: &str, replicas: usize) -> Component {
                     .join(",")
             ),
         };
-        values::set(&mut layer, &p.path, fact);
+        let mut one = Map::new();
+        values::set(&mut one, &p.path, fact);
+        rec.wrote(&one, || {
+            fact_origin(cx, p.fact, &format!("{component_ptr}/planned/{i}"))
+        });
+        values::merge(&mut layer, &one);
     }
     if let (Some(kind), Profile::Base) = (c.anti_affinity, profile) {
-        values::merge(&mut layer, &anti_affinity(kind));
+        let a = anti_affinity(kind);
+        rec.wrote(&a, || {
+            Origin::new(
+                Layer::Profile,
+                "profile base: members kept apart, one per physical machine",
+            )
+            .input(cx.env_at("/profile"), false)
+        });
+        values::merge(&mut layer, &a);
     }
     values::merge(&mut values, &layer);
+    if let Some(steps) = rec.finish() {
+        cx.keep(name, steps);
+    }
     let repository_url = cx.catalog.repositories[&c.repository].clone();
     Component {
         helm_wait: true,
@@ -223,6 +249,62 @@ pub(super) fn ovn_central(inv: &crate::model::Inventory) -> Vec<std::net::IpAddr
         .filter_map(|n| n.interfaces.iter().find_map(|i| i.address))
         .collect()
 }
+
+/// What set a planned fact's value, for `gcc explain`: the plan's decision and its inputs.
+fn fact_origin(cx: &Cx, fact: Fact, ptr: &str) -> Origin {
+    let inv = &cx.model.inventory;
+    let env = |p: &str| cx.env_at(p);
+    let (layer, what, at): (Layer, &str, Vec<Loc>) = match fact {
+        Fact::BackupTarget => (
+            Layer::Inventory,
+            "inventory: the NAS export for backups",
+            super::storage::export_for(inv, crate::model::ExportPurpose::Backups)
+                .map(|(_, ex)| ex.at.clone())
+                .into_iter()
+                .collect(),
+        ),
+        Fact::Quorum => (
+            Layer::Plan,
+            "plan: quorum members for the profile (the HA proof in base)",
+            vec![env("/profile")],
+        ),
+        Fact::Ha => (
+            Layer::Profile,
+            "profile: HA on in base",
+            vec![env("/profile")],
+        ),
+        Fact::MachineLabel => (
+            Layer::Plan,
+            "plan: the failure domain, the node label of each node's physical machine",
+            Vec::new(),
+        ),
+        Fact::PodCidr | Fact::ServiceCidr | Fact::JoinCidr => (
+            Layer::Inventory,
+            "inventory: the cluster's networks (kube-ovn's defaults where the inventory names none)",
+            inv.cluster
+                .all()
+                .iter()
+                .filter_map(|(_, _, at)| at.cloned())
+                .collect(),
+        ),
+        Fact::OvnCentral => (
+            Layer::Plan,
+            "plan: OVN central on the control-plane nodes (their first addresses)",
+            inv.nodes
+                .iter()
+                .filter(|n| n.has(Role::ControlPlane))
+                .map(|n| n.at.clone())
+                .collect(),
+        ),
+    };
+    at.into_iter().fold(
+        Origin::new(layer, what).catalog(INFRASTRUCTURE_FILE, ptr.to_string(), false),
+        |o, l| o.input(l, false),
+    )
+}
+
+/// The catalog file of infrastructure components, as the repository names it.
+const INFRASTRUCTURE_FILE: &str = "catalog/infrastructure.yaml";
 
 /// What must be done by hand before the GitOps controller runs (see [`BootstrapPlan`]).
 pub(super) fn bootstrap(cx: &Cx, infra: &BTreeSet<String>) -> BootstrapPlan {

@@ -18,6 +18,7 @@ pub mod placement;
 mod provider;
 mod quorum;
 mod storage;
+pub mod trace;
 pub mod values;
 mod waves;
 
@@ -520,6 +521,8 @@ pub struct Planned {
     /// Where the quorum members go, also when the HA proof refuses (then it shows the
     /// shared machine); `None` when planning stopped before placing them.
     pub placement: Option<Placement>,
+    /// Which layer wrote each Helm value, when planned with [`plan_traced`].
+    pub provenance: Option<trace::Provenance>,
 }
 
 struct Cx<'a> {
@@ -528,6 +531,8 @@ struct Cx<'a> {
     catalog: &'static Catalog,
     diags: Vec<Diagnostic>,
     placement: Option<Placement>,
+    /// The values' provenance, when recording (`gcc explain`).
+    trace: Option<trace::Provenance>,
 }
 
 impl Cx<'_> {
@@ -540,16 +545,37 @@ impl Cx<'_> {
     fn env_at(&self, ptr: &str) -> Loc {
         Loc::new(self.model.env.file, ptr)
     }
+    /// A recorder of values' provenance: on only when planning for `gcc explain`.
+    fn recorder(&self) -> trace::Recorder {
+        trace::Recorder::new(self.trace.is_some())
+    }
+    /// Keeps the steps of release `name`'s values.
+    fn keep(&mut self, name: &str, steps: Vec<trace::Step>) {
+        if let Some(t) = self.trace.as_mut() {
+            t.insert(name.to_string(), steps);
+        }
+    }
 }
 
 /// Plans the build of a checked model.
 pub fn plan(loaded: &Loaded, model: &Model) -> Planned {
+    plan_with(loaded, model, false)
+}
+
+/// Plans as [`plan`] does, recording which layer wrote each Helm value
+/// ([`Planned::provenance`]).
+pub fn plan_traced(loaded: &Loaded, model: &Model) -> Planned {
+    plan_with(loaded, model, true)
+}
+
+fn plan_with(loaded: &Loaded, model: &Model, traced: bool) -> Planned {
     let mut cx = Cx {
         loaded,
         model,
         catalog: Catalog::get(),
         diags: Vec::new(),
         placement: None,
+        trace: traced.then(trace::Provenance::new),
     };
     let plan = build(&mut cx);
     let mut diagnostics = cx.diags;
@@ -559,6 +585,7 @@ pub fn plan(loaded: &Loaded, model: &Model) -> Planned {
         plan,
         diagnostics,
         placement: cx.placement,
+        provenance: cx.trace,
     }
 }
 
@@ -602,10 +629,10 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     let needed = storage::needed_purposes(cx, &services, &infra);
     storage::check_exports(cx, &needed);
     let nodes = infra::nodes(cx, &infra);
-    let mut components: Vec<Component> = infra
-        .iter()
-        .map(|name| infra::component(cx, name, replicas))
-        .collect();
+    let mut components: Vec<Component> = Vec::new();
+    for name in &infra {
+        components.push(infra::component(cx, name, replicas));
+    }
     let edge = edge::plan(cx, &services);
     let (openstack, add) = openstack::components(cx, &services, &infra, replicas, edge.as_ref());
     components.extend(openstack);

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::infra::{ovn_central, provider_subnets};
 use super::storage::nas_store;
+use super::trace::{Layer, Origin, Recorder};
 use super::{
     Autoscaler, ClaimPlan, Component, Cx, HPA_MAX, ImageFrom, MARIADB_CLUSTER, NO_CHART, NO_STORE,
     OPENSTACK_NAMESPACE, OvnIniPlan, PlannedImage, REPLACED_TEMPLATE, SECRET_LITERAL, StoragePlan,
@@ -17,6 +18,29 @@ use super::{
 use crate::catalog::{self, AntiAffinity, Order, Reason};
 use crate::diag::Diagnostic;
 use crate::model::{Loc, Profile, Service};
+
+/// The catalog files origins point into, as the repository names them.
+const SERVICES_FILE: &str = "catalog/services.yaml";
+const INFRASTRUCTURE_FILE: &str = "catalog/infrastructure.yaml";
+
+/// The pointer of `key` in service `name`'s catalog entry.
+fn service_ptr(name: &str, key: &str) -> String {
+    format!("/services/{}/{key}", crate::yaml::escape_ptr(name))
+}
+
+/// `origin` with each input of `at`.
+fn sites(origin: Origin, at: impl IntoIterator<Item = Loc>) -> Origin {
+    at.into_iter().fold(origin, |o, l| o.input(l, false))
+}
+
+/// Where the control-plane nodes are written.
+fn control_plane(inv: &crate::model::Inventory) -> Vec<Loc> {
+    inv.nodes
+        .iter()
+        .filter(|n| n.has(crate::model::Role::ControlPlane))
+        .map(|n| n.at.clone())
+        .collect()
+}
 
 /// What the services add to the plan besides their components.
 #[derive(Default)]
@@ -80,9 +104,11 @@ pub(super) fn components(
         };
         // What the plan computes for the service from the inventory: its NAS store, its
         // OVN client, its physical networks.
+        let mut rec = cx.recorder();
         let mut layer = Map::new();
         if let (Some(s), Some(want)) = (store, &entry.nas_store) {
             layer = s.values(want);
+            rec.wrote(&layer, || s.origin(want.purpose));
             if let Some(claim) = &want.claim {
                 add.claims.push(ClaimPlan {
                     name: claim.name.clone(),
@@ -92,16 +118,34 @@ pub(super) fn components(
             }
             add.store_classes.extend(s.new_class);
         }
+        let mark = rec.mark(&layer);
         for st in &entry.stand_ins {
             values::set(&mut layer, &st.path, json!(st.name));
             add.stand_ins.push(st.clone());
         }
+        rec.since(mark, &layer, || {
+            Origin::new(
+                Layer::Catalog,
+                format!("catalog: what {name}'s chart mounts, written by gcc empty"),
+            )
+            .catalog(SERVICES_FILE, service_ptr(name, "stand_ins"), false)
+        });
         if let Some(want) = &entry.ovn {
             let (v, ini) = ovn_client(cx, want);
+            rec.wrote(&v, || {
+                sites(
+                    Origin::new(
+                        Layer::Plan,
+                        "plan: OVN central runs on the control-plane nodes (their first addresses)",
+                    ),
+                    control_plane(inv),
+                )
+            });
             values::merge(&mut layer, &v);
             add.ovn_ini.extend(ini);
             add.ovn_tls.insert(want.tls_secret.clone());
         }
+        let mark = rec.mark(&layer);
         if !physnets.is_empty() {
             for path in &entry.physnets {
                 values::set(&mut layer, path, json!(physnets.join(",")));
@@ -111,10 +155,40 @@ pub(super) fn components(
             values::set(&mut layer, &want.enabled, json!(true));
             values::set(&mut layer, &want.script, json!(script));
         }
+        rec.since(mark, &layer, || {
+            let subnets = inv
+                .subnets
+                .iter()
+                .filter(|s| s.purpose == Some(crate::model::SubnetPurpose::Provider))
+                .map(|s| s.at.clone());
+            sites(
+                Origin::new(
+                    Layer::Inventory,
+                    "inventory: one physical network per provider subnet",
+                ),
+                subnets,
+            )
+        });
         if let Some(edge) = edge {
-            values::merge(&mut layer, &edge.values_for(name));
+            let v = edge.values_for(name);
+            rec.wrote(&v, || {
+                Origin::new(
+                    Layer::Environment,
+                    format!("environment: {name} served at its public URL under `domain`"),
+                )
+                .input(cx.env_at("/domain"), false)
+            });
+            values::merge(&mut layer, &v);
         }
-        if let Some(c) = component(cx, name, reason, services, infra, memcached_replicas, layer) {
+        if let Some(c) = component(
+            cx,
+            name,
+            reason,
+            services,
+            infra,
+            memcached_replicas,
+            (layer, rec),
+        ) {
             components.push(c);
         }
     }
@@ -128,7 +202,7 @@ fn component(
     services: &BTreeMap<String, Reason>,
     infra: &BTreeSet<String>,
     memcached_replicas: usize,
-    computed: Map<String, Value>,
+    (computed, computed_steps): (Map<String, Value>, Recorder),
 ) -> Option<Component> {
     let env = &cx.model.env;
     let entry = &cx.catalog.services[name];
@@ -155,20 +229,66 @@ fn component(
     // Layer 1: catalog defaults (Genestack conventions), then what the plan computed from
     // the inventory (see the caller).
     let image_choices = cx.catalog.images_for(name, &release);
-    let mut v = catalog_layer(cx, name, &version, &image_choices, &svc_at);
+    let mut rec = cx.recorder();
+    let mut v = catalog_layer(cx, name, &version, &image_choices, &svc_at, &mut rec);
+    rec.append(computed_steps);
     values::merge(&mut v, &computed);
     // Layer 2: profile.
     if base {
+        let mark = rec.mark(&v);
         profile_layer(&mut v, entry, svc);
+        rec.since(mark, &v, || {
+            let origin = Origin::new(
+                Layer::Profile,
+                "profile base: API Deployments start at the autoscaler's floor, with requests and anti-affinity",
+            );
+            // The floor is the environment's `autoscale.min` when it sets one.
+            let floor = svc
+                .and_then(|s| s.autoscale)
+                .and_then(|a| a.min)
+                .map(|_| svc_at.child("autoscale").child("min"));
+            floor
+                .into_iter()
+                .fold(origin, |o, at| o.input(at, false))
+                .input(cx.env_at("/profile"), false)
+        });
     }
     // Layer 3: inventory-derived.
+    let mark = rec.mark(&v);
     values::set(
         &mut v,
         "endpoints.oslo_cache.statefulset.replicas",
         json!(memcached_replicas),
     );
+    rec.since(mark, &v, || {
+        let members = cx.placement.iter().flat_map(|p| {
+            p.quorums
+                .iter()
+                .filter(|q| q.service == "memcached")
+                .flat_map(|q| q.members.iter())
+        });
+        let nodes = members.filter_map(|m| {
+            cx.model
+                .inventory
+                .nodes
+                .iter()
+                .find(|n| n.name == m.node)
+                .map(|n| n.at.clone())
+        });
+        sites(
+            Origin::new(
+                Layer::Plan,
+                "plan: memcached's members, placed by the HA proof (one in aio)",
+            )
+            .input(cx.env_at("/profile"), false),
+            nodes.collect::<Vec<_>>(),
+        )
+    });
     // Layer 4: the environment's values, then secrets out.
-    let secret_refs = environment_layer(cx, name, &svc_at, &mut v);
+    let secret_refs = environment_layer(cx, name, &svc_at, &mut v, &mut rec);
+    if let Some(steps) = rec.finish() {
+        cx.keep(name, steps);
+    }
 
     Some(Component {
         helm_wait: !entry.waits_on_hooks,
@@ -264,13 +384,29 @@ fn catalog_layer(
     version: &str,
     image_choices: &[catalog::ImageChoice],
     svc_at: &Loc,
+    rec: &mut Recorder,
 ) -> Map<String, Value> {
     let env = &cx.model.env;
     let entry = &cx.catalog.services[name];
+    let from = |what: &str, key: &str, per_leaf: bool| {
+        Origin::new(Layer::Catalog, format!("catalog: {name}'s {what}")).catalog(
+            SERVICES_FILE,
+            service_ptr(name, key),
+            per_leaf,
+        )
+    };
     let mut v = entry.values.clone();
+    rec.wrote(&v, || {
+        from("values (Genestack's base-helm-configs)", "values", true)
+    });
+    let mark = rec.mark(&v);
     for m in &entry.manifests_off {
         values::set(&mut v, &format!("manifests.{m}"), json!(false));
     }
+    rec.since(mark, &v, || {
+        from("chart switches gcc turns off", "manifests_off", false)
+    });
+    let mark = rec.mark(&v);
     // The chart's templates gcc renders in their place, through the chart's extraObjects.
     let mut extra = Vec::new();
     for r in &entry.replace {
@@ -294,16 +430,45 @@ fn catalog_layer(
     if !extra.is_empty() {
         values::set(&mut v, "extraObjects", Value::Array(extra));
     }
+    rec.since(mark, &v, || {
+        from(
+            "templates gcc renders in the chart's place",
+            "replace",
+            false,
+        )
+    });
+    let mark = rec.mark(&v);
     values::set(
         &mut v,
         "endpoints.oslo_cache.statefulset.name",
         json!("memcached-memcached"),
     );
+    rec.since(mark, &v, || {
+        Origin::new(
+            Layer::Catalog,
+            "catalog: the memcached release's StatefulSet",
+        )
+        .catalog(
+            INFRASTRUCTURE_FILE,
+            "/components/memcached".to_string(),
+            false,
+        )
+    });
+    let mark = rec.mark(&v);
     for choice in image_choices {
         for key in &choice.keys {
             values::set(&mut v, &format!("images.tags.{key}"), json!(choice.image));
         }
     }
+    rec.since(mark, &v, || {
+        Origin::new(
+            Layer::Catalog,
+            format!("catalog: {name}'s images for its release"),
+        )
+        .catalog(SERVICES_FILE, service_ptr(name, "images"), false)
+        .input(cx.env_at("/release"), false)
+    });
+    let mark = rec.mark(&v);
     // The init Jobs turned off above are dropped from every wait list that names them:
     // kubernetes-entrypoint would wait for a Job that is never rendered, for ever.
     let off = entry.jobs_off(name);
@@ -329,6 +494,14 @@ fn catalog_layer(
             json!(kept),
         );
     }
+    rec.since(mark, &v, || {
+        from(
+            "wait lists, without the Jobs and endpoints gcc turns off",
+            "job_deps",
+            false,
+        )
+    });
+    let mark = rec.mark(&v);
     // The PostgreSQL cluster's primary Service (postgres-operator names it after the cluster).
     for e in &entry.postgres_endpoints {
         let pg = &cx.catalog.postgres.name;
@@ -339,6 +512,14 @@ fn catalog_layer(
             json!(format!("{pg}.{OPENSTACK_NAMESPACE}.svc.cluster.local")),
         );
     }
+    rec.since(mark, &v, || {
+        from(
+            "PostgreSQL endpoints (the cluster's primary Service)",
+            "postgres_endpoints",
+            false,
+        )
+    });
+    let mark = rec.mark(&v);
     if !entry.databases.is_empty() {
         for e in &entry.db_endpoints {
             values::set(
@@ -356,6 +537,14 @@ fn catalog_layer(
             );
         }
     }
+    rec.since(mark, &v, || {
+        Origin::new(
+            Layer::Plan,
+            "plan: MariaDB's Service for the profile (the primary in base)",
+        )
+        .input(cx.env_at("/profile"), false)
+    });
+    let mark = rec.mark(&v);
     if entry.vhost {
         values::merge(
             &mut v,
@@ -377,6 +566,13 @@ fn catalog_layer(
             oslo_messaging_rabbit(),
         );
     }
+    rec.since(mark, &v, || {
+        from(
+            "RabbitMQ endpoint and oslo.messaging options (quorum queues)",
+            "vhost",
+            false,
+        )
+    });
     v
 }
 
@@ -410,6 +606,7 @@ fn environment_layer(
     name: &str,
     svc_at: &Loc,
     v: &mut Map<String, Value>,
+    rec: &mut Recorder,
 ) -> Vec<catalog::SecretRef> {
     let entry = &cx.catalog.services[name];
     let svc = cx.model.env.services.get(name);
@@ -453,11 +650,26 @@ fn environment_layer(
                 cx.diags.push(d);
             }
         }
+        rec.wrote(&s.values, || {
+            Origin::new(
+                Layer::Environment,
+                format!("environment: services.{name}.values"),
+            )
+            .input(svc_at.child("values"), true)
+        });
         values::merge(v, &s.values);
     }
+    let mark = rec.mark(v);
     for sref in &secret_refs {
         values::remove(v, &sref.path);
     }
+    rec.since(mark, v, || {
+        Origin::new(
+            Layer::Catalog,
+            format!("catalog: {name}'s values filled from Secrets (taken out of the values)"),
+        )
+        .catalog(SERVICES_FILE, service_ptr(name, "secrets"), false)
+    });
     secret_refs
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::trace::{Layer, Origin};
 use super::{
     BACKUPS_CLASS, Cx, EXPORT_PURPOSE_DOUBLED, PoolPlan, StoragePlan, UNANNOUNCED, UNUSED_EXPORT,
     WORKER_LABEL, values,
@@ -19,9 +20,37 @@ pub(super) struct NasStoreChoice {
     pub class: String,
     size: Option<String>,
     pub new_class: Option<StoragePlan>,
+    /// Where the choice comes from: the environment's class, or the inventory's export.
+    at: Option<crate::model::Loc>,
 }
 
 impl NasStoreChoice {
+    /// What set the store's values, for `gcc explain`.
+    pub fn origin(&self, purpose: ExportPurpose) -> Origin {
+        let what = match &self.new_class {
+            Some(_) => format!(
+                "inventory: the NAS export for {}, through class {}",
+                purpose.as_str(),
+                self.class
+            ),
+            None => format!(
+                "environment: storage class {} for {}",
+                self.class,
+                purpose.as_str()
+            ),
+        };
+        let layer = if self.new_class.is_some() {
+            Layer::Inventory
+        } else {
+            Layer::Environment
+        };
+        let origin = Origin::new(layer, what);
+        match &self.at {
+            Some(at) => origin.input(at.clone(), false),
+            None => origin,
+        }
+    }
+
     /// The values that put the chart's store (`want`) on the class: its own claim's class
     /// and size, or the mounts of the claim gcc writes.
     pub fn values(&self, want: &catalog::NasStore) -> Map<String, Value> {
@@ -75,6 +104,7 @@ pub(super) fn nas_store(
                     class: name.clone(),
                     size: ex.capacity.clone(),
                     new_class: None,
+                    at: s.at.clone(),
                 };
                 (!default_class(env, name), choice)
             })
@@ -85,6 +115,7 @@ pub(super) fn nas_store(
         export_for(inv, want.purpose).and_then(|(nas, ex)| {
             let class = format!("{service}-{}", want.purpose.as_str());
             (!env.storage.contains_key(&class)).then(|| NasStoreChoice {
+                at: Some(ex.at.clone()),
                 size: ex.capacity.clone(),
                 new_class: Some(StoragePlan {
                     name: class.clone(),
@@ -107,6 +138,7 @@ pub(super) fn nas_store(
                 .and_then(|e| inv.export(e))
                 .and_then(|(_, ex)| ex.capacity.clone()),
             new_class: None,
+            at: s.at.clone(),
         })
     };
     on_purpose.or_else(added).or_else(any_nfs)
