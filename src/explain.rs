@@ -316,7 +316,7 @@ impl Explainer<'_> {
                 let dotted = path.join(".");
                 let origins = match release {
                     Some((controller, c)) => self.release_field(controller, c, &dotted, &path),
-                    None => None,
+                    None => self.decision(key, &dotted, value),
                 }
                 .unwrap_or_else(|| vec![self.emitted(key)]);
                 Field {
@@ -356,7 +356,11 @@ impl Explainer<'_> {
                 at: Vec::new(),
             }]);
         }
-        let steps: &[Step] = self.provenance.get(&c.name).map_or(&[], Vec::as_slice);
+        let steps: &[Step] = self
+            .provenance
+            .values
+            .get(&c.name)
+            .map_or(&[], Vec::as_slice);
         let trail = trace::trail(steps, rel);
         if trail.is_empty() {
             return None;
@@ -428,6 +432,17 @@ impl Explainer<'_> {
             value: Value::String(c.version.clone()),
             at,
         }
+    }
+
+    /// A plan decision in an object gcc writes itself (an autoscaler's bounds, a data
+    /// service's members, a node's failure domain).
+    fn decision(&self, key: &ObjectKey, dotted: &str, value: &Value) -> Option<Vec<Said>> {
+        let origin = self
+            .provenance
+            .decisions
+            .get(&format!("{}/{}", key.kind, key.name))?
+            .get(dotted)?;
+        Some(vec![self.said(origin, value, &[])])
     }
 
     /// A field no layer of the values sets: the emitter wrote it from the plan.

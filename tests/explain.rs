@@ -355,3 +355,116 @@ fn a_diff_names_the_input_line_behind_each_changed_value() {
             .contains("cpu_allocation_ratio: 2.0")
     );
 }
+
+#[test]
+fn plan_decisions_in_gccs_own_objects_name_their_inputs() {
+    let r = repo();
+    let r = r.as_path();
+    // nova's autoscaler: the environment's `autoscale: { min: 3, max: 9 }`.
+    let e = explain(
+        r,
+        "prod",
+        "HorizontalPodAutoscaler/openstack/nova-api-osapi",
+        "spec.minReplicas",
+    );
+    at_line(
+        r,
+        &origins(&e)[0],
+        "environment",
+        "environments/prod.yaml",
+        "autoscale: { min: 3, max: 9 }",
+    );
+    // keystone's: the profile's floor.
+    let e = explain(
+        r,
+        "prod",
+        "HorizontalPodAutoscaler/openstack/keystone-api",
+        "spec.minReplicas",
+    );
+    at_line(
+        r,
+        &origins(&e)[0],
+        "profile",
+        "environments/prod.yaml",
+        "profile: base",
+    );
+    // MariaDB's members: the HA proof, on the nodes it placed them.
+    let e = explain(
+        r,
+        "prod",
+        "MariaDB/openstack/mariadb-cluster",
+        "spec.replicas",
+    );
+    let o = &origins(&e)[0];
+    assert_eq!(o["layer"], "plan");
+    assert_eq!(o["at"].as_array().unwrap().len(), 4, "{o}");
+    // A node's failure domain: its hypervisor, and that hypervisor's machine.
+    let e = explain(
+        r,
+        "prod",
+        "Node/k8s-ctl-02",
+        "metadata.labels.topology.gcc.cloud/machine",
+    );
+    let o = &origins(&e)[0];
+    assert_eq!(e["fields"][0]["value"], "hw-02");
+    let file = "inventory/laundry-lab/laundry-lab.yaml";
+    let lines: Vec<String> = o["at"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| line_of(r, file, p["line"].as_u64().unwrap()))
+        .collect();
+    assert!(lines[0].contains("hypervisor: ovirt-02"), "{lines:?}");
+    assert!(
+        lines[1].contains("name: ovirt-02, hardware: hw-02"),
+        "{lines:?}"
+    );
+    // Every decided field of every such object, on all three trees: its latest origin's
+    // value is the value written.
+    for env in ["prod", "aio", "argocd"] {
+        let Ok(Ok(traced)) = gcc::explain::traced(&gcc::source::WorkDir::new(repo()), env) else {
+            panic!("{env} does not build");
+        };
+        let kinds = [
+            "HorizontalPodAutoscaler",
+            "MariaDB",
+            "RabbitmqCluster",
+            "postgresql",
+            "Node",
+        ];
+        let objects: Vec<String> = traced
+            .objects()
+            .filter(|k| kinds.contains(&k.kind.as_str()))
+            .map(|k| match k.namespace.as_str() {
+                "" => format!("{}/{}", k.kind, k.name),
+                ns => format!("{}/{ns}/{}", k.kind, k.name),
+            })
+            .collect();
+        let mut decided = 0;
+        for o in &objects {
+            let e = traced.explain(o, None).ok().unwrap();
+            for f in &e.fields {
+                let node = o.starts_with("Node/");
+                let node_field = [
+                    "metadata.labels.",
+                    "metadata.annotations.ovn.openstack.org/",
+                ]
+                .iter()
+                .any(|p| f.path.starts_with(p));
+                let wanted = node && node_field
+                    || [
+                        "spec.replicas",
+                        "spec.minReplicas",
+                        "spec.maxReplicas",
+                        "spec.numberOfInstances",
+                    ]
+                    .contains(&f.path.as_str());
+                if wanted {
+                    assert_eq!(f.origins[0].value, f.value, "{env}: {o} {}", f.path);
+                    decided += 1;
+                }
+            }
+        }
+        assert!(decided > 5, "{env}: {decided}");
+    }
+}

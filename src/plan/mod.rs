@@ -8,6 +8,7 @@
 //! translate a [`Plan`]; no decision is taken after this stage.
 
 mod data;
+mod decisions;
 pub(crate) mod dhcp;
 pub(crate) mod edge;
 pub(crate) mod ha;
@@ -552,7 +553,7 @@ impl Cx<'_> {
     /// Keeps the steps of release `name`'s values.
     fn keep(&mut self, name: &str, steps: Vec<trace::Step>) {
         if let Some(t) = self.trace.as_mut() {
-            t.insert(name.to_string(), steps);
+            t.values.insert(name.to_string(), steps);
         }
     }
 }
@@ -575,7 +576,7 @@ fn plan_with(loaded: &Loaded, model: &Model, traced: bool) -> Planned {
         catalog: Catalog::get(),
         diags: Vec::new(),
         placement: None,
-        trace: traced.then(trace::Provenance::new),
+        trace: traced.then(trace::Provenance::default),
     };
     let plan = build(&mut cx);
     let mut diagnostics = cx.diags;
@@ -677,6 +678,9 @@ fn build(cx: &mut Cx) -> Option<Plan> {
         .collect();
     namespaces.remove("kube-system");
 
+    if cx.trace.is_some() {
+        decisions::record(cx, &components, &quorum, &nodes);
+    }
     let ovirt = ovirt::plan(inv, env.profile, &quorum);
     Some(Plan {
         env: env.name.clone(),

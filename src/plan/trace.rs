@@ -108,8 +108,25 @@ impl Origin {
 /// value as `null`).
 pub type Step = (Origin, Map<String, Value>);
 
-/// Every release's steps, by release name, in merge order.
-pub type Provenance = BTreeMap<String, Vec<Step>>;
+/// What the plan recorded about where its output comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Every release's steps, by release name, in merge order.
+    pub values: BTreeMap<String, Vec<Step>>,
+    /// The plan's decisions in the other objects it writes: by `Kind/name`, then by the
+    /// field's dotted path (`spec.minReplicas`, `metadata.labels.topology.gcc.cloud/machine`).
+    pub decisions: BTreeMap<String, BTreeMap<String, Origin>>,
+}
+
+impl Provenance {
+    /// Records that field `field` of object `kind`/`name` comes from `origin`.
+    pub(crate) fn decide(&mut self, kind: &str, name: &str, field: &str, origin: Origin) {
+        self.decisions
+            .entry(format!("{kind}/{name}"))
+            .or_default()
+            .insert(field.to_string(), origin);
+    }
+}
 
 /// A path of keys into values.
 pub type Path = Vec<String>;
