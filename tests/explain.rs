@@ -468,3 +468,74 @@ fn plan_decisions_in_gccs_own_objects_name_their_inputs() {
         assert!(decided > 5, "{env}: {decided}");
     }
 }
+
+/// A generated site that builds: `machines` machines with one hypervisor each, `nodes`
+/// nodes (at most one per machine, so `base` proves) with every role, one subnet.
+fn generated(machines: usize, nodes: usize, base: bool) -> gcc::source::MemSource {
+    let mut inv = String::from("site: gen\nhardware:\n");
+    for m in 0..machines {
+        inv += &format!("  - {{ name: hw-{m}, rack: r{} }}\n", m % 2);
+    }
+    inv += "hypervisors:\n";
+    for m in 0..machines {
+        inv += &format!("  - {{ name: hv-{m}, hardware: hw-{m} }}\n");
+    }
+    inv += "nas:\n  - name: nas-01\n    address: 10.20.0.5\n    exports:\n      - { name: images, path: /images, capacity: 1Ti, purpose: [images] }\n";
+    inv += "subnets:\n  - name: mgmt\n    cidr: 10.20.0.0/16\n    gateway: 10.20.0.1\n    vip_pools:\n      - { name: primary, start: 10.20.1.1, end: 10.20.1.50 }\nnodes:\n";
+    for n in 0..nodes {
+        inv += &format!(
+            "  - name: node-{n}\n    hypervisor: hv-{n}\n    roles: [control-plane, worker, openstack-control, compute, network]\n    interfaces:\n      - {{ subnet: mgmt, address: 10.20.0.{} }}\n",
+            10 + n
+        );
+    }
+    let profile = if base { "base" } else { "aio" };
+    let env = format!(
+        "inventory: gen\nprofile: {profile}\nrelease: \"2024.1\"\nservices:\n  keystone: {{}}\n  nova: {{ autoscale: {{ max: 7 }} }}\n  glance: {{}}\n"
+    );
+    gcc::source::MemSource::new()
+        .with("environments/gen.yaml", env)
+        .with("inventory/gen.yaml", inv)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// Every leaf of every emitted object has an origin; every Helm value's latest layer
+    /// gave the value written.
+    #[test]
+    fn every_leaf_of_every_emitted_object_has_an_origin(
+        machines in 1usize..6,
+        nodes in 1usize..6,
+    ) {
+        let nodes = nodes.min(machines);
+        let base = nodes >= 3;
+        let src = generated(machines, nodes, base);
+        let traced = match gcc::explain::traced(&src, "gen") {
+            Ok(Ok(t)) => t,
+            Ok(Err(gcc::explain::Refusal::Invalid(d, _))) => {
+                panic!("{machines} machines, {nodes} nodes: {:?}", d.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
+            }
+            _ => panic!("does not build"),
+        };
+        let keys: Vec<String> = traced
+            .objects()
+            .map(|k| match k.namespace.as_str() {
+                "" => format!("{}/{}", k.kind, k.name),
+                ns => format!("{}/{ns}/{}", k.kind, k.name),
+            })
+            .collect();
+        let mut values = 0;
+        for key in &keys {
+            let e = traced.explain(key, None).ok().unwrap();
+            for f in &e.fields {
+                proptest::prop_assert!(!f.origins.is_empty(), "{key} {}", f.path);
+                let placeholder = f.value.as_str().is_some_and(|s| s.starts_with("<path:"));
+                if f.path.starts_with("spec.values.") && !placeholder {
+                    proptest::prop_assert_eq!(&f.origins[0].value, &f.value, "{} {}", key, f.path);
+                    values += 1;
+                }
+            }
+        }
+        proptest::prop_assert!(values > 100, "{values}");
+    }
+}
