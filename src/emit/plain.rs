@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use super::{Emitted, Section, meta, object, with};
 use crate::catalog::StandInKind;
 use crate::model::{Profile, Provider};
-use crate::plan::{HPA_UTILIZATION, MACHINE_LABEL, MARIADB_CLUSTER, OPENSTACK_NAMESPACE, Plan};
+use crate::plan::{
+    HPA_UTILIZATION, MACHINE_LABEL, MARIADB_CLUSTER, OPENSTACK_NAMESPACE, Plan, RABBITMQ_CLUSTER,
+};
 
 const MARIADB: &str = "k8s.mariadb.com/v1alpha1";
 const RABBITMQ: &str = "rabbitmq.com/v1beta1";
@@ -196,7 +198,7 @@ binlog_expire_logs_seconds=604800\n";
         }
         push(lb(
             with(
-                object(RABBITMQ, "RabbitmqCluster", "rabbitmq", Some(NS)),
+                object(RABBITMQ, "RabbitmqCluster", RABBITMQ_CLUSTER, Some(NS)),
                 "spec",
                 spec,
             ),
@@ -214,7 +216,7 @@ binlog_expire_logs_seconds=604800\n";
                 json!({ "maxUnavailable": 1, "selector": { "matchLabels": { "app.kubernetes.io/name": "rabbitmq" } } }),
             ));
         }
-        let cluster = json!({ "name": "rabbitmq", "namespace": NS });
+        let cluster = json!({ "name": RABBITMQ_CLUSTER, "namespace": NS });
         for v in &r.vhosts {
             push(with(
                 object(RABBITMQ, "User", v, Some(NS)),

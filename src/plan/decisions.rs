@@ -3,7 +3,10 @@
 //! node's failure-domain labels. Recorded only when the plan traces.
 
 use super::trace::{Layer, Origin};
-use super::{Component, Cx, HPA_MAX, MACHINE_LABEL, MARIADB_CLUSTER, NodePlan, RACK_LABEL, ha};
+use super::{
+    Component, Cx, HPA_MAX, MACHINE_LABEL, MARIADB_CLUSTER, NodePlan, RABBITMQ_CLUSTER, RACK_LABEL,
+    ha,
+};
 use crate::model::{Loc, Placement, Profile};
 
 /// Records the decisions of `components`, `quorum` and `nodes` in the trace.
@@ -92,7 +95,7 @@ pub(super) fn record(
     ));
     found.push((
         "RabbitmqCluster",
-        "rabbitmq".into(),
+        RABBITMQ_CLUSTER.into(),
         "spec.replicas".into(),
         members("rabbitmq"),
     ));

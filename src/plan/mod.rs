@@ -69,6 +69,8 @@ pub(crate) const RACK_LABEL: &str = "topology.gcc.cloud/rack";
 pub(crate) const OPENSTACK_NAMESPACE: &str = "openstack";
 /// Name of the MariaDB cluster object (and of its Services' prefix).
 pub(crate) const MARIADB_CLUSTER: &str = "mariadb-cluster";
+/// Name of the RabbitmqCluster object.
+pub(crate) const RABBITMQ_CLUSTER: &str = "rabbitmq";
 /// Namespace of the Flux sources.
 pub(crate) const FLUX_NAMESPACE: &str = "flux-system";
 /// Where Argo CD runs and its Applications and AppProjects live.

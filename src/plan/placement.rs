@@ -122,14 +122,14 @@ pub struct Quorum {
     pub shared: Option<String>,
 }
 
-/// The placement of `inv` under `profile`, from the quorum services' proofs and refusals
-/// (in the order the plan placed them).
+/// The placement of `inv` under `profile`, from the quorum services' proofs and refusals;
+/// quorums in the order the plan tried them (`order`, by service).
 pub(crate) fn of(
     env: &str,
     inv: &Inventory,
     profile: Profile,
-    proofs: &[Proof],
-    refusals: &[Refusal],
+    (proofs, refusals): (&[Proof], &[Refusal]),
+    order: &[&str],
 ) -> Placement {
     let mut quorums: Vec<Quorum> = proofs
         .iter()
@@ -143,7 +143,7 @@ pub(crate) fn of(
         })
         .chain(refusals.iter().map(refused))
         .collect();
-    quorums.sort_by_key(|q| order(&q.service));
+    quorums.sort_by_key(|q| order.iter().position(|s| *s == q.service));
 
     let mut on_node: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for q in &quorums {
@@ -234,21 +234,6 @@ pub(crate) fn of(
         racks,
         quorums,
     }
-}
-
-/// Quorums in a fixed order (the data services, then the cluster's own), whatever order
-/// proofs and refusals came in.
-fn order(service: &str) -> (usize, String) {
-    const ORDER: [&str; 6] = [
-        "mariadb",
-        "rabbitmq",
-        "postgres",
-        "memcached",
-        "ovn-central",
-        "etcd",
-    ];
-    let at = ORDER.iter().position(|s| *s == service);
-    (at.unwrap_or(ORDER.len()), service.to_string())
 }
 
 fn sorted(mut guests: Vec<Guest>) -> Vec<Guest> {

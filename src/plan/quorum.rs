@@ -32,6 +32,7 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> (Vec<ha::Proof>, Placement) {
     wanted.push(("etcd", Eligible::ControlPlane, true));
     let profile_at = cx.env_at("/profile");
     let mut refusals = Vec::new();
+    let order: Vec<&str> = wanted.iter().map(|w| w.0).collect();
     for (svc, eligible, per_node) in wanted {
         let result = if !inv.nodes.iter().any(|n| eligible.admits(n)) {
             Err(None)
@@ -62,7 +63,7 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> (Vec<ha::Proof>, Placement) {
             }
         }
     }
-    let placement = placement::of(&env.name, inv, env.profile, &quorum, &refusals);
+    let placement = placement::of(&env.name, inv, env.profile, (&quorum, &refusals), &order);
     (quorum, placement)
 }
 
