@@ -343,7 +343,7 @@ impl Explainer<'_> {
         let inner = dotted
             .strip_prefix(controller.values_field())?
             .strip_prefix('.')?;
-        let rel = &path[depth..];
+        let rel = path.get(depth..)?;
         if let Some(s) = c.secrets.iter().find(|s| s.path == inner) {
             // Argo CD's placeholder for a Secret's key (Flux reads it through valuesFrom).
             return Some(vec![Said {
