@@ -111,6 +111,23 @@ mod prod {
         b.bench(|| gcc::ops::outdir::write_tree(&out, black_box(&files)).unwrap());
     }
 
+    /// The output holds another build of the same environment (its lock differs): the new
+    /// tree is staged and swapped in.
+    #[divan::bench]
+    fn write_changed(b: Bencher) {
+        let files = prod_files();
+        let mut older = files.clone();
+        if let Some(lock) = older.get_mut("gcc.lock.json") {
+            lock.extend_from_slice(b" ");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prod");
+        b.with_inputs(|| {
+            gcc::ops::outdir::write_tree(&out, &older).unwrap();
+        })
+        .bench_values(|()| gcc::ops::outdir::write_tree(&out, black_box(&files)).unwrap());
+    }
+
     /// load → check → plan → emit → render, no write.
     #[divan::bench]
     fn compile(b: Bencher) {

@@ -388,7 +388,12 @@ pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Writt
         clean_leftover(&staging)?;
         clean_leftover(&old)?;
     }
-    if read_tree(dir).is_ok_and(|t| &t == files) {
+    // The lock is one of the files: when it differs the tree differs, and the rest need not
+    // be read back. When it is the same, every file is still compared byte for byte, so an
+    // edited file is noticed.
+    let same_lock =
+        fs::read(dir.join(LOCK_FILE)).ok().as_deref() == files.get(LOCK_FILE).map(Vec::as_slice);
+    if same_lock && read_tree(dir).is_ok_and(|t| &t == files) {
         return Ok(Written::Unchanged); // already this tree: no churn for file watchers, no write at all
     }
     if parent_exists {
@@ -701,6 +706,27 @@ mod tests {
         write_tree(&out, &tree(&[("a/x.yaml", b"y")])).unwrap();
         assert_eq!(fs::read(out.join("a/x.yaml")).unwrap(), b"y");
         assert_eq!(names(dir.path()), ["env"]);
+    }
+
+    #[test]
+    fn a_file_edited_under_an_unchanged_lock_is_still_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let files = tree(&[("a/x.yaml", b"x"), ("b.yaml", b"b")]);
+        write_tree(&out, &files).unwrap();
+        // Someone edits a file and leaves the lock alone: the lock matches, the tree does not.
+        fs::write(out.join("a/x.yaml"), "edited").unwrap();
+        assert!(matches!(write_tree(&out, &files).unwrap(), Written::Wrote));
+        assert_eq!(fs::read(out.join("a/x.yaml")).unwrap(), b"x");
+        // A lock that differs is a different tree, whatever the other files hold.
+        let older = lock_for(&[("a/x.yaml", b"old"), ("b.yaml", b"b")]);
+        fs::write(out.join(LOCK_FILE), older).unwrap();
+        assert!(matches!(write_tree(&out, &files).unwrap(), Written::Wrote));
+        assert_eq!(read_tree(&out).unwrap(), files);
+        assert!(matches!(
+            write_tree(&out, &files).unwrap(),
+            Written::Unchanged
+        ));
     }
 
     #[test]
