@@ -5,17 +5,11 @@
 use super::trace::{Layer, Origin};
 use super::{
     Component, Cx, HPA_MAX, MACHINE_LABEL, MARIADB_CLUSTER, NodePlan, RABBITMQ_CLUSTER, RACK_LABEL,
-    ha,
 };
 use crate::model::{Loc, Placement, Profile};
 
-/// Records the decisions of `components`, `quorum` and `nodes` in the trace.
-pub(super) fn record(
-    cx: &mut Cx,
-    components: &[Component],
-    quorum: &[ha::Proof],
-    nodes: &[NodePlan],
-) {
+/// Records the decisions of `components`, the quorum members and `nodes` in the trace.
+pub(super) fn record(cx: &mut Cx, components: &[Component], nodes: &[NodePlan]) {
     let mut found: Vec<(&'static str, String, String, Origin)> = Vec::new();
     let env = &cx.model.env;
     let profile = || cx.env_at("/profile");
@@ -66,26 +60,14 @@ pub(super) fn record(
     }
     // The data services' members: the HA proof's (one in aio), on the nodes it chose.
     let members = |service: &str| {
-        let proof = quorum.iter().find(|p| p.service == service);
-        let nodes = proof
-            .into_iter()
-            .flat_map(|p| p.members.iter())
-            .filter_map(|m| {
-                cx.model
-                    .inventory
-                    .nodes
-                    .iter()
-                    .find(|n| n.name == m.node)
-                    .map(|n| n.at.clone())
-            });
-        nodes.fold(
-            Origin::new(
-                Layer::Plan,
-                format!("plan: {service}'s members, placed by the HA proof (one in aio)"),
-            )
-            .input(profile(), false),
-            |o, at| o.input(at, false),
+        let origin = Origin::new(
+            Layer::Plan,
+            format!("plan: {service}'s members, placed by the HA proof (one in aio)"),
         )
+        .input(profile(), false);
+        cx.member_sites(service)
+            .into_iter()
+            .fold(origin, |o, at| o.input(at, false))
     };
     found.push((
         "MariaDB",

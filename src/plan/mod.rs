@@ -552,6 +552,20 @@ impl Cx<'_> {
     fn recorder(&self) -> trace::Recorder {
         trace::Recorder::new(self.trace.is_some())
     }
+    /// Where the nodes holding quorum `service`'s members are written (from the placement
+    /// the HA proof made), for the origins of what those members decide.
+    fn member_sites(&self, service: &str) -> Vec<Loc> {
+        let members = self.placement.iter().flat_map(|p| {
+            p.quorums
+                .iter()
+                .filter(|q| q.service == service)
+                .flat_map(|q| q.members.iter())
+        });
+        members
+            .filter_map(|m| self.model.inventory.nodes.iter().find(|n| n.name == m.node))
+            .map(|n| n.at.clone())
+            .collect()
+    }
     /// Keeps the steps of release `name`'s values.
     fn keep(&mut self, name: &str, steps: Vec<trace::Step>) {
         if let Some(t) = self.trace.as_mut() {
@@ -681,7 +695,7 @@ fn build(cx: &mut Cx) -> Option<Plan> {
     namespaces.remove("kube-system");
 
     if cx.trace.is_some() {
-        decisions::record(cx, &components, &quorum, &nodes);
+        decisions::record(cx, &components, &nodes);
     }
     let ovirt = ovirt::plan(inv, env.profile, &quorum);
     Some(Plan {

@@ -261,27 +261,13 @@ fn component(
         json!(memcached_replicas),
     );
     rec.since(mark, &v, || {
-        let members = cx.placement.iter().flat_map(|p| {
-            p.quorums
-                .iter()
-                .filter(|q| q.service == "memcached")
-                .flat_map(|q| q.members.iter())
-        });
-        let nodes = members.filter_map(|m| {
-            cx.model
-                .inventory
-                .nodes
-                .iter()
-                .find(|n| n.name == m.node)
-                .map(|n| n.at.clone())
-        });
         sites(
             Origin::new(
                 Layer::Plan,
                 "plan: memcached's members, placed by the HA proof (one in aio)",
             )
             .input(cx.env_at("/profile"), false),
-            nodes.collect::<Vec<_>>(),
+            cx.member_sites("memcached"),
         )
     });
     // Layer 4: the environment's values, then secrets out.
