@@ -42,6 +42,28 @@ fn site(nodes: usize, subnets: usize) -> MemSource {
         .with("inventory/gen.yaml", fleet::inventory("gen", shape))
 }
 
+/// What a one-shot process pays once, before any stage: reading the embedded catalog and
+/// compiling the two input schemas.
+mod startup {
+    use super::*;
+    use gcc::schema::SchemaKind;
+
+    #[divan::bench]
+    fn catalog(b: Bencher) {
+        b.bench(gcc::catalog::Catalog::read);
+    }
+
+    #[divan::bench]
+    fn schemas(b: Bencher) {
+        b.bench(|| {
+            (
+                SchemaKind::Inventory.compile(),
+                SchemaKind::Environment.compile(),
+            )
+        });
+    }
+}
+
 mod prod {
     use super::*;
 

@@ -679,12 +679,7 @@ impl Rehearsal {
     /// The embedded rehearsal knowledge, parsed once.
     pub fn get() -> &'static Rehearsal {
         static REHEARSAL: OnceLock<Rehearsal> = OnceLock::new();
-        REHEARSAL.get_or_init(|| {
-            parse(
-                "catalog/rehearse.yaml",
-                include_str!("../catalog/rehearse.yaml"),
-            )
-        })
+        REHEARSAL.get_or_init(|| compiled("catalog/rehearse.yaml", compiled::REHEARSE))
     }
 
     /// The free-form paths of `chart`, as segments (`{chart}` filled in).
@@ -722,37 +717,58 @@ impl ServiceEntry {
 /// Image registry of Genestack's OpenStack images.
 pub(crate) const IMAGE_REGISTRY: &str = "ghcr.io/rackerlabs/genestack-images";
 
-fn parse<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> T {
-    let opts = serde_saphyr::options! { strict_booleans: true };
-    match serde_saphyr::from_str_with_options(text, opts) {
+/// The catalog's YAML files as JSON, converted by the build script (`build.rs`), so a run
+/// reads JSON instead of parsing YAML.
+mod compiled {
+    pub(super) const INFRASTRUCTURE: &str =
+        include_str!(concat!(env!("OUT_DIR"), "/catalog/infrastructure.json"));
+    pub(super) const RELEASES: &str =
+        include_str!(concat!(env!("OUT_DIR"), "/catalog/releases.json"));
+    pub(super) const SERVICES: &str =
+        include_str!(concat!(env!("OUT_DIR"), "/catalog/services.json"));
+    pub(super) const REHEARSE: &str =
+        include_str!(concat!(env!("OUT_DIR"), "/catalog/rehearse.json"));
+}
+
+/// One embedded catalog file, from its compiled JSON.
+fn compiled<T: for<'de> Deserialize<'de>>(name: &str, json: &str) -> T {
+    match serde_json::from_str(json) {
         Ok(v) => v,
-        // The catalog is compiled in and parsed by a unit test; this cannot fail at run time.
+        // Compiled in, and read both ways by a unit test; this cannot fail at run time.
         Err(e) => panic!("embedded {name} is invalid: {e}"),
     }
 }
 
 impl Catalog {
-    /// The embedded catalog, parsed once.
+    /// The embedded catalog, read once.
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
-        CATALOG.get_or_init(|| {
-            let infra: InfraFile = parse(SOURCES[0].0, SOURCES[0].1);
-            let releases: ReleasesFile = parse(SOURCES[1].0, SOURCES[1].1);
-            let services: ServicesFile = parse(SOURCES[2].0, SOURCES[2].1);
-            Catalog {
-                services: services.services,
-                releases: releases.openstack_releases,
-                fixed_images: releases.fixed_images,
-                chart_sets: releases.chart_sets,
-                repositories: infra.repositories,
-                components: infra.components,
-                remote: infra.remote,
-                always: infra.always,
-                mariadb: infra.mariadb,
-                rabbitmq: infra.rabbitmq,
-                postgres: infra.postgres,
-            }
-        })
+        CATALOG.get_or_init(Catalog::read)
+    }
+
+    /// The embedded catalog, read anew (a run reads it once, through [`Catalog::get`]).
+    pub fn read() -> Catalog {
+        Catalog::from_files(
+            compiled(SOURCES[0].0, compiled::INFRASTRUCTURE),
+            compiled(SOURCES[1].0, compiled::RELEASES),
+            compiled(SOURCES[2].0, compiled::SERVICES),
+        )
+    }
+
+    fn from_files(infra: InfraFile, releases: ReleasesFile, services: ServicesFile) -> Catalog {
+        Catalog {
+            services: services.services,
+            releases: releases.openstack_releases,
+            fixed_images: releases.fixed_images,
+            chart_sets: releases.chart_sets,
+            repositories: infra.repositories,
+            components: infra.components,
+            remote: infra.remote,
+            always: infra.always,
+            mariadb: infra.mariadb,
+            rabbitmq: infra.rabbitmq,
+            postgres: infra.postgres,
+        }
     }
 
     /// The chart version of `service` for an environment whose release is `env_release`:
@@ -902,6 +918,27 @@ mod tests {
         "skyline",
         "zaqar",
     ];
+
+    /// The catalog as the YAML reader reads the source files.
+    fn yaml<T: for<'de> Deserialize<'de>>(text: &str) -> T {
+        let opts = serde_saphyr::options! { strict_booleans: true };
+        serde_saphyr::from_str_with_options(text, opts).unwrap()
+    }
+
+    #[test]
+    fn the_compiled_catalog_is_the_yaml_catalog() {
+        // build.rs turns each YAML file into JSON; reading that JSON must give exactly what
+        // reading the YAML gives (a YAML-only coercion, such as a bare number into a string
+        // field, would differ here or fail to read).
+        let from_yaml =
+            Catalog::from_files(yaml(SOURCES[0].1), yaml(SOURCES[1].1), yaml(SOURCES[2].1));
+        assert_eq!(format!("{from_yaml:#?}"), format!("{:#?}", Catalog::get()));
+        let rehearsal: Rehearsal = yaml(include_str!("../catalog/rehearse.yaml"));
+        assert_eq!(
+            format!("{rehearsal:#?}"),
+            format!("{:#?}", Rehearsal::get())
+        );
+    }
 
     #[test]
     fn services_are_the_seed_table() {

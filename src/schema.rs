@@ -61,9 +61,12 @@ impl SchemaKind {
             SchemaKind::Inventory => &INV,
             SchemaKind::Environment => &ENV,
         };
-        cell.get_or_init(|| {
-            jsonschema::draft202012::new(self.value()).expect("embedded schema compiles")
-        })
+        cell.get_or_init(|| self.compile())
+    }
+
+    /// A new validator of this schema (a run compiles each once, on first use).
+    pub fn compile(self) -> jsonschema::Validator {
+        jsonschema::draft202012::new(self.value()).expect("embedded schema compiles")
     }
 
     fn noun(self) -> &'static str {
