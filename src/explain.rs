@@ -135,12 +135,10 @@ impl Traced {
         let Some((key, (file, value))) = find(&self.objects, object) else {
             return Err(Refusal::NotFound(not_found(&self.objects, object)));
         };
-        let catalog = CatalogDocs::parse();
         let explainer = Explainer {
             loaded: &self.loaded,
             plan: &self.plan,
             provenance: &self.provenance,
-            catalog: &catalog,
         };
         let mut fields = explainer.fields(key, value);
         if let Some(f) = field {
@@ -215,17 +213,22 @@ fn not_found(objects: &BTreeMap<ObjectKey, (String, Value)>, query: &str) -> Str
 struct CatalogDocs(BTreeMap<&'static str, (&'static str, Option<crate::yaml::Doc>)>);
 
 impl CatalogDocs {
-    fn parse() -> Self {
-        let mut files = Files::default();
-        Self(
-            crate::catalog::SOURCES
-                .iter()
-                .map(|(name, text)| {
-                    let id = files.add(*name, *text);
-                    (*name, (*text, crate::yaml::parse(id, text).doc))
-                })
-                .collect(),
-        )
+    /// The catalog's YAML parsed with positions, once per process and only when a
+    /// catalog position is asked for (a run reads the catalog from its compiled JSON).
+    fn get() -> &'static CatalogDocs {
+        static DOCS: std::sync::OnceLock<CatalogDocs> = std::sync::OnceLock::new();
+        DOCS.get_or_init(|| {
+            let mut files = Files::default();
+            Self(
+                crate::catalog::SOURCES
+                    .iter()
+                    .map(|(name, text)| {
+                        let id = files.add(*name, *text);
+                        (*name, (*text, crate::yaml::parse(id, text).doc))
+                    })
+                    .collect(),
+            )
+        })
     }
 }
 
@@ -234,7 +237,6 @@ pub struct Lines<'a> {
     loaded: &'a Loaded,
     plan: Plan,
     provenance: trace::Provenance,
-    catalog: CatalogDocs,
 }
 
 impl<'a> Lines<'a> {
@@ -246,7 +248,6 @@ impl<'a> Lines<'a> {
             loaded,
             plan: planned.plan?,
             provenance: planned.provenance?,
-            catalog: CatalogDocs::parse(),
         })
     }
 
@@ -260,7 +261,6 @@ impl<'a> Lines<'a> {
             loaded: self.loaded,
             plan: &self.plan,
             provenance: &self.provenance,
-            catalog: &self.catalog,
         };
         let said = explainer.release_field(controller, c, &path.join("."), path)?;
         let first = said.first()?;
@@ -282,7 +282,18 @@ pub fn annotate(d: &mut crate::diff::Diff, from: Option<&Loaded>, to: Option<&Lo
     if !wants {
         return;
     }
-    let (from, to) = (from.and_then(Lines::of), to.and_then(Lines::of));
+    // Each side is planned again, traced, only when a value it holds changed.
+    let changed = |new: bool| {
+        d.objects.iter().any(|o| match &o.change {
+            crate::diff::Change::Changed { fields, .. } => {
+                Controller::of(&o.key.group, &o.key.kind).is_some()
+                    && fields.iter().any(|f| f.new.is_some() == new)
+            }
+            _ => false,
+        })
+    };
+    let from = from.filter(|_| changed(false)).and_then(Lines::of);
+    let to = to.filter(|_| changed(true)).and_then(Lines::of);
     for o in &mut d.objects {
         let crate::diff::Change::Changed { fields, .. } = &mut o.change else {
             continue;
@@ -299,7 +310,6 @@ struct Explainer<'a> {
     loaded: &'a Loaded,
     plan: &'a Plan,
     provenance: &'a trace::Provenance,
-    catalog: &'a CatalogDocs,
 }
 
 impl Explainer<'_> {
@@ -498,7 +508,7 @@ impl Explainer<'_> {
     }
 
     fn catalog_position(&self, file: &str, ptr: &str, leaf: Option<&[String]>) -> Option<Position> {
-        let (text, doc) = self.catalog.0.get(file)?;
+        let (text, doc) = CatalogDocs::get().0.get(file)?;
         let span = doc.as_ref()?.span(&with_leaf(ptr, leaf));
         let (line, column) = crate::diag::line_col(text, span.start);
         Some(Position {

@@ -543,15 +543,19 @@ pub(super) fn cmd_diff(ctx: &Ctx<'_>, opts: &DiffArgs, paint: bool) -> u8 {
     // clap requires an environment unless --all.
     let env = opts.env.as_deref().unwrap_or_default();
     let at = at(ctx, env, &opts.deploy);
-    let from = match &opts.from {
-        Some(spec) => ops::deploy::diff_side(&at, spec),
-        None => ops::deploy::diff_tip(&at),
-    };
+    // The two sides are independent (each compiles or reads its own tree): get both at once.
+    let (from, to) = rayon::join(
+        || match &opts.from {
+            Some(spec) => ops::deploy::diff_side(&at, spec),
+            None => ops::deploy::diff_tip(&at),
+        },
+        || ops::deploy::diff_side(&at, &opts.to),
+    );
     let from = match side(ctx, from) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let to = match side(ctx, ops::deploy::diff_side(&at, &opts.to)) {
+    let to = match side(ctx, to) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -612,7 +612,12 @@ pub fn main() -> ExitCode {
     if let Some(code) = shim::forward(&verbs) {
         return ExitCode::from(code);
     }
-    let cli = match Cli::try_parse() {
+    // The command built above parses too (building it is a visible part of a short run).
+    let parsed = command.try_get_matches().and_then(|mut m| {
+        <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut m)
+            .map_err(|e| e.format(&mut <Cli as clap::CommandFactory>::command()))
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -374,22 +374,37 @@ fn other_files(from: &BTreeMap<String, Vec<u8>>, to: &BTreeMap<String, Vec<u8>>)
 pub(crate) fn tree_objects(
     files: &BTreeMap<String, Vec<u8>>,
 ) -> BTreeMap<ObjectKey, (String, Value)> {
-    objects("tree", files).objects
+    objects("tree", files, |_| None).objects
 }
 
-/// The objects of a tree: every YAML file except kustomizations and the lock.
-fn objects(label: &str, files: &BTreeMap<String, Vec<u8>>) -> Parsed {
+/// The objects of a tree: every YAML file except kustomizations and the lock. `known`
+/// gives the object already read from a file of the same path and bytes (the other side
+/// of a diff), so a file both sides hold is parsed once.
+fn objects(
+    label: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    known: impl Fn(&str) -> Option<Value> + Sync,
+) -> Parsed {
+    use rayon::prelude::*;
     let mut out = Parsed {
         objects: BTreeMap::new(),
         notes: Vec::new(),
     };
-    for (path, bytes) in files {
-        if !holds_objects(path) {
-            continue;
-        }
-        let value = std::str::from_utf8(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_saphyr::from_str::<Value>(t).map_err(|e| e.to_string()));
+    // Parsing is most of the work and each file is independent: on all cores, in order.
+    let read: Vec<(&String, Result<Value, String>)> = files
+        .par_iter()
+        .filter(|(path, _)| holds_objects(path))
+        .map(|(path, bytes)| {
+            let value = match known(path) {
+                Some(v) => Ok(v),
+                None => std::str::from_utf8(bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| serde_saphyr::from_str::<Value>(t).map_err(|e| e.to_string())),
+            };
+            (path, value)
+        })
+        .collect();
+    for (path, value) in read {
         let value = match value {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => {
@@ -442,8 +457,14 @@ pub fn diff(env: &str, from: &Side, to: &Side) -> Diff {
             .map(|l| l.gcc_version.clone())
             .filter(|v| !v.is_empty()),
     };
-    let mut a = objects(&from.label, &from.files);
-    let mut b = objects(&to.label, &to.files);
+    let mut a = objects(&from.label, &from.files, |_| None);
+    let read: BTreeMap<&str, &Value> = a.objects.values().map(|(p, v)| (p.as_str(), v)).collect();
+    let mut b = objects(&to.label, &to.files, |path| {
+        (from.files.get(path) == to.files.get(path))
+            .then(|| read.get(path).map(|v| (*v).clone()))
+            .flatten()
+    });
+    drop(read);
     let mut notes: Vec<String> = a.notes.drain(..).chain(b.notes.drain(..)).collect();
 
     let target = |l: &Option<Lock>| l.as_ref().and_then(|l| l.target.clone());

@@ -298,7 +298,17 @@ fn release_skew(objects: &[ObjectDiff], to_files: &BTreeMap<String, Vec<u8>>) ->
             })
             .collect()
     };
-    let (releases, _) = crate::rehearse::Tree::new(to_files).releases();
+    // Only the changed releases' files and those that may hold the OCIRepositories their
+    // chartRefs name are read (a superset of what `releases` looks at for them).
+    let wanted: BTreeMap<String, Vec<u8>> = to_files
+        .iter()
+        .filter(|(path, bytes)| {
+            changed.contains_key(path.as_str())
+                || std::str::from_utf8(bytes).is_ok_and(|t| t.contains("OCIRepository"))
+        })
+        .map(|(path, bytes)| (path.clone(), bytes.clone()))
+        .collect();
+    let (releases, _) = crate::rehearse::Tree::new(&wanted).releases();
     let mut risks = Vec::new();
     for r in releases {
         let Some(key) = changed.get(r.file.as_str()) else {
