@@ -7,7 +7,7 @@
 
 mod fleet;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
@@ -67,16 +67,17 @@ fn main() -> ExitCode {
         let site = format!("site-{k:04}");
         let shape = fleet::Shape { nodes: n, subnets };
         total += n;
-        let files = [
-            (
-                out.join(format!("inventory/{site}.yaml")),
-                fleet::inventory(&site, shape),
-            ),
-            (
-                out.join(format!("environments/env-{k:04}.yaml")),
-                fleet::environment(&site, k % 2 == 1),
-            ),
-        ];
+        let mut files = inventory_files(&out, &site, fleet::inventory(&site, shape));
+        if files.len() > 1
+            && let Err(e) = std::fs::create_dir_all(out.join(format!("inventory/{site}")))
+        {
+            eprintln!("error: {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+        files.push((
+            out.join(format!("environments/env-{k:04}.yaml")),
+            fleet::environment(&site, k % 2 == 1),
+        ));
         for (path, text) in files {
             if let Err(e) = std::fs::write(&path, text) {
                 eprintln!("error: {}: {e}", path.display());
@@ -89,4 +90,45 @@ fn main() -> ExitCode {
         out.display()
     );
     ExitCode::SUCCESS
+}
+
+/// Nodes per file of a split inventory.
+const NODES_PER_FILE: usize = 20_000;
+
+/// The inventory as `inventory/<site>.yaml`, or, past [`NODES_PER_FILE`] nodes (an input
+/// file may hold 16 MiB), as the directory `inventory/<site>/`: `site.yaml` with every
+/// section but the nodes, and `nodes-NN.yaml` files of up to that many nodes each (a
+/// directory's lists are concatenated in path order).
+fn inventory_files(out: &Path, site: &str, text: String) -> Vec<(PathBuf, String)> {
+    let at = text.find("\nnodes:\n").map(|i| i + 1).unwrap_or(text.len());
+    let (head, nodes) = text.split_at(at);
+    let entries: Vec<&str> = nodes
+        .strip_prefix("nodes:\n")
+        .unwrap_or_default()
+        .split_inclusive('\n')
+        .collect();
+    let mut chunks = vec![String::from("nodes:\n")];
+    let mut count = 0;
+    for line in entries {
+        if line.starts_with("  - ") {
+            if count == NODES_PER_FILE {
+                chunks.push(String::from("nodes:\n"));
+                count = 0;
+            }
+            count += 1;
+        }
+        chunks
+            .last_mut()
+            .expect("one chunk at least")
+            .push_str(line);
+    }
+    if chunks.len() == 1 {
+        return vec![(out.join(format!("inventory/{site}.yaml")), text)];
+    }
+    let dir = out.join(format!("inventory/{site}"));
+    let mut files = vec![(dir.join("site.yaml"), head.to_string())];
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        files.push((dir.join(format!("nodes-{i:02}.yaml")), chunk));
+    }
+    files
 }

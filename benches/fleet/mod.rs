@@ -54,8 +54,18 @@ fn extra(s: usize, k: usize) -> (String, String, (String, String), String) {
 
 /// The inventory of site `name`.
 pub fn inventory(name: &str, shape: Shape) -> String {
-    assert!(shape.nodes >= 3 && shape.nodes <= 20_000 && shape.subnets >= 1);
+    assert!(shape.nodes >= 3 && shape.nodes <= 200_000 && shape.subnets >= 1);
     let machines = shape.machines();
+    // Up to 10,000 nodes mgmt is a /16: hypervisors from host 4,096, nodes from 8,192, the
+    // DHCP pool at the top. A bigger site gets a /12, hypervisors after the nodes and the
+    // pool after them.
+    let (cidr, hv_base, pool) = if shape.nodes <= 10_000 {
+        ("10.0.0.0/16", 4096, (40_000, 65_000))
+    } else {
+        let hv = 8192 + shape.nodes as u32 + 256;
+        let start = hv + machines as u32 + 256;
+        ("10.0.0.0/12", hv, (start, start + 25_000))
+    };
     let extras = shape.subnets - 1;
     let mut s = String::with_capacity(shape.nodes * 200 + shape.subnets * 200);
     let _ = writeln!(s, "site: {name}\nhardware:");
@@ -71,7 +81,7 @@ pub fn inventory(name: &str, shape: Shape) -> String {
         let _ = writeln!(
             s,
             "  - {{ name: hv-{m}, hardware: hw-{m}, address: {} }}",
-            mgmt(4096 + m as u32)
+            mgmt(hv_base + m as u32)
         );
     }
     let _ = writeln!(
@@ -81,11 +91,11 @@ pub fn inventory(name: &str, shape: Shape) -> String {
     );
     let _ = writeln!(
         s,
-        "subnets:\n  - name: mgmt\n    cidr: 10.0.0.0/16\n    gateway: 10.0.0.1\n    vlan: 20\n    reserved:\n      - {{ start: 10.0.0.2, end: 10.0.0.4 }}\n    vip_pools:\n      - {{ name: primary, start: {}, end: {} }}\n    dhcp_pools:\n      - {{ name: mgmt-dynamic, start: {}, end: {} }}",
+        "subnets:\n  - name: mgmt\n    cidr: {cidr}\n    gateway: 10.0.0.1\n    vlan: 20\n    reserved:\n      - {{ start: 10.0.0.2, end: 10.0.0.4 }}\n    vip_pools:\n      - {{ name: primary, start: {}, end: {} }}\n    dhcp_pools:\n      - {{ name: mgmt-dynamic, start: {}, end: {} }}",
         mgmt(256 + 10),
         mgmt(256 + 50),
-        mgmt(40_000),
-        mgmt(65_000)
+        mgmt(pool.0),
+        mgmt(pool.1)
     );
     for e in 0..extras {
         let (cidr, gw, (start, end), _) = extra(e, 0);

@@ -101,14 +101,15 @@ impl Refusal<'_> {
 /// Places `replicas` members of `service` on distinct machines among `eligible`
 /// nodes. `one_per_node` places a member on every eligible node instead (OVN central:
 /// its replica count is the number of control-plane nodes).
+/// `domains` is the inventory's [`Inventory::failure_domains`].
 pub(crate) fn prove<'a>(
     inv: &'a Inventory,
+    domains: &BTreeMap<&str, &str>,
     service: &str,
     replicas: usize,
     eligible: Eligible,
     one_per_node: bool,
 ) -> Result<Proof, Refusal<'a>> {
-    let domains = inv.failure_domains();
     let mut machines: BTreeMap<String, Vec<&Node>> = BTreeMap::new();
     let mut nodes: Vec<&Node> = inv.nodes.iter().filter(|n| eligible.admits(n)).collect();
     nodes.sort_by(|a, b| a.name.cmp(&b.name));

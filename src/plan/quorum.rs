@@ -33,11 +33,13 @@ pub(super) fn place(cx: &mut Cx, uses: &Uses) -> (Vec<ha::Proof>, Placement) {
     let profile_at = cx.env_at("/profile");
     let mut refusals = Vec::new();
     let order: Vec<&str> = wanted.iter().map(|w| w.0).collect();
+    // Which machine each node runs on: once for every quorum (it walks every node).
+    let domains = inv.failure_domains();
     for (svc, eligible, per_node) in wanted {
         let result = if !inv.nodes.iter().any(|n| eligible.admits(n)) {
             Err(None)
         } else if base {
-            ha::prove(inv, svc, Profile::BASE_QUORUM, eligible, per_node).map_err(Some)
+            ha::prove(inv, &domains, svc, Profile::BASE_QUORUM, eligible, per_node).map_err(Some)
         } else {
             ha::place_single(inv, svc, eligible).ok_or(None)
         };
