@@ -3,6 +3,7 @@
 //! A pure compiler from an inventory and an environment file to Kubernetes manifests.
 //! See ARCHITECTURE.md for the map of modules; each pipeline stage is a module here.
 
+pub(crate) mod canonical;
 pub mod catalog;
 pub mod check;
 pub mod cli;

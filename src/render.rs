@@ -63,8 +63,20 @@ impl Serialize for Ordered<'_> {
     }
 }
 
-/// Canonical YAML of one object.
+/// Canonical YAML of one object: gcc's own writer ([`crate::canonical`]) where it knows
+/// every piece, serde-saphyr otherwise; debug builds check they agree.
 pub(crate) fn to_yaml(obj: &Value) -> Result<String, String> {
+    match crate::canonical::write(obj) {
+        Some(text) => {
+            debug_assert_eq!(Ok(&text), saphyr_yaml(obj).as_ref(), "canonical writer");
+            Ok(text)
+        }
+        None => saphyr_yaml(obj),
+    }
+}
+
+/// Canonical YAML of one object, written by serde-saphyr.
+pub(crate) fn saphyr_yaml(obj: &Value) -> Result<String, String> {
     let ordered = Ordered {
         value: obj,
         first: &["apiVersion", "kind", "metadata", "spec"],
