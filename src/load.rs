@@ -110,18 +110,6 @@ fn is_plain_name(name: &str) -> bool {
 
 /// Loads environment `env` and its inventory from `source`.
 pub fn load(source: &dyn Source, env: &str) -> Result<Loaded, Fatal> {
-    load_with(source, env, true)
-}
-
-/// Reads every input file as [`load`] does but parses only the environment: enough for
-/// [`crate::compile::input_digests`] and the environment's own settings, as when a fleet
-/// build only asks whether an output is up to date, not for checking or planning (the
-/// inventory is left unparsed: `Loaded::inventory` is empty).
-pub fn read_inputs(source: &dyn Source, env: &str) -> Result<Loaded, Fatal> {
-    load_with(source, env, false)
-}
-
-fn load_with(source: &dyn Source, env: &str, parse_inventory: bool) -> Result<Loaded, Fatal> {
     let mut loaded = Loaded {
         env_name: env.to_string(),
         ..Loaded::default()
@@ -156,7 +144,7 @@ fn load_with(source: &dyn Source, env: &str, parse_inventory: bool) -> Result<Lo
     };
     let inv_name = inv_name.to_string();
     let inv_label = env_doc.label("/inventory", "named here");
-    load_inventory(source, &inv_name, inv_label, &mut loaded, parse_inventory)?;
+    load_inventory(source, &inv_name, inv_label, &mut loaded)?;
     Ok(loaded)
 }
 
@@ -165,7 +153,6 @@ fn load_inventory(
     name: &str,
     at: Label,
     loaded: &mut Loaded,
-    parse: bool,
 ) -> Result<(), Fatal> {
     let file_path = format!("inventory/{name}.yaml");
     let dir_path = format!("inventory/{name}");
@@ -227,7 +214,7 @@ fn load_inventory(
     for path in paths {
         let file = read_file(source, &path, loaded)?;
         loaded.inventory_files.push(file.0);
-        if parse && let Some(doc) = parse_into(loaded, file) {
+        if let Some(doc) = parse_into(loaded, file) {
             loaded.inventory.push(doc);
         }
     }
@@ -378,26 +365,6 @@ fn parse_into(loaded: &mut Loaded, (file, usable): ReadFile) -> Option<Doc> {
 mod tests {
     use super::*;
     use crate::source::MemSource;
-
-    #[test]
-    fn read_inputs_reads_what_load_reads_and_parses_only_the_environment() {
-        let src = MemSource::new()
-            .with("environments/prod.yaml", "inventory: lab\nprofile: base\n")
-            .with("inventory/lab/site.yaml", "site: lab\n")
-            .with("inventory/lab/nodes.yaml", "nodes: [ {broken\n");
-        let read = read_inputs(&src, "prod").unwrap();
-        let full = load(&src, "prod").unwrap();
-        assert_eq!(
-            crate::compile::input_digests(&read),
-            crate::compile::input_digests(&full)
-        );
-        assert_eq!(read.inventory_files.len(), 2);
-        assert!(read.inventory.is_empty() && read.diagnostics.is_empty());
-        assert!(read.env.is_some());
-        // load parses the inventory and reports what is wrong with it.
-        assert_eq!(full.inventory.len(), 1);
-        assert!(!full.diagnostics.is_empty());
-    }
 
     #[test]
     fn unknown_environment_is_fatal_with_suggestion() {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::compile::{compile_loaded, input_digests};
 use crate::diag::{self, Diagnostic, Files};
-use crate::load::{Fatal, load, read_inputs};
+use crate::load::{Fatal, load};
 use crate::ops::build::{fleet_gate, publish_tree};
 use crate::ops::outdir::{NO_ENVIRONMENTS, Placement, read_tree, tidy, write_tree};
 use crate::origin::deploy_branch;
@@ -120,18 +120,15 @@ pub(crate) fn build_env(
     placement: &Placement,
 ) -> EnvReport {
     let mut report = EnvReport::failed(env, out, Vec::new());
-    // Whether the output is up to date needs the inputs' bytes, not their meaning: the
-    // inventory is parsed only when the environment is built.
-    let source = WorkDir::new(root);
-    let read = match read_inputs(&source, env) {
+    let loaded = match load(&WorkDir::new(root), env) {
         Ok(l) => l,
         Err(Fatal(d)) => {
             report.diagnostics.push(*d);
             return report;
         }
     };
-    report.inputs = input_digests(&read);
-    report.branch = deploy_branch(None, Some(&read), env);
+    report.inputs = input_digests(&loaded);
+    report.branch = deploy_branch(None, Some(&loaded), env);
     let mut placement = placement.clone();
     for rel in report.inputs.keys() {
         placement.input(root, rel);
@@ -152,15 +149,6 @@ pub(crate) fn build_env(
         validate_into(&mut report, &files, opts);
         return report;
     }
-    let loaded = match load(&source, env) {
-        Ok(l) => l,
-        Err(Fatal(d)) => {
-            report.diagnostics.push(*d);
-            return report;
-        }
-    };
-    // What is compiled is this second reading (the lock records its digests).
-    report.inputs = input_digests(&loaded);
     let mut compiled = compile_loaded(loaded);
     report.diagnostics = std::mem::take(&mut compiled.diagnostics);
     match compiled.build {
